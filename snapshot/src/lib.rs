@@ -1,0 +1,17 @@
+//! # portico-snapshot
+//!
+//! The contract between Portico's controller and its data planes.
+//!
+//! - [`model`]: the snapshot as plain Rust data. The translator produces it, the data plane's
+//!   router compiles it; neither depends on wire types.
+//! - [`validate`]: the checks a data plane runs before it swaps a snapshot in. A snapshot that
+//!   fails them is rejected (NACK) and the last good one keeps serving.
+//! - [`wire`]: the gRPC service generated from `proto/portico/snapshot/v1/snapshot.proto`, and
+//!   the conversions between it and [`model`]. See `docs/snapshot-protocol.md`.
+
+pub mod model;
+pub mod validate;
+pub mod wire;
+
+pub use model::*;
+pub use validate::{ValidationError, validate};

@@ -1,0 +1,503 @@
+//! The gRPC wire format and its conversion to and from [`crate::model`].
+//!
+//! Conversion from the wire is fallible: a message from a newer or broken peer can carry an
+//! unknown enum value or a missing field, which becomes a [`WireError`] and then a NACK.
+
+use crate::model;
+
+/// Code generated from `proto/portico/snapshot/v1/snapshot.proto`.
+#[allow(missing_docs, clippy::all)]
+pub mod proto {
+    tonic::include_proto!("portico.snapshot.v1");
+}
+
+pub use proto::snapshot_service_client::SnapshotServiceClient;
+pub use proto::snapshot_service_server::{SnapshotService, SnapshotServiceServer};
+
+/// A wire message that does not describe a valid snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// A required field was absent.
+    #[error("{0} is missing")]
+    Missing(&'static str),
+    /// An enum carried a value this build does not know.
+    #[error("{field} has unknown value {value}")]
+    UnknownEnum {
+        /// Which field.
+        field: &'static str,
+        /// The raw value.
+        value: i32,
+    },
+    /// A number does not fit its domain type.
+    #[error("{field} value {value} is out of range")]
+    OutOfRange {
+        /// Which field.
+        field: &'static str,
+        /// The raw value.
+        value: u64,
+    },
+}
+
+fn port(field: &'static str, value: u32) -> Result<u16, WireError> {
+    u16::try_from(value).map_err(|_| WireError::OutOfRange {
+        field,
+        value: value.into(),
+    })
+}
+
+fn non_empty(value: String) -> Option<String> {
+    (!value.is_empty()).then_some(value)
+}
+
+impl From<model::ObjectRef> for proto::ObjectRef {
+    fn from(r: model::ObjectRef) -> Self {
+        Self {
+            namespace: r.namespace,
+            name: r.name,
+        }
+    }
+}
+
+impl From<proto::ObjectRef> for model::ObjectRef {
+    fn from(r: proto::ObjectRef) -> Self {
+        Self {
+            namespace: r.namespace,
+            name: r.name,
+        }
+    }
+}
+
+impl From<model::Snapshot> for proto::Snapshot {
+    fn from(s: model::Snapshot) -> Self {
+        Self {
+            version: s.version,
+            gateways: s.gateways.into_iter().map(Into::into).collect(),
+            clusters: s.clusters.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl TryFrom<proto::Snapshot> for model::Snapshot {
+    type Error = WireError;
+    fn try_from(s: proto::Snapshot) -> Result<Self, WireError> {
+        Ok(Self {
+            version: s.version,
+            gateways: collect(s.gateways)?,
+            clusters: s.clusters.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+fn collect<W, M: TryFrom<W, Error = WireError>>(items: Vec<W>) -> Result<Vec<M>, WireError> {
+    items.into_iter().map(M::try_from).collect()
+}
+
+impl From<model::GatewayConfig> for proto::GatewayConfig {
+    fn from(g: model::GatewayConfig) -> Self {
+        Self {
+            gateway: Some(g.gateway.into()),
+            generation: g.generation,
+            listeners: g.listeners.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl TryFrom<proto::GatewayConfig> for model::GatewayConfig {
+    type Error = WireError;
+    fn try_from(g: proto::GatewayConfig) -> Result<Self, WireError> {
+        Ok(Self {
+            gateway: g.gateway.ok_or(WireError::Missing("gateway"))?.into(),
+            generation: g.generation,
+            listeners: collect(g.listeners)?,
+        })
+    }
+}
+
+impl From<model::Listener> for proto::Listener {
+    fn from(l: model::Listener) -> Self {
+        let protocol = match l.protocol {
+            model::Protocol::Http => proto::Protocol::Http,
+            model::Protocol::Https => proto::Protocol::Https,
+        };
+        Self {
+            key: l.key,
+            version: l.version,
+            address: l.address,
+            port: l.port.into(),
+            protocol: protocol.into(),
+            hostname: l.hostname.unwrap_or_default(),
+            certificates: l.certificates.into_iter().map(Into::into).collect(),
+            routes: l.routes.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl TryFrom<proto::Listener> for model::Listener {
+    type Error = WireError;
+    fn try_from(l: proto::Listener) -> Result<Self, WireError> {
+        let protocol = match proto::Protocol::try_from(l.protocol) {
+            Ok(proto::Protocol::Http) => model::Protocol::Http,
+            Ok(proto::Protocol::Https) => model::Protocol::Https,
+            _ => {
+                return Err(WireError::UnknownEnum {
+                    field: "listener.protocol",
+                    value: l.protocol,
+                });
+            }
+        };
+        Ok(Self {
+            key: l.key,
+            version: l.version,
+            address: l.address,
+            port: port("listener.port", l.port)?,
+            protocol,
+            hostname: non_empty(l.hostname),
+            certificates: l.certificates.into_iter().map(Into::into).collect(),
+            routes: collect(l.routes)?,
+        })
+    }
+}
+
+impl From<model::Certificate> for proto::Certificate {
+    fn from(c: model::Certificate) -> Self {
+        Self {
+            name: c.name,
+            cert_chain_pem: c.cert_chain_pem,
+            private_key_pem: c.private_key_pem,
+        }
+    }
+}
+
+impl From<proto::Certificate> for model::Certificate {
+    fn from(c: proto::Certificate) -> Self {
+        Self {
+            name: c.name,
+            cert_chain_pem: c.cert_chain_pem,
+            private_key_pem: c.private_key_pem,
+        }
+    }
+}
+
+impl From<model::HttpRoute> for proto::HttpRoute {
+    fn from(r: model::HttpRoute) -> Self {
+        Self {
+            key: r.key,
+            hostnames: r.hostnames,
+            rules: r.rules.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl TryFrom<proto::HttpRoute> for model::HttpRoute {
+    type Error = WireError;
+    fn try_from(r: proto::HttpRoute) -> Result<Self, WireError> {
+        Ok(Self {
+            key: r.key,
+            hostnames: r.hostnames,
+            rules: collect(r.rules)?,
+        })
+    }
+}
+
+impl From<model::HttpRule> for proto::HttpRule {
+    fn from(r: model::HttpRule) -> Self {
+        Self {
+            matches: r.matches.into_iter().map(Into::into).collect(),
+            filters: r.filters.into_iter().map(Into::into).collect(),
+            backends: r
+                .backends
+                .into_iter()
+                .map(|b| proto::WeightedBackend {
+                    cluster: b.cluster.unwrap_or_default(),
+                    weight: b.weight,
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<proto::HttpRule> for model::HttpRule {
+    type Error = WireError;
+    fn try_from(r: proto::HttpRule) -> Result<Self, WireError> {
+        Ok(Self {
+            matches: collect(r.matches)?,
+            filters: collect(r.filters)?,
+            backends: r
+                .backends
+                .into_iter()
+                .map(|b| model::WeightedBackend {
+                    cluster: non_empty(b.cluster),
+                    weight: b.weight,
+                })
+                .collect(),
+        })
+    }
+}
+
+impl From<model::HttpMatch> for proto::HttpMatch {
+    fn from(m: model::HttpMatch) -> Self {
+        let kind = match m.path_match {
+            model::PathMatch::Exact => proto::PathMatchKind::Exact,
+            model::PathMatch::PathPrefix => proto::PathMatchKind::Prefix,
+        };
+        Self {
+            path_kind: kind.into(),
+            path: m.path,
+            headers: m.headers.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+impl TryFrom<proto::HttpMatch> for model::HttpMatch {
+    type Error = WireError;
+    fn try_from(m: proto::HttpMatch) -> Result<Self, WireError> {
+        let path_match = match proto::PathMatchKind::try_from(m.path_kind) {
+            Ok(proto::PathMatchKind::Exact) => model::PathMatch::Exact,
+            Ok(proto::PathMatchKind::Prefix) => model::PathMatch::PathPrefix,
+            _ => {
+                return Err(WireError::UnknownEnum {
+                    field: "match.pathKind",
+                    value: m.path_kind,
+                });
+            }
+        };
+        Ok(Self {
+            path_match,
+            path: m.path,
+            headers: m.headers.into_iter().map(Into::into).collect(),
+        })
+    }
+}
+
+impl From<model::HeaderMatch> for proto::HeaderMatch {
+    fn from(h: model::HeaderMatch) -> Self {
+        Self {
+            name: h.name,
+            value: h.value,
+        }
+    }
+}
+
+impl From<proto::HeaderMatch> for model::HeaderMatch {
+    fn from(h: proto::HeaderMatch) -> Self {
+        Self {
+            name: h.name,
+            value: h.value,
+        }
+    }
+}
+
+impl From<model::Header> for proto::Header {
+    fn from(h: model::Header) -> Self {
+        Self {
+            name: h.name,
+            value: h.value,
+        }
+    }
+}
+
+impl From<proto::Header> for model::Header {
+    fn from(h: proto::Header) -> Self {
+        Self {
+            name: h.name,
+            value: h.value,
+        }
+    }
+}
+
+impl From<model::HttpFilter> for proto::HttpFilter {
+    fn from(f: model::HttpFilter) -> Self {
+        use proto::http_filter::Filter;
+        let filter = match f {
+            model::HttpFilter::RequestHeaderModifier(m) => {
+                Filter::RequestHeaderModifier(proto::HeaderModifier {
+                    set: m.set.into_iter().map(Into::into).collect(),
+                    add: m.add.into_iter().map(Into::into).collect(),
+                    remove: m.remove,
+                })
+            }
+            model::HttpFilter::RequestRedirect(r) => Filter::RequestRedirect(proto::RequestRedirect {
+                scheme: r.scheme.unwrap_or_default(),
+                hostname: r.hostname.unwrap_or_default(),
+                port: r.port.map(u32::from).unwrap_or_default(),
+                status_code: r.status_code.into(),
+            }),
+        };
+        Self {
+            filter: Some(filter),
+        }
+    }
+}
+
+impl TryFrom<proto::HttpFilter> for model::HttpFilter {
+    type Error = WireError;
+    fn try_from(f: proto::HttpFilter) -> Result<Self, WireError> {
+        use proto::http_filter::Filter;
+        Ok(match f.filter.ok_or(WireError::Missing("filter"))? {
+            Filter::RequestHeaderModifier(m) => {
+                model::HttpFilter::RequestHeaderModifier(model::HeaderModifier {
+                    set: m.set.into_iter().map(Into::into).collect(),
+                    add: m.add.into_iter().map(Into::into).collect(),
+                    remove: m.remove,
+                })
+            }
+            Filter::RequestRedirect(r) => model::HttpFilter::RequestRedirect(model::RequestRedirect {
+                scheme: non_empty(r.scheme),
+                hostname: non_empty(r.hostname),
+                port: match r.port {
+                    0 => None,
+                    p => Some(port("redirect.port", p)?),
+                },
+                status_code: port("redirect.statusCode", r.status_code)?,
+            }),
+        })
+    }
+}
+
+impl From<model::Cluster> for proto::Cluster {
+    fn from(c: model::Cluster) -> Self {
+        Self {
+            name: c.name,
+            version: c.version,
+            endpoints: c
+                .endpoints
+                .into_iter()
+                .map(|e| proto::Endpoint {
+                    address: e.address,
+                    port: e.port.into(),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl TryFrom<proto::Cluster> for model::Cluster {
+    type Error = WireError;
+    fn try_from(c: proto::Cluster) -> Result<Self, WireError> {
+        Ok(Self {
+            name: c.name,
+            version: c.version,
+            endpoints: c
+                .endpoints
+                .into_iter()
+                .map(|e| {
+                    Ok(model::Endpoint {
+                        address: e.address,
+                        port: port("endpoint.port", e.port)?,
+                    })
+                })
+                .collect::<Result<_, WireError>>()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    #[test]
+    fn a_snapshot_survives_the_wire_unchanged() {
+        let snapshot = Snapshot {
+            version: 7,
+            gateways: vec![GatewayConfig {
+                gateway: ObjectRef {
+                    namespace: "ns".into(),
+                    name: "gw".into(),
+                },
+                generation: 3,
+                listeners: vec![Listener {
+                    key: "ns/gw/https".into(),
+                    version: 11,
+                    address: "0.0.0.0".into(),
+                    port: 8443,
+                    protocol: Protocol::Https,
+                    hostname: Some("*.example.com".into()),
+                    certificates: vec![Certificate {
+                        name: "ns/cert".into(),
+                        cert_chain_pem: "CERT".into(),
+                        private_key_pem: "KEY".into(),
+                    }],
+                    routes: vec![HttpRoute {
+                        key: "ns/r".into(),
+                        hostnames: vec!["a.example.com".into()],
+                        rules: vec![HttpRule {
+                            matches: vec![HttpMatch {
+                                path_match: PathMatch::Exact,
+                                path: "/x".into(),
+                                headers: vec![HeaderMatch {
+                                    name: "version".into(),
+                                    value: "2".into(),
+                                }],
+                            }],
+                            filters: vec![
+                                HttpFilter::RequestHeaderModifier(HeaderModifier {
+                                    set: vec![Header {
+                                        name: "a".into(),
+                                        value: "b".into(),
+                                    }],
+                                    add: vec![],
+                                    remove: vec!["c".into()],
+                                }),
+                                HttpFilter::RequestRedirect(RequestRedirect {
+                                    scheme: Some("https".into()),
+                                    hostname: None,
+                                    port: Some(8443),
+                                    status_code: 301,
+                                }),
+                            ],
+                            backends: vec![
+                                WeightedBackend {
+                                    cluster: Some("ns/svc:80".into()),
+                                    weight: 3,
+                                },
+                                WeightedBackend {
+                                    cluster: None,
+                                    weight: 1,
+                                },
+                            ],
+                        }],
+                    }],
+                }],
+            }],
+            clusters: vec![Cluster {
+                name: "ns/svc:80".into(),
+                version: 5,
+                endpoints: vec![Endpoint {
+                    address: "10.1.2.3".into(),
+                    port: 3000,
+                }],
+            }],
+        };
+        let wire = proto::Snapshot::from(snapshot.clone());
+        assert_eq!(Snapshot::try_from(wire), Ok(snapshot));
+    }
+
+    #[test]
+    fn unknown_protocol_is_an_error_not_a_default() {
+        let wire = proto::Listener {
+            protocol: 42,
+            ..Default::default()
+        };
+        assert_eq!(
+            Listener::try_from(wire),
+            Err(WireError::UnknownEnum {
+                field: "listener.protocol",
+                value: 42
+            })
+        );
+    }
+
+    #[test]
+    fn out_of_range_port_is_an_error() {
+        let wire = proto::Listener {
+            protocol: proto::Protocol::Http.into(),
+            port: 70_000,
+            ..Default::default()
+        };
+        assert!(matches!(
+            Listener::try_from(wire),
+            Err(WireError::OutOfRange { .. })
+        ));
+    }
+}
