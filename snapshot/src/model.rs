@@ -219,7 +219,7 @@ pub struct RequestRedirect {
     /// Replacement port; when unset, the scheme's well-known port is implied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// 301 or 302.
+    /// 301, 302, 303, 307 or 308.
     pub status_code: u16,
 }
 

@@ -164,10 +164,12 @@ fn check_route(
                     }
                 }
                 HttpFilter::RequestRedirect(redirect) => {
-                    let reason = if !matches!(redirect.status_code, 301 | 302) {
+                    let reason = if !matches!(redirect.status_code, 301 | 302 | 303 | 307 | 308) {
                         Some(format!("status code {}", redirect.status_code))
-                    } else if let Some(scheme) =
-                        redirect.scheme.as_deref().filter(|s| !matches!(*s, "http" | "https"))
+                    } else if let Some(scheme) = redirect
+                        .scheme
+                        .as_deref()
+                        .filter(|s| !matches!(*s, "http" | "https"))
                     {
                         Some(format!("scheme {scheme:?}"))
                     } else {
@@ -281,12 +283,18 @@ mod tests {
         let mut https = listener("a/g/https", 8443, Protocol::Https);
         https.certificates.push(Certificate::default());
         let err = validate(&snapshot(vec![http, https], vec![])).unwrap_err();
-        assert!(matches!(err, ValidationError::ProtocolClash { .. }), "{err}");
+        assert!(
+            matches!(err, ValidationError::ProtocolClash { .. }),
+            "{err}"
+        );
     }
 
     #[test]
     fn rejects_https_without_certificate() {
-        let err = validate(&snapshot(vec![listener("a/g/s", 443, Protocol::Https)], vec![]));
+        let err = validate(&snapshot(
+            vec![listener("a/g/s", 443, Protocol::Https)],
+            vec![],
+        ));
         assert_eq!(
             err,
             Err(ValidationError::MissingCertificate("a/g/s".into()))

@@ -83,7 +83,11 @@ impl TryFrom<proto::Snapshot> for model::Snapshot {
         Ok(Self {
             version: s.version,
             gateways: collect(s.gateways)?,
-            clusters: s.clusters.into_iter().map(TryInto::try_into).collect::<Result<_, _>>()?,
+            clusters: s
+                .clusters
+                .into_iter()
+                .map(TryInto::try_into)
+                .collect::<Result<_, _>>()?,
         })
     }
 }
@@ -316,12 +320,14 @@ impl From<model::HttpFilter> for proto::HttpFilter {
                     remove: m.remove,
                 })
             }
-            model::HttpFilter::RequestRedirect(r) => Filter::RequestRedirect(proto::RequestRedirect {
-                scheme: r.scheme.unwrap_or_default(),
-                hostname: r.hostname.unwrap_or_default(),
-                port: r.port.map(u32::from).unwrap_or_default(),
-                status_code: r.status_code.into(),
-            }),
+            model::HttpFilter::RequestRedirect(r) => {
+                Filter::RequestRedirect(proto::RequestRedirect {
+                    scheme: r.scheme.unwrap_or_default(),
+                    hostname: r.hostname.unwrap_or_default(),
+                    port: r.port.map(u32::from).unwrap_or_default(),
+                    status_code: r.status_code.into(),
+                })
+            }
         };
         Self {
             filter: Some(filter),
@@ -341,15 +347,17 @@ impl TryFrom<proto::HttpFilter> for model::HttpFilter {
                     remove: m.remove,
                 })
             }
-            Filter::RequestRedirect(r) => model::HttpFilter::RequestRedirect(model::RequestRedirect {
-                scheme: non_empty(r.scheme),
-                hostname: non_empty(r.hostname),
-                port: match r.port {
-                    0 => None,
-                    p => Some(port("redirect.port", p)?),
-                },
-                status_code: port("redirect.statusCode", r.status_code)?,
-            }),
+            Filter::RequestRedirect(r) => {
+                model::HttpFilter::RequestRedirect(model::RequestRedirect {
+                    scheme: non_empty(r.scheme),
+                    hostname: non_empty(r.hostname),
+                    port: match r.port {
+                        0 => None,
+                        p => Some(port("redirect.port", p)?),
+                    },
+                    status_code: port("redirect.statusCode", r.status_code)?,
+                })
+            }
         })
     }
 }
