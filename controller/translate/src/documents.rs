@@ -1,0 +1,228 @@
+//! Kubernetes objects from YAML text: multi-document streams as `kubectl apply -f` takes them.
+//!
+//! Pure: text in, objects out. Every error names the line it comes from, and fields the typed
+//! object does not know are reported (a typo such as `hostname:` for `hostnames:` would otherwise
+//! be silently dropped).
+
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+
+use crate::Resources;
+
+/// A document that could not be turned into an object.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct DocumentError {
+    /// 1-based line in the text where the problem is (or where its document starts).
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Objects parsed from one text, plus warnings about fields that were ignored.
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// The objects, by kind.
+    pub resources: Resources,
+    /// Documents skipped because of an error; the rest of the text is still used.
+    pub errors: Vec<DocumentError>,
+    /// Unknown fields (with their line) that were ignored.
+    pub warnings: Vec<DocumentError>,
+}
+
+/// Kinds this parser knows, as `apiVersion` group and kind. Anything else is reported as an
+/// error for that document only.
+const KINDS: &[(&str, &str)] = &[
+    ("gateway.networking.k8s.io", "GatewayClass"),
+    ("gateway.networking.k8s.io", "Gateway"),
+    ("gateway.networking.k8s.io", "HTTPRoute"),
+    ("gateway.networking.k8s.io", "ReferenceGrant"),
+    ("", "Namespace"),
+    ("", "Service"),
+    ("", "Secret"),
+    ("discovery.k8s.io", "EndpointSlice"),
+];
+
+/// Parse every document of `text` into `into`. Errors and warnings are collected, never fatal.
+pub fn parse_documents(text: &str, into: &mut Parsed) {
+    for (start, chunk) in split_documents(text) {
+        let value: Value = match serde_yaml::from_str(chunk) {
+            Ok(v) => v,
+            Err(e) => {
+                let line = start + e.location().map_or(0, |l| l.line().saturating_sub(1));
+                into.errors.push(DocumentError {
+                    line,
+                    message: format!("invalid YAML: {e}"),
+                });
+                continue;
+            }
+        };
+        if value.is_null() {
+            continue;
+        }
+        if let Err(message) = add_object(value, start, into) {
+            into.errors.push(DocumentError {
+                line: start,
+                message,
+            });
+        }
+    }
+}
+
+/// Split on `---` lines, returning each document with its 1-based first line.
+fn split_documents(text: &str) -> Vec<(usize, &str)> {
+    let mut documents = Vec::new();
+    let mut start_byte = 0;
+    let mut start_line = 1;
+    let mut offset = 0;
+    for (number, line) in text.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_end();
+        if trimmed == "---" || trimmed.starts_with("--- ") {
+            documents.push((start_line, &text[start_byte..offset]));
+            start_byte = offset + line.len();
+            start_line = number + 2;
+        }
+        offset += line.len();
+    }
+    documents.push((start_line, &text[start_byte..]));
+    documents
+}
+
+fn add_object(value: Value, line: usize, into: &mut Parsed) -> Result<(), String> {
+    let api_version = value
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let kind = value
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if api_version.is_empty() || kind.is_empty() {
+        return Err("document has no apiVersion or kind".to_string());
+    }
+    let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+    if !KINDS.contains(&(group, kind)) {
+        return Err(format!("unsupported kind {kind} ({api_version})"));
+    }
+    let resources = &mut into.resources;
+    let warnings = &mut into.warnings;
+    match kind {
+        "GatewayClass" => resources
+            .gateway_classes
+            .push(typed(value, line, warnings)?),
+        "Gateway" => resources.gateways.push(typed(value, line, warnings)?),
+        "HTTPRoute" => resources.http_routes.push(typed(value, line, warnings)?),
+        "ReferenceGrant" => resources
+            .reference_grants
+            .push(typed(value, line, warnings)?),
+        "Namespace" => resources.namespaces.push(typed(value, line, warnings)?),
+        "Service" => resources.services.push(typed(value, line, warnings)?),
+        "Secret" => resources.secrets.push(typed(value, line, warnings)?),
+        _ => resources
+            .endpoint_slices
+            .push(typed(value, line, warnings)?),
+    }
+    Ok(())
+}
+
+fn typed<T: DeserializeOwned + serde::Serialize>(
+    value: Value,
+    line: usize,
+    warnings: &mut Vec<DocumentError>,
+) -> Result<T, String> {
+    let name = value
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or("<unnamed>")
+        .to_string();
+    let object: T = serde_yaml::from_value(value.clone()).map_err(|e| format!("{name}: {e}"))?;
+    let known = serde_yaml::to_value(&object).map_err(|e| format!("{name}: {e}"))?;
+    let mut unknown = Vec::new();
+    unknown_fields(&value, &known, String::new(), &mut unknown);
+    warnings.extend(unknown.into_iter().map(|path| DocumentError {
+        line,
+        message: format!("{name}: unknown field {path} was ignored"),
+    }));
+    Ok(object)
+}
+
+/// Paths present in `input` but absent from `known` (the typed object serialized back).
+fn unknown_fields(input: &Value, known: &Value, path: String, out: &mut Vec<String>) {
+    match (input, known) {
+        (Value::Mapping(input), Value::Mapping(known)) => {
+            for (key, value) in input {
+                let name = key.as_str().unwrap_or("?");
+                let child = if path.is_empty() {
+                    name.to_string()
+                } else {
+                    format!("{path}.{name}")
+                };
+                match known.get(key) {
+                    Some(k) => unknown_fields(value, k, child, out),
+                    None if value.is_null() => {}
+                    None => out.push(child),
+                }
+            }
+        }
+        (Value::Sequence(input), Value::Sequence(known)) => {
+            for (i, (value, k)) in input.iter().zip(known).enumerate() {
+                unknown_fields(value, k, format!("{path}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Parsed {
+        let mut parsed = Parsed::default();
+        parse_documents(text, &mut parsed);
+        parsed
+    }
+
+    #[test]
+    fn reads_multi_document_streams() {
+        let parsed = parse(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n\
+             apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\nmetadata:\n  name: c\n\
+             spec:\n  controllerName: portico.dev/gateway-controller\n---\n",
+        );
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        assert_eq!(parsed.resources.namespaces.len(), 1);
+        assert_eq!(parsed.resources.gateway_classes.len(), 1);
+    }
+
+    #[test]
+    fn a_bad_document_names_its_line_and_spares_its_neighbours() {
+        let parsed = parse(
+            "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: a\n---\n\
+             apiVersion: v1\nkind: Service\nmetadata: [unclosed\n---\n\
+             apiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n",
+        );
+        assert_eq!(parsed.resources.namespaces.len(), 2);
+        assert_eq!(parsed.errors.len(), 1);
+        assert!(parsed.errors[0].line >= 6, "{:?}", parsed.errors);
+    }
+
+    #[test]
+    fn unknown_kinds_and_fields_are_reported() {
+        let parsed = parse(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\n---\n\
+             apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\n\
+             spec:\n  hostname: [a.example.com]\n",
+        );
+        assert_eq!(parsed.errors.len(), 1);
+        assert!(parsed.errors[0].message.contains("Deployment"));
+        assert_eq!(parsed.warnings.len(), 1);
+        assert!(
+            parsed.warnings[0].message.contains("spec.hostname"),
+            "{:?}",
+            parsed.warnings
+        );
+        assert_eq!(parsed.warnings[0].line, 6);
+    }
+}

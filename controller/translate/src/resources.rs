@@ -1,0 +1,109 @@
+//! The translator's input, and lookup indices built once per translation.
+
+use std::collections::{BTreeMap, HashMap};
+
+use gateway_api::gatewayclasses::GatewayClass;
+use gateway_api::gateways::Gateway;
+use gateway_api::httproutes::HttpRoute;
+use gateway_api::referencegrants::ReferenceGrant;
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::ResourceExt;
+
+/// Every object translation may look at, as read from the API server or from files.
+#[derive(Debug, Clone, Default)]
+pub struct Resources {
+    /// GatewayClasses (cluster-scoped).
+    pub gateway_classes: Vec<GatewayClass>,
+    /// Gateways.
+    pub gateways: Vec<Gateway>,
+    /// HTTPRoutes.
+    pub http_routes: Vec<HttpRoute>,
+    /// ReferenceGrants.
+    pub reference_grants: Vec<ReferenceGrant>,
+    /// Namespaces (for allowedRoutes selectors).
+    pub namespaces: Vec<Namespace>,
+    /// Services.
+    pub services: Vec<Service>,
+    /// EndpointSlices, matched to Services by the `kubernetes.io/service-name` label.
+    pub endpoint_slices: Vec<EndpointSlice>,
+    /// Secrets holding listener certificates.
+    pub secrets: Vec<Secret>,
+}
+
+/// Label linking an EndpointSlice to its Service.
+pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
+
+/// Namespace of a namespaced object; objects without one count as `default`, as kubectl does.
+pub fn namespace_of<K: kube::Resource>(object: &K) -> String {
+    object.namespace().unwrap_or_else(|| "default".to_string())
+}
+
+/// Lookups by namespace and name, built once per translation.
+pub(crate) struct Index<'a> {
+    pub resources: &'a Resources,
+    services: HashMap<(String, String), &'a Service>,
+    secrets: HashMap<(String, String), &'a Secret>,
+    slices: HashMap<(String, String), Vec<&'a EndpointSlice>>,
+    namespace_labels: HashMap<String, &'a BTreeMap<String, String>>,
+}
+
+impl<'a> Index<'a> {
+    pub fn new(resources: &'a Resources) -> Self {
+        let key = |ns: String, name: String| (ns, name);
+        let services = resources
+            .services
+            .iter()
+            .map(|s| (key(namespace_of(s), s.name_any()), s))
+            .collect();
+        let secrets = resources
+            .secrets
+            .iter()
+            .map(|s| (key(namespace_of(s), s.name_any()), s))
+            .collect();
+        let mut slices: HashMap<_, Vec<_>> = HashMap::new();
+        for slice in &resources.endpoint_slices {
+            if let Some(service) = slice.labels().get(SERVICE_NAME_LABEL) {
+                slices
+                    .entry(key(namespace_of(slice), service.clone()))
+                    .or_default()
+                    .push(slice);
+            }
+        }
+        let namespace_labels = resources
+            .namespaces
+            .iter()
+            .map(|n| (n.name_any(), n.labels()))
+            .collect();
+        Self {
+            resources,
+            services,
+            secrets,
+            slices,
+            namespace_labels,
+        }
+    }
+
+    pub fn service(&self, namespace: &str, name: &str) -> Option<&'a Service> {
+        self.services
+            .get(&(namespace.to_string(), name.to_string()))
+            .copied()
+    }
+
+    pub fn secret(&self, namespace: &str, name: &str) -> Option<&'a Secret> {
+        self.secrets
+            .get(&(namespace.to_string(), name.to_string()))
+            .copied()
+    }
+
+    pub fn endpoint_slices(&self, namespace: &str, service: &str) -> &[&'a EndpointSlice] {
+        self.slices
+            .get(&(namespace.to_string(), service.to_string()))
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// Labels of a namespace; a namespace we were not given has none.
+    pub fn namespace_labels(&self, namespace: &str) -> Option<&'a BTreeMap<String, String>> {
+        self.namespace_labels.get(namespace).copied()
+    }
+}

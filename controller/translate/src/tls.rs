@@ -1,0 +1,107 @@
+//! Listener certificates: resolve `certificateRefs` to Secrets and check that they hold a PEM
+//! certificate chain and private key.
+
+use gateway_api::gateways::GatewayListenersTlsCertificateRefs;
+use portico_snapshot::Certificate;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::conditions::{Problem, reasons};
+use crate::refgrant;
+use crate::resources::Index;
+
+/// Resolve every reference. Returns the usable certificates and the first problem, if any.
+pub(crate) fn resolve_certificates(
+    index: &Index<'_>,
+    gateway_namespace: &str,
+    refs: &[GatewayListenersTlsCertificateRefs],
+) -> (Vec<Certificate>, Option<Problem>) {
+    let mut certificates = Vec::new();
+    let mut problem = None;
+    for reference in refs {
+        match resolve(index, gateway_namespace, reference) {
+            Ok(certificate) => certificates.push(certificate),
+            Err(p) => {
+                problem.get_or_insert(p);
+            }
+        }
+    }
+    if refs.is_empty() {
+        problem = Some(Problem::new(
+            reasons::INVALID_CERTIFICATE_REF,
+            "an HTTPS listener needs at least one certificateRef",
+        ));
+    }
+    (certificates, problem)
+}
+
+fn resolve(
+    index: &Index<'_>,
+    gateway_namespace: &str,
+    reference: &GatewayListenersTlsCertificateRefs,
+) -> Result<Certificate, Problem> {
+    let group = refgrant::core_group(reference.group.as_deref().unwrap_or(""));
+    let kind = reference.kind.as_deref().unwrap_or("Secret");
+    if group != "" || kind != "Secret" {
+        return Err(Problem::new(
+            reasons::INVALID_CERTIFICATE_REF,
+            format!(
+                "certificateRef {group}/{kind} {:?} is not a Secret",
+                reference.name
+            ),
+        ));
+    }
+    let namespace = reference.namespace.as_deref().unwrap_or(gateway_namespace);
+    let name = &reference.name;
+    let from = refgrant::From {
+        group: "gateway.networking.k8s.io",
+        kind: "Gateway",
+        namespace: gateway_namespace,
+    };
+    let to = refgrant::To {
+        group: "",
+        kind: "Secret",
+        namespace,
+        name,
+    };
+    if !refgrant::permitted(&index.resources.reference_grants, from, to) {
+        return Err(Problem::new(
+            reasons::REF_NOT_PERMITTED,
+            format!(
+                "Secret {namespace}/{name} is in another namespace and no ReferenceGrant allows it"
+            ),
+        ));
+    }
+    let invalid = |what: &str| {
+        Problem::new(
+            reasons::INVALID_CERTIFICATE_REF,
+            format!("Secret {namespace}/{name} {what}"),
+        )
+    };
+    let secret = index
+        .secret(namespace, name)
+        .ok_or_else(|| invalid("does not exist"))?;
+    let field = |key: &str| {
+        secret
+            .data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .map(|b| b.0.as_slice())
+            .ok_or_else(|| invalid(&format!("has no {key}")))
+    };
+    let chain = field("tls.crt")?;
+    let key = field("tls.key")?;
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(chain)
+        .collect::<Result<_, _>>()
+        .map_err(|e| invalid(&format!("has an unreadable tls.crt: {e}")))?;
+    if certs.is_empty() {
+        return Err(invalid("has no PEM certificate in tls.crt"));
+    }
+    PrivateKeyDer::from_pem_slice(key)
+        .map_err(|e| invalid(&format!("has an unreadable tls.key: {e}")))?;
+    Ok(Certificate {
+        name: format!("{namespace}/{name}"),
+        cert_chain_pem: String::from_utf8_lossy(chain).into_owned(),
+        private_key_pem: String::from_utf8_lossy(key).into_owned(),
+    })
+}

@@ -1,0 +1,93 @@
+//! Golden-file tests: every `testdata/<kind>-<scenario>.in.yaml` is translated and the output
+//! (statuses and snapshots) compared with `<kind>-<scenario>.out.yaml`.
+//!
+//! `UPDATE_GOLDEN=1 cargo test -p portico-translate` rewrites the outputs and deletes stale ones.
+//! Inputs are parsed strictly: an unknown field or a bad document fails the test.
+
+use std::path::{Path, PathBuf};
+
+use portico_translate::{Options, Parsed, parse_documents, translate};
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata")
+}
+
+fn render(input: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(input).map_err(|e| format!("{}: {e}", input.display()))?;
+    let mut parsed = Parsed::default();
+    parse_documents(&text, &mut parsed);
+    if let Some(problem) = parsed.errors.iter().chain(&parsed.warnings).next() {
+        return Err(format!("{}: {problem}", input.display()));
+    }
+    let output = translate(&parsed.resources, &Options::default());
+    let yaml = serde_yaml::to_string(&output).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "# Generated from {} by `UPDATE_GOLDEN=1 cargo test -p portico-translate`.\n{yaml}",
+        input
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default()
+    ))
+}
+
+#[test]
+fn golden_files() {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut inputs: Vec<PathBuf> = std::fs::read_dir(testdata())
+        .expect("testdata directory")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.to_string_lossy().ends_with(".in.yaml"))
+        .collect();
+    inputs.sort();
+    assert!(
+        inputs.len() >= 30,
+        "expected at least 30 scenarios, found {}",
+        inputs.len()
+    );
+
+    let mut failures = Vec::new();
+    for input in &inputs {
+        let expected_path = PathBuf::from(input.to_string_lossy().replace(".in.yaml", ".out.yaml"));
+        let actual = match render(input) {
+            Ok(actual) => actual,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        if update {
+            std::fs::write(&expected_path, &actual).expect("write golden file");
+            continue;
+        }
+        match std::fs::read_to_string(&expected_path) {
+            Ok(expected) if expected == actual => {}
+            Ok(_) => failures.push(format!(
+                "{} differs from the translation of its input; rerun with UPDATE_GOLDEN=1 and review the diff",
+                expected_path.display()
+            )),
+            Err(_) => failures.push(format!("{} is missing", expected_path.display())),
+        }
+    }
+
+    for entry in std::fs::read_dir(testdata())
+        .expect("testdata directory")
+        .flatten()
+    {
+        let path = entry.path();
+        let name = path.to_string_lossy().to_string();
+        if name.ends_with(".out.yaml")
+            && !Path::new(&name.replace(".out.yaml", ".in.yaml")).exists()
+        {
+            if update {
+                std::fs::remove_file(&path).expect("remove stale golden file");
+            } else {
+                failures.push(format!("{name} has no input; remove it"));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "golden failures:\n{}",
+        failures.join("\n")
+    );
+}
