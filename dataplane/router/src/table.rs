@@ -56,21 +56,6 @@ pub struct CompiledHeaderModifier {
     pub remove: Vec<HeaderName>,
 }
 
-impl CompiledHeaderModifier {
-    /// Apply the edits to `headers`.
-    pub fn apply(&self, headers: &mut HeaderMap) {
-        for (name, value) in &self.set {
-            headers.insert(name.clone(), value.clone());
-        }
-        for (name, value) in &self.add {
-            headers.append(name.clone(), value.clone());
-        }
-        for name in &self.remove {
-            headers.remove(name);
-        }
-    }
-}
-
 /// A weighted choice between clusters. Invalid backendRefs keep their share of traffic and
 /// yield no cluster, so that share is answered with 500 as the spec requires.
 #[derive(Debug, Default)]
@@ -446,31 +431,5 @@ mod tests {
             cumulative: vec![0, 5],
         };
         assert!((0..100).all(|r| backends.pick(r) == Some("all")));
-    }
-
-    #[test]
-    fn header_modifier_sets_adds_and_removes() {
-        let modifier = CompiledHeaderModifier {
-            set: vec![(
-                HeaderName::from_static("x-set"),
-                HeaderValue::from_static("new"),
-            )],
-            add: vec![(
-                HeaderName::from_static("x-add"),
-                HeaderValue::from_static("2"),
-            )],
-            remove: vec![HeaderName::from_static("x-remove")],
-        };
-        let mut headers = HeaderMap::new();
-        headers.insert("x-set", HeaderValue::from_static("old"));
-        headers.insert("x-add", HeaderValue::from_static("1"));
-        headers.insert("x-remove", HeaderValue::from_static("gone"));
-        modifier.apply(&mut headers);
-        assert_eq!(
-            headers.get("x-set").map(|v| v.as_bytes()),
-            Some(&b"new"[..])
-        );
-        assert_eq!(headers.get_all("x-add").iter().count(), 2);
-        assert!(headers.get("x-remove").is_none());
     }
 }

@@ -1,0 +1,225 @@
+//! The listener manager: binds and unbinds sockets as snapshots come and go, without a restart.
+//!
+//! Pingora binds its listeners once at start-up. Portico's sockets change with the Gateways, so
+//! this Pingora service runs one accept loop per address and port and hands every connection to
+//! the socket's `pingora_proxy` application, exactly as Pingora's own listening service does
+//! (TLS handshake first on HTTPS sockets, then `process_new` until the connection is done).
+//! A socket that is unchanged keeps its accept loop; a removed one stops accepting while its
+//! open connections finish.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use pingora_core::apps::ServerApp;
+use pingora_core::listeners::tls::Acceptor;
+use pingora_core::protocols::Stream;
+use pingora_core::protocols::l4::stream::Stream as L4Stream;
+use pingora_core::server::ShutdownWatch;
+use pingora_core::server::configuration::ServerConf;
+use pingora_core::services::Service;
+use pingora_proxy::HttpProxy;
+use portico_snapshot::Protocol;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::metrics::Metrics;
+use crate::proxy::PorticoProxy;
+use crate::state::{Current, SocketSpec};
+
+/// A request to serve exactly `sockets`; the reply lists those that could not be bound.
+pub struct Reconcile {
+    /// Every socket the applied snapshot needs.
+    pub sockets: BTreeSet<SocketSpec>,
+    /// Sockets that failed, with the reason.
+    pub reply: oneshot::Sender<Vec<(SocketSpec, String)>>,
+}
+
+/// The Pingora service owning every proxy socket.
+pub struct ListenerManager {
+    conf: Arc<ServerConf>,
+    current: Current,
+    metrics: Arc<Metrics>,
+    requests: Option<mpsc::Receiver<Reconcile>>,
+}
+
+impl ListenerManager {
+    /// A manager fed by `requests` (sent by the snapshot subscriber).
+    pub fn new(
+        conf: Arc<ServerConf>,
+        current: Current,
+        metrics: Arc<Metrics>,
+        requests: mpsc::Receiver<Reconcile>,
+    ) -> Self {
+        Self {
+            conf,
+            current,
+            metrics,
+            requests: Some(requests),
+        }
+    }
+
+    async fn bind(
+        &self,
+        spec: &SocketSpec,
+        shutdown: &ShutdownWatch,
+    ) -> Result<watch::Sender<bool>, String> {
+        let listener = TcpListener::bind((spec.address.as_str(), spec.port))
+            .await
+            .map_err(|e| format!("cannot listen on {}:{}: {e}", spec.address, spec.port))?;
+        let proxy = PorticoProxy {
+            address: spec.address.clone(),
+            port: spec.port,
+            current: self.current.clone(),
+            metrics: self.metrics.clone(),
+        };
+        let app = Arc::new(pingora_proxy::http_proxy(&self.conf, proxy));
+        let (stop, stopped) = watch::channel(false);
+        let accept = AcceptLoop {
+            spec: spec.clone(),
+            listener,
+            app,
+            current: self.current.clone(),
+            shutdown: shutdown.clone(),
+        };
+        tokio::spawn(accept.run(stopped));
+        Ok(stop)
+    }
+}
+
+#[async_trait]
+impl Service for ListenerManager {
+    async fn start_service(
+        &mut self,
+        #[cfg(unix)] _fds: Option<pingora_core::server::ListenFds>,
+        mut shutdown: ShutdownWatch,
+        _listeners_per_fd: usize,
+    ) {
+        let Some(mut requests) = self.requests.take() else {
+            return;
+        };
+        let mut running: HashMap<SocketSpec, watch::Sender<bool>> = HashMap::new();
+        loop {
+            let request = tokio::select! {
+                request = requests.recv() => request,
+                _ = shutdown.changed() => None,
+            };
+            let Some(Reconcile { sockets, reply }) = request else {
+                break;
+            };
+            running.retain(|spec, stop| {
+                let keep = sockets.contains(spec);
+                if !keep {
+                    tracing::info!(address = %spec.address, port = spec.port, "socket no longer needed; draining");
+                    let _ = stop.send(true);
+                }
+                keep
+            });
+            let mut failures = Vec::new();
+            for spec in sockets {
+                if running.contains_key(&spec) {
+                    continue;
+                }
+                match self.bind(&spec, &shutdown).await {
+                    Ok(stop) => {
+                        tracing::info!(address = %spec.address, port = spec.port, protocol = ?spec.protocol, "listening");
+                        running.insert(spec, stop);
+                    }
+                    Err(reason) => {
+                        tracing::error!(%reason, "listener not bound");
+                        failures.push((spec, reason));
+                    }
+                }
+            }
+            self.metrics.bound_sockets.set(running.len() as i64);
+            let _ = reply.send(failures);
+        }
+        for stop in running.values() {
+            let _ = stop.send(true);
+        }
+    }
+
+    fn name(&self) -> &str {
+        "portico-listeners"
+    }
+
+    fn threads(&self) -> Option<usize> {
+        None
+    }
+}
+
+struct AcceptLoop {
+    spec: SocketSpec,
+    listener: TcpListener,
+    app: Arc<HttpProxy<PorticoProxy>>,
+    current: Current,
+    shutdown: ShutdownWatch,
+}
+
+impl AcceptLoop {
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        let mut shutdown = self.shutdown.clone();
+        loop {
+            let accepted = tokio::select! {
+                accepted = self.listener.accept() => accepted,
+                _ = stopped.changed() => break,
+                _ = shutdown.changed() => break,
+            };
+            match accepted {
+                Ok((tcp, _peer)) => {
+                    let tls = (self.spec.protocol == Protocol::Https)
+                        .then(|| {
+                            self.current.load_full().and_then(|applied| {
+                                applied
+                                    .tls
+                                    .get(&(self.spec.address.clone(), self.spec.port))
+                                    .cloned()
+                            })
+                        })
+                        .map(|config| config.map(Acceptor::from_server_config));
+                    tokio::spawn(serve_connection(
+                        tcp,
+                        tls,
+                        self.app.clone(),
+                        self.shutdown.clone(),
+                    ));
+                }
+                Err(error) => {
+                    tracing::warn!(address = %self.spec.address, port = self.spec.port, %error, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            }
+        }
+        app_cleanup(&self.app).await;
+    }
+}
+
+async fn app_cleanup(app: &Arc<HttpProxy<PorticoProxy>>) {
+    ServerApp::cleanup(app.as_ref()).await;
+}
+
+/// `tls` is `None` for plain HTTP, `Some(None)` when an HTTPS socket has no TLS config yet.
+async fn serve_connection(
+    tcp: TcpStream,
+    tls: Option<Option<Acceptor>>,
+    app: Arc<HttpProxy<PorticoProxy>>,
+    shutdown: ShutdownWatch,
+) {
+    let _ = tcp.set_nodelay(true);
+    let l4 = L4Stream::from(tcp);
+    let stream: Stream = match tls {
+        None => Box::new(l4),
+        Some(None) => return,
+        Some(Some(acceptor)) => match acceptor.tls_handshake(l4).await {
+            Ok(tls) => Box::new(tls),
+            Err(error) => {
+                tracing::debug!(%error, "TLS handshake failed");
+                return;
+            }
+        },
+    };
+    let mut next = app.process_new(stream, &shutdown).await;
+    while let Some(stream) = next {
+        next = app.process_new(stream, &shutdown).await;
+    }
+}

@@ -1,0 +1,101 @@
+//! The applied configuration: a snapshot compiled into everything the request path needs
+//! (routing tables, load balancers, TLS configs), swapped atomically as a whole.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
+use pingora_core::tls::ServerConfig;
+use pingora_load_balancing::LoadBalancer;
+use pingora_load_balancing::selection::RoundRobin;
+use portico_router::Router;
+use portico_snapshot::{Protocol, Snapshot};
+
+use crate::tls;
+
+/// One bound socket as the snapshot describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SocketSpec {
+    /// Address to bind.
+    pub address: String,
+    /// Port to bind.
+    pub port: u16,
+    /// Whether TLS is terminated on it.
+    pub protocol: Protocol,
+}
+
+/// A snapshot compiled for serving.
+pub struct Applied {
+    /// The snapshot as received (served on `/config`).
+    pub snapshot: Snapshot,
+    /// Routing tables per socket.
+    pub router: Router,
+    /// A round-robin balancer per cluster name.
+    pub clusters: HashMap<String, Arc<LoadBalancer<RoundRobin>>>,
+    /// rustls configuration per HTTPS socket, with SNI certificate selection built in.
+    pub tls: HashMap<(String, u16), Arc<ServerConfig>>,
+    /// Listener keys per socket, to report bind failures against listeners.
+    pub listeners: HashMap<SocketSpec, Vec<String>>,
+}
+
+impl Applied {
+    /// Validate and compile `snapshot`. The error is the NACK reason.
+    pub fn build(snapshot: Snapshot) -> Result<Self, String> {
+        portico_snapshot::validate(&snapshot).map_err(|e| e.to_string())?;
+        let router = Router::build(&snapshot).map_err(|e| e.to_string())?;
+        let mut clusters = HashMap::new();
+        for cluster in &snapshot.clusters {
+            let addresses = cluster
+                .endpoints
+                .iter()
+                .map(|e| {
+                    let ip: IpAddr = e.address.parse().map_err(|_| {
+                        format!(
+                            "cluster {}: bad endpoint address {}",
+                            cluster.name, e.address
+                        )
+                    })?;
+                    Ok(SocketAddr::new(ip, e.port))
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let balancer = LoadBalancer::try_from_iter(addresses)
+                .map_err(|e| format!("cluster {}: {e}", cluster.name))?;
+            clusters.insert(cluster.name.clone(), Arc::new(balancer));
+        }
+        let mut listeners: HashMap<SocketSpec, Vec<String>> = HashMap::new();
+        let mut https: HashMap<(String, u16), Vec<&portico_snapshot::Listener>> = HashMap::new();
+        for listener in snapshot.gateways.iter().flat_map(|g| &g.listeners) {
+            let spec = SocketSpec {
+                address: listener.address.clone(),
+                port: listener.port,
+                protocol: listener.protocol,
+            };
+            listeners
+                .entry(spec)
+                .or_default()
+                .push(listener.key.clone());
+            if listener.protocol == Protocol::Https {
+                https
+                    .entry((listener.address.clone(), listener.port))
+                    .or_default()
+                    .push(listener);
+            }
+        }
+        let tls = https
+            .into_iter()
+            .map(|(socket, listeners)| Ok((socket, tls::server_config(&listeners)?)))
+            .collect::<Result<_, String>>()?;
+        Ok(Self {
+            snapshot,
+            router,
+            clusters,
+            tls,
+            listeners,
+        })
+    }
+}
+
+/// The configuration currently served. Readers take a cheap snapshot of the pointer per
+/// request; the subscriber replaces it whole.
+pub type Current = Arc<ArcSwapOption<Applied>>;

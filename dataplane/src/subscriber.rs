@@ -1,0 +1,158 @@
+//! The snapshot subscriber: keeps a stream open to the controller, applies every snapshot it
+//! receives (or rejects it and keeps the last good one), and reports the outcome per version.
+//! When the controller is away it keeps serving and reconnects with capped backoff.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use pingora_core::server::ShutdownWatch;
+use pingora_core::services::background::BackgroundService;
+use portico_snapshot::wire::{SnapshotServiceClient, proto};
+use portico_snapshot::{ObjectRef, Snapshot};
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::listeners::Reconcile;
+use crate::metrics::Metrics;
+use crate::state::{Applied, Current};
+
+/// Subscribes to the controller for this instance's Gateways.
+pub struct Subscriber {
+    /// Controller gRPC URL, e.g. `http://127.0.0.1:18000`.
+    pub controller: String,
+    /// This instance's name.
+    pub instance: String,
+    /// Gateways served; empty for all.
+    pub gateways: Vec<ObjectRef>,
+    /// The served configuration.
+    pub current: Current,
+    /// Channel to the listener manager.
+    pub listeners: mpsc::Sender<Reconcile>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Set once a first snapshot is applied (readiness).
+    pub ready: Arc<AtomicBool>,
+}
+
+const MIN_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+
+#[async_trait]
+impl BackgroundService for Subscriber {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut backoff = MIN_BACKOFF;
+        loop {
+            let outcome = tokio::select! {
+                outcome = self.session() => outcome,
+                _ = shutdown.changed() => return,
+            };
+            match outcome {
+                Ok(received) => {
+                    tracing::warn!(controller = %self.controller, "snapshot stream closed by the controller; serving the last snapshot");
+                    if received {
+                        backoff = MIN_BACKOFF;
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(controller = %self.controller, error = %error, retry_in = ?backoff, "cannot reach the controller; serving the last snapshot");
+                }
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(backoff) => {}
+                _ = shutdown.changed() => return,
+            }
+            backoff = (backoff * 2).min(MAX_BACKOFF);
+        }
+    }
+}
+
+impl Subscriber {
+    /// One stream's lifetime. Returns whether any snapshot was received.
+    async fn session(&self) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+        let mut client = SnapshotServiceClient::connect(self.controller.clone()).await?;
+        let (outbound, outbound_rx) = mpsc::channel(8);
+        let hello = proto::Hello {
+            instance: self.instance.clone(),
+            gateways: self.gateways.iter().cloned().map(Into::into).collect(),
+        };
+        outbound
+            .send(proto::DataPlaneMessage {
+                message: Some(proto::data_plane_message::Message::Hello(hello)),
+            })
+            .await?;
+        let mut inbound = client
+            .subscribe(ReceiverStream::new(outbound_rx))
+            .await?
+            .into_inner();
+        tracing::info!(controller = %self.controller, instance = %self.instance, "subscribed");
+        let mut received = false;
+        while let Some(snapshot) = inbound.message().await? {
+            received = true;
+            let report = self.apply(snapshot).await;
+            outbound
+                .send(proto::DataPlaneMessage {
+                    message: Some(proto::data_plane_message::Message::Report(report)),
+                })
+                .await?;
+        }
+        Ok(received)
+    }
+
+    async fn apply(&self, wire: proto::Snapshot) -> proto::Report {
+        let version = wire.version;
+        let built = Snapshot::try_from(wire)
+            .map_err(|e| e.to_string())
+            .and_then(Applied::build);
+        let applied = match built {
+            Ok(applied) => applied,
+            Err(reason) => {
+                tracing::error!(version, %reason, "snapshot rejected; keeping the last good one");
+                self.metrics.record_snapshot(false);
+                return proto::Report {
+                    version,
+                    applied: false,
+                    reason,
+                    listener_failures: Vec::new(),
+                };
+            }
+        };
+        let sockets: BTreeSet<_> = applied.listeners.keys().cloned().collect();
+        let listeners_of = applied.listeners.clone();
+        self.current.store(Some(Arc::new(applied)));
+        self.ready.store(true, Ordering::Release);
+        self.metrics.record_snapshot(true);
+        self.metrics
+            .snapshot_version
+            .set(i64::try_from(version).unwrap_or(i64::MAX));
+
+        let (reply, failures) = oneshot::channel();
+        let failures = match self.listeners.send(Reconcile { sockets, reply }).await {
+            Ok(()) => failures.await.unwrap_or_default(),
+            Err(_) => Vec::new(),
+        };
+        let listener_failures = failures
+            .into_iter()
+            .flat_map(|(spec, reason)| {
+                listeners_of
+                    .get(&spec)
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |listener| proto::ListenerFailure {
+                        listener,
+                        reason: reason.clone(),
+                    })
+            })
+            .collect();
+        tracing::info!(version, "snapshot applied");
+        proto::Report {
+            version,
+            applied: true,
+            reason: String::new(),
+            listener_failures,
+        }
+    }
+}
