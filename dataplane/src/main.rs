@@ -1,131 +1,16 @@
-//! # portico-dataplane
-//!
-//! Portico's data plane: a Pingora server that subscribes to the controller over gRPC, applies
-//! each snapshot atomically, and proxies HTTP and HTTPS traffic by the snapshot's routes.
-//!
-//! Services (each a Pingora service, so they share Pingora's lifecycle and graceful shutdown):
-//! - [`listeners::ListenerManager`]: binds and unbinds proxy sockets as snapshots change.
-//! - [`subscriber::Subscriber`]: the snapshot stream, ACK/NACK reports, reconnects.
-//! - [`admin::Admin`]: `/healthz`, `/readyz`, `/metrics`, `/config`.
-//!
-//! Run: `portico-dataplane --controller http://127.0.0.1:18000` (the `portico standalone`
-//! command starts it for you).
+//! The `portico-dataplane` binary: see the [`portico_dataplane`] library for what it does.
 
-mod admin;
-mod listeners;
-mod metrics;
-mod proxy;
-mod state;
-mod subscriber;
-mod tls;
-
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
-
-use anyhow::Context;
 use clap::Parser;
-use pingora_core::apps::http_app::HttpServer;
-use pingora_core::server::Server;
-use pingora_core::server::configuration::ServerConf;
-use pingora_core::services::background::background_service;
-use pingora_core::services::listening::Service as ListeningService;
-use portico_snapshot::ObjectRef;
 
-/// Command-line options.
+/// Portico's Pingora data plane.
 #[derive(Debug, Parser)]
-#[command(
-    name = "portico-dataplane",
-    version,
-    about = "Portico's Pingora data plane"
-)]
-struct Args {
-    /// gRPC URL of the controller's snapshot service.
-    #[arg(
-        long,
-        env = "PORTICO_CONTROLLER",
-        default_value = "http://127.0.0.1:18000"
-    )]
-    controller: String,
-    /// Name of this instance, reported to the controller.
-    #[arg(long, env = "PORTICO_INSTANCE")]
-    instance: Option<String>,
-    /// Gateway to serve, as namespace/name; repeat for several. None means all.
-    #[arg(long = "gateway", value_parser = parse_object_ref)]
-    gateways: Vec<ObjectRef>,
-    /// Address of the admin endpoints.
-    #[arg(long, default_value = "127.0.0.1:9902")]
-    admin_address: String,
-    /// Seconds to keep serving after SIGTERM before stopping (lets load balancers notice).
-    #[arg(long, default_value_t = 5)]
-    grace_period_seconds: u64,
-    /// Seconds in-flight requests get to finish once listeners stop.
-    #[arg(long, default_value_t = 10)]
-    shutdown_timeout_seconds: u64,
-    /// Worker threads per service.
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
-}
-
-fn parse_object_ref(value: &str) -> Result<ObjectRef, String> {
-    let (namespace, name) = value
-        .split_once('/')
-        .ok_or_else(|| format!("{value:?} is not namespace/name"))?;
-    Ok(ObjectRef {
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-    })
+#[command(name = "portico-dataplane", version, about = "Portico's Pingora data plane")]
+struct Cli {
+    #[command(flatten)]
+    args: portico_dataplane::Args,
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,pingora_core=warn,pingora_proxy=warn".into()),
-        )
-        .init();
-    let args = Args::parse();
-    let conf = ServerConf {
-        grace_period_seconds: Some(args.grace_period_seconds),
-        graceful_shutdown_timeout_seconds: Some(args.shutdown_timeout_seconds),
-        threads: args.threads,
-        ..ServerConf::default()
-    };
-    let mut server = Server::new_with_opt_and_conf(None, conf);
-    server.bootstrap();
-    let conf = server.configuration.clone();
-
-    let metrics = Arc::new(metrics::Metrics::new().context("registering metrics")?);
-    let current: state::Current = Arc::default();
-    let ready = Arc::new(AtomicBool::new(false));
-    let (reconcile_tx, reconcile_rx) = tokio::sync::mpsc::channel(4);
-
-    let instance = args
-        .instance
-        .unwrap_or_else(|| format!("dataplane-{}", std::process::id()));
-    let subscriber = subscriber::Subscriber {
-        controller: args.controller,
-        instance,
-        gateways: args.gateways,
-        current: current.clone(),
-        listeners: reconcile_tx,
-        metrics: metrics.clone(),
-        ready: ready.clone(),
-    };
-    let listeners =
-        listeners::ListenerManager::new(conf, current.clone(), metrics.clone(), reconcile_rx);
-    let mut admin = ListeningService::new(
-        "portico-admin".to_string(),
-        HttpServer::new_app(admin::Admin {
-            current,
-            metrics,
-            ready,
-        }),
-    );
-    admin.add_tcp(&args.admin_address);
-
-    server.add_service(listeners);
-    server.add_service(background_service("portico-subscriber", subscriber));
-    server.add_service(admin);
-    tracing::info!(admin = %args.admin_address, "data plane starting");
-    server.run_forever()
+    portico_dataplane::init_logging();
+    portico_dataplane::run(Cli::parse().args)
 }

@@ -1,0 +1,121 @@
+//! What each data-plane instance was sent and what it applied (ACK) or rejected (NACK).
+//!
+//! The status writer asks, per Gateway, whether some instance applied its current generation,
+//! whether one rejected it, and which of its listeners could not be bound.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use portico_snapshot::ObjectRef;
+use portico_snapshot::wire::proto;
+use tokio::sync::Notify;
+
+/// Gateways and generations contained in one sent snapshot.
+pub type Contents = Vec<(ObjectRef, i64)>;
+
+/// How many sent versions are remembered per instance while waiting for their report.
+const REMEMBERED_VERSIONS: usize = 32;
+
+#[derive(Debug, Default)]
+struct Instance {
+    sent: BTreeMap<u64, Contents>,
+    applied: HashMap<ObjectRef, i64>,
+    rejected: HashMap<ObjectRef, (u64, String)>,
+    listener_failures: HashMap<String, String>,
+}
+
+/// The data-plane view of one Gateway, aggregated over instances.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct GatewayProgress {
+    /// Highest generation any instance applied.
+    pub applied_generation: Option<i64>,
+    /// Instances that applied that generation or later.
+    pub instances: usize,
+    /// A rejection of this Gateway's snapshot: (instance, version, reason).
+    pub rejection: Option<(String, u64, String)>,
+    /// Listener key to bind error, as reported by instances.
+    pub listener_failures: HashMap<String, String>,
+}
+
+/// Shared record of every instance; `changed` fires on every report.
+#[derive(Default)]
+pub struct Acks {
+    instances: Mutex<HashMap<String, Instance>>,
+    /// Notified whenever a report arrives or an instance comes or goes.
+    pub changed: Notify,
+}
+
+impl Acks {
+    fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, Instance>) -> R) -> R {
+        let mut guard = self.instances.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        f(&mut guard)
+    }
+
+    /// Remember what `version` carried for `instance`.
+    pub fn record_sent(&self, instance: &str, version: u64, contents: Contents) {
+        self.with(|all| {
+            let entry = all.entry(instance.to_string()).or_default();
+            entry.sent.insert(version, contents);
+            while entry.sent.len() > REMEMBERED_VERSIONS {
+                entry.sent.pop_first();
+            }
+        });
+    }
+
+    /// Record an ACK or NACK.
+    pub fn record_report(&self, instance: &str, report: &proto::Report) {
+        self.with(|all| {
+            let entry = all.entry(instance.to_string()).or_default();
+            let Some(contents) = entry.sent.get(&report.version).cloned() else {
+                tracing::warn!(instance, version = report.version, "report for a version this controller did not send");
+                return;
+            };
+            if report.applied {
+                entry.applied = contents.iter().cloned().collect();
+                for (gateway, _) in &contents {
+                    entry.rejected.remove(gateway);
+                }
+                entry.listener_failures = report
+                    .listener_failures
+                    .iter()
+                    .map(|f| (f.listener.clone(), f.reason.clone()))
+                    .collect();
+            } else {
+                for (gateway, _) in contents {
+                    entry.rejected.insert(gateway, (report.version, report.reason.clone()));
+                }
+            }
+        });
+        self.changed.notify_one();
+    }
+
+    /// The aggregated view of `gateway`.
+    pub fn progress(&self, gateway: &ObjectRef) -> GatewayProgress {
+        self.with(|all| {
+            let mut progress = GatewayProgress::default();
+            for (name, instance) in all.iter() {
+                if let Some(&generation) = instance.applied.get(gateway) {
+                    match progress.applied_generation {
+                        Some(best) if best > generation => {}
+                        Some(best) if best == generation => progress.instances += 1,
+                        _ => {
+                            progress.applied_generation = Some(generation);
+                            progress.instances = 1;
+                        }
+                    }
+                }
+                if let Some((version, reason)) = instance.rejected.get(gateway) {
+                    progress.rejection = Some((name.clone(), *version, reason.clone()));
+                }
+                progress.listener_failures.extend(
+                    instance
+                        .listener_failures
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone())),
+                );
+            }
+            progress
+        })
+    }
+
+}

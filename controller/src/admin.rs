@@ -1,0 +1,27 @@
+//! The controller's admin endpoint: `GET /status` (object statuses as JSON), `/healthz`,
+//! `/metrics`.
+
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::http_server::{respond, serve};
+use crate::metrics::Metrics;
+
+/// Serve the admin endpoint on `listener`. `status` holds the latest rendered statuses.
+pub async fn run(listener: TcpListener, status: watch::Receiver<Arc<String>>, metrics: Arc<Metrics>) {
+    serve(listener, move |request| {
+        let status = status.borrow().clone();
+        let metrics = metrics.clone();
+        async move {
+            match (request.method().as_str(), request.uri().path()) {
+                ("GET", "/status") => respond(200, "application/json", status.as_bytes().to_vec()),
+                ("GET", "/healthz") => respond(200, "text/plain", "ok\n"),
+                ("GET", "/metrics") => respond(200, "text/plain; version=0.0.4", metrics.render()),
+                _ => respond(404, "text/plain", "not found\n"),
+            }
+        }
+    })
+    .await;
+}

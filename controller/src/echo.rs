@@ -1,0 +1,55 @@
+//! `portico echo`: a demo backend. Every request is answered with 200 and a JSON description
+//! of what arrived (which backend, method, path, host, headers), so routing is easy to see.
+
+use std::collections::BTreeMap;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::http_server::{respond, serve};
+
+/// Options of `portico echo`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Port to listen on.
+    #[arg(long)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    address: String,
+    /// Name reported in every answer (defaults to echo-PORT).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+/// Serve until interrupted.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let listener = TcpListener::bind((args.address.as_str(), args.port))
+        .await
+        .with_context(|| format!("cannot listen on {}:{}", args.address, args.port))?;
+    let name = args.name.unwrap_or_else(|| format!("echo-{}", args.port));
+    tracing::info!(%name, address = %args.address, port = args.port, "echo backend listening");
+    tokio::select! {
+        () = serve(listener, move |request| {
+            let name = name.clone();
+            async move {
+                let headers: BTreeMap<String, String> = request
+                    .headers()
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                    .collect();
+                let body = serde_json::json!({
+                    "name": name,
+                    "method": request.method().as_str(),
+                    "path": request.uri().path(),
+                    "query": request.uri().query(),
+                    "host": headers.get("host"),
+                    "headers": headers,
+                });
+                respond(200, "application/json", body.to_string())
+            }
+        }) => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    Ok(())
+}

@@ -1,0 +1,143 @@
+//! The gRPC snapshot service: one stream per data-plane instance, carrying the latest
+//! published snapshot for the Gateways it asked for, and its ACK/NACK reports back.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use portico_snapshot::wire::{SnapshotService, proto};
+use portico_snapshot::{ObjectRef, Snapshot};
+use tokio::sync::{mpsc, watch};
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use crate::acks::{Acks, Contents};
+use crate::metrics::Metrics;
+use crate::publisher::Published;
+
+/// The service implementation.
+pub struct SnapshotServer {
+    /// Latest publication.
+    pub published: watch::Receiver<Arc<Published>>,
+    /// Report bookkeeping.
+    pub acks: Arc<Acks>,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+type SnapshotStream = Pin<Box<dyn Stream<Item = Result<proto::Snapshot, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl SnapshotService for SnapshotServer {
+    type SubscribeStream = SnapshotStream;
+
+    async fn subscribe(
+        &self,
+        request: Request<Streaming<proto::DataPlaneMessage>>,
+    ) -> Result<Response<SnapshotStream>, Status> {
+        let mut inbound = request.into_inner();
+        let hello = match inbound.message().await? {
+            Some(proto::DataPlaneMessage {
+                message: Some(proto::data_plane_message::Message::Hello(hello)),
+            }) => hello,
+            _ => return Err(Status::invalid_argument("the first message must be a Hello")),
+        };
+        if hello.instance.is_empty() {
+            return Err(Status::invalid_argument("Hello.instance must not be empty"));
+        }
+        let (outbound, outbound_rx) = mpsc::channel(2);
+        let session = Session {
+            instance: hello.instance,
+            gateways: hello.gateways.into_iter().map(Into::into).collect(),
+            published: self.published.clone(),
+            acks: self.acks.clone(),
+            metrics: self.metrics.clone(),
+        };
+        tokio::spawn(session.run(inbound, outbound));
+        Ok(Response::new(Box::pin(ReceiverStream::new(outbound_rx))))
+    }
+}
+
+struct Session {
+    instance: String,
+    gateways: Vec<ObjectRef>,
+    published: watch::Receiver<Arc<Published>>,
+    acks: Arc<Acks>,
+    metrics: Arc<Metrics>,
+}
+
+impl Session {
+    async fn run(
+        mut self,
+        mut inbound: Streaming<proto::DataPlaneMessage>,
+        outbound: mpsc::Sender<Result<proto::Snapshot, Status>>,
+    ) {
+        let instance = self.instance.clone();
+        tracing::info!(%instance, gateways = ?self.gateways, "data plane subscribed");
+        self.metrics.connected.inc();
+        self.published.mark_changed();
+        loop {
+            tokio::select! {
+                changed = self.published.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let published = self.published.borrow_and_update().clone();
+                    if published.version == 0 {
+                        continue;
+                    }
+                    let (snapshot, contents) = assemble(&published, &self.gateways);
+                    self.acks.record_sent(&instance, published.version, contents);
+                    if outbound.send(Ok(snapshot.into())).await.is_err() {
+                        break;
+                    }
+                }
+                message = inbound.message() => match message {
+                    Ok(Some(proto::DataPlaneMessage { message: Some(proto::data_plane_message::Message::Report(report)) })) => {
+                        let result = if report.applied { "ack" } else { "nack" };
+                        self.metrics.reports.with_label_values(&[result]).inc();
+                        if report.applied {
+                            tracing::info!(%instance, version = report.version, "snapshot applied by data plane");
+                        } else {
+                            tracing::error!(%instance, version = report.version, reason = %report.reason, "snapshot rejected by data plane");
+                        }
+                        for failure in &report.listener_failures {
+                            tracing::error!(%instance, listener = %failure.listener, reason = %failure.reason, "listener not served");
+                        }
+                        self.acks.record_report(&instance, &report);
+                    }
+                    Ok(Some(_)) => tracing::warn!(%instance, "unexpected message on snapshot stream"),
+                    Ok(None) | Err(_) => break,
+                },
+            }
+        }
+        tracing::info!(%instance, "data plane disconnected");
+        self.metrics.connected.dec();
+    }
+}
+
+/// The snapshot for a subscriber: its Gateways (all when it named none) and their clusters.
+fn assemble(published: &Published, wanted: &[ObjectRef]) -> (Snapshot, Contents) {
+    let mut clusters = BTreeMap::new();
+    let mut gateways = Vec::new();
+    for part in &published.gateways {
+        if !wanted.is_empty() && !wanted.contains(&part.config.gateway) {
+            continue;
+        }
+        for cluster in &part.clusters {
+            clusters.entry(cluster.name.clone()).or_insert_with(|| cluster.clone());
+        }
+        gateways.push(part.config.clone());
+    }
+    let contents = gateways
+        .iter()
+        .map(|g| (g.gateway.clone(), g.generation))
+        .collect();
+    let snapshot = Snapshot {
+        version: published.version,
+        gateways,
+        clusters: clusters.into_values().collect(),
+    };
+    (snapshot, contents)
+}

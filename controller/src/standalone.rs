@@ -1,0 +1,225 @@
+//! `portico standalone`: the controller fed by YAML files, plus one data-plane child process
+//! connected to it over gRPC. Everything a cluster deployment has, on one machine.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use k8s_openapi::jiff::Timestamp;
+use portico_snapshot::wire::SnapshotServiceServer;
+use portico_translate::{Options, Statuses, translate};
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::acks::Acks;
+use crate::metrics::Metrics;
+use crate::publisher::Publisher;
+use crate::server::SnapshotServer;
+use crate::status::{TransitionClock, apply_progress};
+use crate::{admin, files};
+
+/// Options of `portico standalone`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// YAML files or folders holding the objects (folders are read recursively).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Address listeners bind to when a Gateway has no spec.addresses.
+    #[arg(long, default_value = "0.0.0.0")]
+    listen_address: String,
+    /// Address of the controller's admin endpoint (/status, /healthz, /metrics).
+    #[arg(long, default_value = "127.0.0.1:9901")]
+    admin_address: SocketAddr,
+    /// Address of the gRPC snapshot service the data plane subscribes to.
+    #[arg(long, default_value = "127.0.0.1:18000")]
+    grpc_address: SocketAddr,
+    /// Address of the data plane's admin endpoint (/healthz, /readyz, /metrics, /config).
+    #[arg(long, default_value = "127.0.0.1:9902")]
+    dataplane_admin_address: SocketAddr,
+    /// Also start a demo backend (`portico echo`) on this loopback port; repeatable.
+    #[arg(long = "with-echo", value_name = "PORT")]
+    echo_ports: Vec<u16>,
+    /// How often the files are checked for changes, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    poll_interval_ms: u64,
+}
+
+/// Run until SIGINT or SIGTERM.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let metrics = Arc::new(Metrics::new().context("registering metrics")?);
+    let publisher = Arc::new(Publisher::new());
+    let acks = Arc::new(Acks::default());
+
+    let grpc = TcpListener::bind(args.grpc_address)
+        .await
+        .with_context(|| format!("cannot listen on {} (gRPC)", args.grpc_address))?;
+    let grpc_address = grpc.local_addr()?;
+    let admin_listener = TcpListener::bind(args.admin_address)
+        .await
+        .with_context(|| format!("cannot listen on {} (admin)", args.admin_address))?;
+
+    let (statuses_tx, statuses_rx) = watch::channel(Statuses::default());
+    let (rendered_tx, rendered_rx) = watch::channel(Arc::new(String::from("{}")));
+    let options = Options {
+        default_address: args.listen_address.clone(),
+        ..Options::default()
+    };
+    tokio::spawn(watch_files(
+        args.paths.clone(),
+        Duration::from_millis(args.poll_interval_ms),
+        options,
+        publisher.clone(),
+        statuses_tx,
+        metrics.clone(),
+    ));
+    tokio::spawn(render_statuses(statuses_rx, acks.clone(), rendered_tx));
+    tokio::spawn(admin::run(admin_listener, rendered_rx, metrics.clone()));
+    let server = SnapshotServer {
+        published: publisher.subscribe(),
+        acks,
+        metrics,
+    };
+    tokio::spawn(async move {
+        let result = tonic::transport::Server::builder()
+            .add_service(SnapshotServiceServer::new(server))
+            .serve_with_incoming(TcpListenerStream::new(grpc))
+            .await;
+        if let Err(error) = result {
+            tracing::error!(%error, "gRPC server stopped");
+        }
+    });
+    tracing::info!(grpc = %grpc_address, admin = %args.admin_address, "controller running");
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut children = Vec::new();
+    for port in &args.echo_ports {
+        let args = vec!["echo".to_string(), "--port".to_string(), port.to_string()];
+        children.push(tokio::spawn(supervise(format!("echo backend on port {port}"), args, stop_rx.clone())));
+    }
+    let dataplane_args = [
+        "dataplane",
+        "--instance",
+        "standalone",
+        "--grace-period-seconds",
+        "0",
+        "--controller",
+        &format!("http://{grpc_address}"),
+        "--admin-address",
+        &args.dataplane_admin_address.to_string(),
+    ]
+    .map(String::from)
+    .to_vec();
+    children.push(tokio::spawn(supervise("data plane".to_string(), dataplane_args, stop_rx)));
+    let mut terminate = signal(SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(true);
+    for child in children {
+        let _ = child.await;
+    }
+    Ok(())
+}
+
+/// Poll the files; on any change, re-read, translate and publish.
+async fn watch_files(
+    paths: Vec<PathBuf>,
+    interval: Duration,
+    options: Options,
+    publisher: Arc<Publisher>,
+    statuses: watch::Sender<Statuses>,
+    metrics: Arc<Metrics>,
+) {
+    let mut last = None;
+    let mut ticker = tokio::time::interval(interval);
+    loop {
+        ticker.tick().await;
+        let fingerprint = files::fingerprint(&paths);
+        if last.as_ref() == Some(&fingerprint) {
+            continue;
+        }
+        let resources = files::load(&fingerprint);
+        let output = translate(&resources, &options);
+        metrics.translations.inc();
+        let gateways = output.gateways.len();
+        if let Some(version) = publisher.publish(output.gateways) {
+            metrics.published.inc();
+            metrics.version.set(i64::try_from(version).unwrap_or(i64::MAX));
+            tracing::info!(version, gateways, files = fingerprint.len(), "snapshot published");
+        }
+        statuses.send_replace(output.statuses);
+        last = Some(fingerprint);
+    }
+}
+
+/// Merge translation statuses with data-plane progress whenever either changes.
+async fn render_statuses(
+    mut statuses: watch::Receiver<Statuses>,
+    acks: Arc<Acks>,
+    rendered: watch::Sender<Arc<String>>,
+) {
+    let mut clock = TransitionClock::default();
+    loop {
+        tokio::select! {
+            changed = statuses.changed() => if changed.is_err() { return },
+            () = acks.changed.notified() => {}
+        }
+        let mut current = statuses.borrow_and_update().clone();
+        apply_progress(&mut current, &acks);
+        clock.stamp(&mut current, Timestamp::now());
+        match serde_json::to_string_pretty(&current) {
+            Ok(json) => {
+                rendered.send_replace(Arc::new(json));
+            }
+            Err(error) => tracing::error!(%error, "cannot render statuses"),
+        }
+    }
+}
+
+/// Keep a child process (this same binary with `args`) running until `stop`, then stop it
+/// with SIGTERM so it can drain.
+async fn supervise(what: String, args: Vec<String>, mut stop: watch::Receiver<bool>) {
+    let program = match std::env::current_exe() {
+        Ok(program) => program,
+        Err(error) => {
+            tracing::error!(%error, "cannot locate the portico binary to start the {what}");
+            return;
+        }
+    };
+    loop {
+        let spawned = tokio::process::Command::new(&program)
+            .args(&args)
+            .kill_on_drop(true)
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(error) => {
+                tracing::error!(%error, "cannot start the {what}");
+                return;
+            }
+        };
+        tracing::info!(pid = child.id(), "{what} started");
+        tokio::select! {
+            status = child.wait() => {
+                tracing::error!(?status, "{what} exited; restarting in 1s");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            _ = stop.changed() => {
+                if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+                    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+                }
+                match tokio::time::timeout(Duration::from_secs(15), child.wait()).await {
+                    Ok(status) => tracing::info!(?status, "{what} stopped"),
+                    Err(_) => tracing::warn!("{what} did not stop in time; killing it"),
+                }
+                return;
+            }
+        }
+    }
+}
