@@ -44,6 +44,7 @@ enum Command {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     portico_dataplane::init_logging();
+    standalone::exit_with_parent();
     match cli.command {
         Command::Dataplane(args) => portico_dataplane::run(args),
         Command::Standalone(args) => runtime()?.block_on(standalone::run(args)),

@@ -22,6 +22,24 @@ use crate::server::SnapshotServer;
 use crate::status::{TransitionClock, apply_progress};
 use crate::{admin, files};
 
+/// Set on children so they can stop when this process dies (see [`exit_with_parent`]).
+const PARENT_PID_ENV: &str = "PORTICO_PARENT_PID";
+
+/// In a child started by [`supervise`]: ask the kernel for SIGTERM when the parent dies, so a
+/// killed controller never leaves orphaned data planes or backends behind.
+pub fn exit_with_parent() {
+    let Some(parent) = std::env::var(PARENT_PID_ENV).ok().and_then(|p| p.parse::<i32>().ok()) else {
+        return;
+    };
+    if let Err(error) = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
+        tracing::warn!(%error, "cannot arrange to stop with the parent process");
+    }
+    if nix::unistd::getppid().as_raw() != parent {
+        tracing::warn!("parent process already gone; exiting");
+        std::process::exit(1);
+    }
+}
+
 /// Options of `portico standalone`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,6 +58,9 @@ pub struct Args {
     /// Address of the data plane's admin endpoint (/healthz, /readyz, /metrics, /config).
     #[arg(long, default_value = "127.0.0.1:9902")]
     dataplane_admin_address: SocketAddr,
+    /// Do not start a data plane; one started separately subscribes to --grpc-address.
+    #[arg(long)]
+    external_dataplane: bool,
     /// Also start a demo backend (`portico echo`) on this loopback port; repeatable.
     #[arg(long = "with-echo", value_name = "PORT")]
     echo_ports: Vec<u16>,
@@ -113,7 +134,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ]
     .map(String::from)
     .to_vec();
-    children.push(tokio::spawn(supervise("data plane".to_string(), dataplane_args, stop_rx)));
+    if !args.external_dataplane {
+        children.push(tokio::spawn(supervise("data plane".to_string(), dataplane_args, stop_rx)));
+    }
     let mut terminate = signal(SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}
@@ -195,6 +218,7 @@ async fn supervise(what: String, args: Vec<String>, mut stop: watch::Receiver<bo
     loop {
         let spawned = tokio::process::Command::new(&program)
             .args(&args)
+            .env(PARENT_PID_ENV, std::process::id().to_string())
             .kill_on_drop(true)
             .spawn();
         let mut child = match spawned {
