@@ -47,7 +47,10 @@ pub struct Acks {
 
 impl Acks {
     fn with<R>(&self, f: impl FnOnce(&mut HashMap<String, Instance>) -> R) -> R {
-        let mut guard = self.instances.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self
+            .instances
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
     }
 
@@ -67,7 +70,11 @@ impl Acks {
         self.with(|all| {
             let entry = all.entry(instance.to_string()).or_default();
             let Some(contents) = entry.sent.get(&report.version).cloned() else {
-                tracing::warn!(instance, version = report.version, "report for a version this controller did not send");
+                tracing::warn!(
+                    instance,
+                    version = report.version,
+                    "report for a version this controller did not send"
+                );
                 return;
             };
             if report.applied {
@@ -82,7 +89,9 @@ impl Acks {
                     .collect();
             } else {
                 for (gateway, _) in contents {
-                    entry.rejected.insert(gateway, (report.version, report.reason.clone()));
+                    entry
+                        .rejected
+                        .insert(gateway, (report.version, report.reason.clone()));
                 }
             }
         });
@@ -117,5 +126,4 @@ impl Acks {
             progress
         })
     }
-
 }

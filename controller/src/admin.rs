@@ -10,7 +10,11 @@ use crate::http_server::{respond, serve};
 use crate::metrics::Metrics;
 
 /// Serve the admin endpoint on `listener`. `status` holds the latest rendered statuses.
-pub async fn run(listener: TcpListener, status: watch::Receiver<Arc<String>>, metrics: Arc<Metrics>) {
+pub async fn run(
+    listener: TcpListener,
+    status: watch::Receiver<Arc<String>>,
+    metrics: Arc<Metrics>,
+) {
     serve(listener, move |request| {
         let status = status.borrow().clone();
         let metrics = metrics.clone();

@@ -43,7 +43,10 @@ fn collect(path: &Path, explicit: bool, out: &mut Vec<PathBuf>) {
 }
 
 fn is_yaml(path: &Path) -> bool {
-    matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
 }
 
 /// Read and parse every file of `fingerprint`. Problems are logged with file and line; a bad

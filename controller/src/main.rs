@@ -25,7 +25,11 @@ mod status;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "portico", version, about = "Portico: a Gateway API gateway on Pingora")]
+#[command(
+    name = "portico",
+    version,
+    about = "Portico: a Gateway API gateway on Pingora"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -53,5 +57,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
 }

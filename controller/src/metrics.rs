@@ -21,14 +21,27 @@ impl Metrics {
     /// Create and register every metric.
     pub fn new() -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
-        let translations = IntCounter::new("portico_controller_translations_total", "Translations run")?;
-        let published = IntCounter::new("portico_controller_snapshots_published_total", "Snapshot versions published")?;
-        let version = IntGauge::new("portico_controller_snapshot_version", "Latest published snapshot version")?;
+        let translations =
+            IntCounter::new("portico_controller_translations_total", "Translations run")?;
+        let published = IntCounter::new(
+            "portico_controller_snapshots_published_total",
+            "Snapshot versions published",
+        )?;
+        let version = IntGauge::new(
+            "portico_controller_snapshot_version",
+            "Latest published snapshot version",
+        )?;
         let reports = IntCounterVec::new(
-            Opts::new("portico_controller_reports_total", "Data-plane reports, by result (ack or nack)"),
+            Opts::new(
+                "portico_controller_reports_total",
+                "Data-plane reports, by result (ack or nack)",
+            ),
             &["result"],
         )?;
-        let connected = IntGauge::new("portico_controller_connected_dataplanes", "Data-plane streams open")?;
+        let connected = IntGauge::new(
+            "portico_controller_connected_dataplanes",
+            "Data-plane streams open",
+        )?;
         registry.register(Box::new(translations.clone()))?;
         registry.register(Box::new(published.clone()))?;
         registry.register(Box::new(version.clone()))?;

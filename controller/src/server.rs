@@ -41,7 +41,11 @@ impl SnapshotService for SnapshotServer {
             Some(proto::DataPlaneMessage {
                 message: Some(proto::data_plane_message::Message::Hello(hello)),
             }) => hello,
-            _ => return Err(Status::invalid_argument("the first message must be a Hello")),
+            _ => {
+                return Err(Status::invalid_argument(
+                    "the first message must be a Hello",
+                ));
+            }
         };
         if hello.instance.is_empty() {
             return Err(Status::invalid_argument("Hello.instance must not be empty"));
@@ -126,7 +130,9 @@ fn assemble(published: &Published, wanted: &[ObjectRef]) -> (Snapshot, Contents)
             continue;
         }
         for cluster in &part.clusters {
-            clusters.entry(cluster.name.clone()).or_insert_with(|| cluster.clone());
+            clusters
+                .entry(cluster.name.clone())
+                .or_insert_with(|| cluster.clone());
         }
         gateways.push(part.config.clone());
     }

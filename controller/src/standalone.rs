@@ -28,7 +28,10 @@ const PARENT_PID_ENV: &str = "PORTICO_PARENT_PID";
 /// In a child started by [`supervise`]: ask the kernel for SIGTERM when the parent dies, so a
 /// killed controller never leaves orphaned data planes or backends behind.
 pub fn exit_with_parent() {
-    let Some(parent) = std::env::var(PARENT_PID_ENV).ok().and_then(|p| p.parse::<i32>().ok()) else {
+    let Some(parent) = std::env::var(PARENT_PID_ENV)
+        .ok()
+        .and_then(|p| p.parse::<i32>().ok())
+    else {
         return;
     };
     if let Err(error) = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM) {
@@ -119,7 +122,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut children = Vec::new();
     for port in &args.echo_ports {
         let args = vec!["echo".to_string(), "--port".to_string(), port.to_string()];
-        children.push(tokio::spawn(supervise(format!("echo backend on port {port}"), args, stop_rx.clone())));
+        children.push(tokio::spawn(supervise(
+            format!("echo backend on port {port}"),
+            args,
+            stop_rx.clone(),
+        )));
     }
     let dataplane_args = [
         "dataplane",
@@ -135,7 +142,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     .map(String::from)
     .to_vec();
     if !args.external_dataplane {
-        children.push(tokio::spawn(supervise("data plane".to_string(), dataplane_args, stop_rx)));
+        children.push(tokio::spawn(supervise(
+            "data plane".to_string(),
+            dataplane_args,
+            stop_rx,
+        )));
     }
     let mut terminate = signal(SignalKind::terminate())?;
     tokio::select! {
@@ -173,8 +184,15 @@ async fn watch_files(
         let gateways = output.gateways.len();
         if let Some(version) = publisher.publish(output.gateways) {
             metrics.published.inc();
-            metrics.version.set(i64::try_from(version).unwrap_or(i64::MAX));
-            tracing::info!(version, gateways, files = fingerprint.len(), "snapshot published");
+            metrics
+                .version
+                .set(i64::try_from(version).unwrap_or(i64::MAX));
+            tracing::info!(
+                version,
+                gateways,
+                files = fingerprint.len(),
+                "snapshot published"
+            );
         }
         statuses.send_replace(output.statuses);
         last = Some(fingerprint);

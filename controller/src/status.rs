@@ -31,18 +31,35 @@ pub fn apply_progress(statuses: &mut Statuses, acks: &Acks) {
         }
         let applied = progress.applied_generation.is_some_and(|g| g >= generation);
         let programmed = if applied {
-            Some((true, reasons::PROGRAMMED, format!("applied by {} data-plane instance(s)", progress.instances)))
+            Some((
+                true,
+                reasons::PROGRAMMED,
+                format!("applied by {} data-plane instance(s)", progress.instances),
+            ))
         } else if let Some((instance, version, reason)) = &progress.rejection {
-            Some((false, reasons::INVALID, format!("data plane {instance} rejected snapshot {version}: {reason}")))
+            Some((
+                false,
+                reasons::INVALID,
+                format!("data plane {instance} rejected snapshot {version}: {reason}"),
+            ))
         } else {
             None
         };
         let Some((ok, reason, message)) = programmed else {
             continue;
         };
-        set(status.conditions.get_or_insert_default(), types::PROGRAMMED, ok, reason, &message);
+        set(
+            status.conditions.get_or_insert_default(),
+            types::PROGRAMMED,
+            ok,
+            reason,
+            &message,
+        );
         for listener in status.listeners.iter_mut().flatten() {
-            let key = format!("{}/{}/{}", gateway.object.namespace, gateway.object.name, listener.name);
+            let key = format!(
+                "{}/{}/{}",
+                gateway.object.namespace, gateway.object.name, listener.name
+            );
             let pending = listener
                 .conditions
                 .iter()
@@ -51,8 +68,20 @@ pub fn apply_progress(statuses: &mut Statuses, acks: &Acks) {
                 continue;
             }
             match progress.listener_failures.get(&key) {
-                Some(failure) if applied => set(&mut listener.conditions, types::PROGRAMMED, false, reasons::INVALID, failure),
-                _ => set(&mut listener.conditions, types::PROGRAMMED, ok, reason, &message),
+                Some(failure) if applied => set(
+                    &mut listener.conditions,
+                    types::PROGRAMMED,
+                    false,
+                    reasons::INVALID,
+                    failure,
+                ),
+                _ => set(
+                    &mut listener.conditions,
+                    types::PROGRAMMED,
+                    ok,
+                    reason,
+                    &message,
+                ),
             }
         }
     }

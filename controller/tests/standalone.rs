@@ -73,16 +73,29 @@ fn three_backends() -> (Deployment, u16) {
 async fn requests_are_routed_by_host_path_and_header() {
     let (mut deployment, proxy) = three_backends();
     deployment.start_controller(&[]);
-    wait_for_backend(proxy, "app.example.com", "/", "web", || deployment.controller_log()).await;
+    wait_for_backend(proxy, "app.example.com", "/", "web", || {
+        deployment.controller_log()
+    })
+    .await;
     let client = client();
     let route = |path: &'static str, headers: &'static [(&'static str, &'static str)]| {
         let client = client.clone();
-        async move { get(&client, proxy, "app.example.com", path, headers).await.expect("request") }
+        async move {
+            get(&client, proxy, "app.example.com", path, headers)
+                .await
+                .expect("request")
+        }
     };
 
-    assert_eq!(route("/api/users", &[]).await.backend.as_deref(), Some("api"));
+    assert_eq!(
+        route("/api/users", &[]).await.backend.as_deref(),
+        Some("api")
+    );
     assert_eq!(route("/exact", &[]).await.backend.as_deref(), Some("exact"));
-    assert_eq!(route("/exact/more", &[]).await.backend.as_deref(), Some("web"));
+    assert_eq!(
+        route("/exact/more", &[]).await.backend.as_deref(),
+        Some("web")
+    );
     assert_eq!(route("/apiary", &[]).await.backend.as_deref(), Some("web"));
 
     let with_header = route("/api/users", &[("x-version", "2"), ("x-remove-me", "x")]).await;
@@ -95,8 +108,14 @@ async fn requests_are_routed_by_host_path_and_header() {
     let expected = format!("http://new.example.com:{proxy}/old/page?q=1");
     assert_eq!(redirect.location.as_deref(), Some(expected.as_str()));
 
-    assert_eq!(route("/broken", &[]).await.status, 500, "a route whose backend is missing answers 500");
-    let unknown_host = get(&client, proxy, "unknown.example.com", "/", &[]).await.expect("request");
+    assert_eq!(
+        route("/broken", &[]).await.status,
+        500,
+        "a route whose backend is missing answers 500"
+    );
+    let unknown_host = get(&client, proxy, "unknown.example.com", "/", &[])
+        .await
+        .expect("request");
     assert_eq!(unknown_host.status, 404);
 
     let status = deployment.status().await;
@@ -138,12 +157,17 @@ spec:
     deployment.start_echo("heavy", heavy);
     deployment.start_echo("light", light);
     deployment.start_controller(&[]);
-    wait_for_backend(proxy, "any.example.com", "/", "heavy", || deployment.controller_log()).await;
+    wait_for_backend(proxy, "any.example.com", "/", "heavy", || {
+        deployment.controller_log()
+    })
+    .await;
 
     let client = client();
     let mut heavy_count = 0;
     for _ in 0..1000 {
-        let answer = get(&client, proxy, "any.example.com", "/", &[]).await.expect("request");
+        let answer = get(&client, proxy, "any.example.com", "/", &[])
+            .await
+            .expect("request");
         match answer.backend.as_deref() {
             Some("heavy") => heavy_count += 1,
             Some("light") => {}
@@ -151,13 +175,20 @@ spec:
         }
     }
     // Binomial(1000, 0.75): mean 750, standard deviation ~13.7; allow five deviations.
-    assert!((680..=820).contains(&heavy_count), "heavy got {heavy_count} of 1000");
+    assert!(
+        (680..=820).contains(&heavy_count),
+        "heavy got {heavy_count} of 1000"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_edits_under_load_fail_no_request() {
     let (stable, moving, proxy) = (free_port(), free_port(), free_port());
-    let backends = format!("{}---\n{}", backend_yaml("stable", stable), backend_yaml("moving", moving));
+    let backends = format!(
+        "{}---\n{}",
+        backend_yaml("stable", stable),
+        backend_yaml("moving", moving)
+    );
     let stable_route = r#"apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute
 metadata: {name: stable, namespace: default}
@@ -183,7 +214,10 @@ spec:
     deployment.start_echo("stable", stable);
     deployment.start_echo("moving", moving);
     deployment.start_controller(&[]);
-    wait_for_backend(proxy, "stable.example.com", "/", "stable", || deployment.controller_log()).await;
+    wait_for_backend(proxy, "stable.example.com", "/", "stable", || {
+        deployment.controller_log()
+    })
+    .await;
 
     let stop = Arc::new(AtomicBool::new(false));
     let served = Arc::new(AtomicUsize::new(0));
@@ -207,16 +241,29 @@ spec:
     for i in 1..=100 {
         deployment.write("moving.yaml", &moving_route(i));
         let path = format!("/v{i}");
-        wait_for_backend(proxy, "moving.example.com", &path, "moving", || deployment.controller_log()).await;
+        wait_for_backend(proxy, "moving.example.com", &path, "moving", || {
+            deployment.controller_log()
+        })
+        .await;
     }
     stop.store(true, Ordering::Relaxed);
     let mut failures = Vec::new();
     for task in clients {
         failures.extend(task.await.expect("client task"));
     }
-    assert!(failures.is_empty(), "{} failed or wrong responses, e.g. {:?}", failures.len(), failures.first());
-    assert!(served.load(Ordering::Relaxed) > 100, "the clients barely ran");
-    let old = get(&client(), proxy, "moving.example.com", "/v1", &[]).await.expect("request");
+    assert!(
+        failures.is_empty(),
+        "{} failed or wrong responses, e.g. {:?}",
+        failures.len(),
+        failures.first()
+    );
+    assert!(
+        served.load(Ordering::Relaxed) > 100,
+        "the clients barely ran"
+    );
+    let old = get(&client(), proxy, "moving.example.com", "/v1", &[])
+        .await
+        .expect("request");
     assert_eq!(old.status, 404, "the edited-away path must no longer route");
 }
 
@@ -230,7 +277,11 @@ async fn the_data_plane_outlives_its_controller_and_resubscribes() {
         )
     };
     let other = free_port();
-    let backends = format!("{}---\n{}", backend_yaml("web", web), backend_yaml("other", other));
+    let backends = format!(
+        "{}---\n{}",
+        backend_yaml("web", web),
+        backend_yaml("other", other)
+    );
     let mut deployment = Deployment::new(&[
         ("gateway.yaml", &gateway_yaml(proxy)),
         ("backends.yaml", &backends),
@@ -257,14 +308,19 @@ async fn the_data_plane_outlives_its_controller_and_resubscribes() {
     }
     let client = client();
     for _ in 0..50 {
-        let answer = get(&client, proxy, "x.example.com", "/", &[]).await.expect("served without a controller");
+        let answer = get(&client, proxy, "x.example.com", "/", &[])
+            .await
+            .expect("served without a controller");
         assert_eq!(answer.backend.as_deref(), Some("web"));
     }
 
     deployment.write("route.yaml", &route("other"));
     deployment.start_controller(&["--external-dataplane"]);
     wait_for_backend(proxy, "x.example.com", "/", "other", || dataplane.log()).await;
-    assert!(dataplane.log().contains("subscribed"), "the data plane should log its resubscription");
+    assert!(
+        dataplane.log().contains("subscribed"),
+        "the data plane should log its resubscription"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,10 +354,16 @@ spec:
     ]);
     deployment.start_echo("web", web);
     deployment.start_controller(&[]);
-    wait_for_backend(proxy, "any.example.com", "/", "web", || deployment.controller_log()).await;
+    wait_for_backend(proxy, "any.example.com", "/", "web", || {
+        deployment.controller_log()
+    })
+    .await;
 
     let log = deployment.controller_log();
-    assert!(log.contains("broken.yaml") && log.contains("line"), "the parse error must name file and line:\n{log}");
+    assert!(
+        log.contains("broken.yaml") && log.contains("line"),
+        "the parse error must name file and line:\n{log}"
+    );
     let status = deployment.status().await;
     let regex = status["httpRoutes"]
         .as_array()
@@ -318,5 +380,10 @@ spec:
         .cloned()
         .unwrap_or_default();
     assert_eq!(programmed["status"], "True", "{status:#}");
-    assert!(deployment.controller.as_mut().is_some_and(Process::is_running));
+    assert!(
+        deployment
+            .controller
+            .as_mut()
+            .is_some_and(Process::is_running)
+    );
 }

@@ -4,7 +4,11 @@ use clap::Parser;
 
 /// Portico's Pingora data plane.
 #[derive(Debug, Parser)]
-#[command(name = "portico-dataplane", version, about = "Portico's Pingora data plane")]
+#[command(
+    name = "portico-dataplane",
+    version,
+    about = "Portico's Pingora data plane"
+)]
 struct Cli {
     #[command(flatten)]
     args: portico_dataplane::Args,

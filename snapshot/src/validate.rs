@@ -166,14 +166,12 @@ fn check_route(
                 HttpFilter::RequestRedirect(redirect) => {
                     let reason = if !matches!(redirect.status_code, 301 | 302 | 303 | 307 | 308) {
                         Some(format!("status code {}", redirect.status_code))
-                    } else if let Some(scheme) = redirect
-                        .scheme
-                        .as_deref()
-                        .filter(|s| !matches!(*s, "http" | "https"))
-                    {
-                        Some(format!("scheme {scheme:?}"))
                     } else {
-                        None
+                        redirect
+                            .scheme
+                            .as_deref()
+                            .filter(|s| !matches!(*s, "http" | "https"))
+                            .map(|scheme| format!("scheme {scheme:?}"))
                     };
                     if let Some(reason) = reason {
                         return Err(ValidationError::InvalidRedirect {

@@ -144,7 +144,10 @@ impl Deployment {
             .arg("standalone")
             .arg(self.dir.path())
             .args(["--listen-address", "127.0.0.1", "--poll-interval-ms", "20"])
-            .args(["--admin-address", &format!("127.0.0.1:{}", self.ports.admin)])
+            .args([
+                "--admin-address",
+                &format!("127.0.0.1:{}", self.ports.admin),
+            ])
             .args(["--grpc-address", &format!("127.0.0.1:{}", self.ports.grpc)])
             .args([
                 "--dataplane-admin-address",
@@ -156,7 +159,10 @@ impl Deployment {
     }
 
     pub fn controller_log(&self) -> String {
-        self.controller.as_ref().map(Process::log).unwrap_or_default()
+        self.controller
+            .as_ref()
+            .map(Process::log)
+            .unwrap_or_default()
     }
 
     /// GET the controller's `/status`.
@@ -173,7 +179,10 @@ impl Deployment {
 pub fn wait_until(timeout: Duration, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while !condition() {
-        assert!(Instant::now() < deadline, "condition not met within {timeout:?}");
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {timeout:?}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -219,7 +228,10 @@ pub async fn get(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let body: serde_json::Value = response.json().await.unwrap_or_default();
-    let backend = body.get("name").and_then(|n| n.as_str()).map(str::to_string);
+    let backend = body
+        .get("name")
+        .and_then(|n| n.as_str())
+        .map(str::to_string);
     Ok(Answer {
         status,
         backend,
@@ -229,7 +241,13 @@ pub async fn get(
 }
 
 /// Wait until `host{path}` on `port` is answered by `backend`.
-pub async fn wait_for_backend(port: u16, host: &str, path: &str, backend: &str, log: impl Fn() -> String) {
+pub async fn wait_for_backend(
+    port: u16,
+    host: &str,
+    path: &str,
+    backend: &str,
+    log: impl Fn() -> String,
+) {
     let client = client();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -19,7 +19,7 @@ pub(crate) fn resolve(
     let group = refgrant::core_group(reference.group.as_deref().unwrap_or(""));
     let kind = reference.kind.as_deref().unwrap_or("Service");
     let name = &reference.name;
-    if group != "" || kind != "Service" {
+    if !group.is_empty() || kind != "Service" {
         return Err(Problem::new(
             reasons::INVALID_KIND,
             format!(

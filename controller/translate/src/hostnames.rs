@@ -21,9 +21,9 @@ pub fn intersect(listener: Option<&str>, route: &[String]) -> Option<Vec<String>
     }
     let mut out: Vec<String> = Vec::new();
     for host in route {
-        let common = if host.eq_ignore_ascii_case(listener) {
-            Some(host.as_str())
-        } else if listener.starts_with('*') && within(host, listener) {
+        let route_host_is_narrower = host.eq_ignore_ascii_case(listener)
+            || (listener.starts_with('*') && within(host, listener));
+        let common = if route_host_is_narrower {
             Some(host.as_str())
         } else if host.starts_with('*') && within(listener, host) {
             Some(listener)

@@ -62,8 +62,8 @@ pub fn translate(resources: &Resources, options: &Options) -> Output {
     let index = resources::Index::new(resources);
     let mut statuses = Statuses::default();
     let classes = gateway::accept_classes(resources, options, &mut statuses);
-    let mut gateways = gateway::accept_gateways(&index, &classes, options);
-    let routes = route::attach_routes(&index, options, &mut gateways);
+    let gateways = gateway::accept_gateways(&index, &classes, options);
+    let routes = route::attach_routes(&index, options, &gateways);
     statuses.http_routes = routes.statuses;
     let mut output = Output {
         gateways: Vec::new(),

@@ -42,7 +42,7 @@ fn resolve(
 ) -> Result<Certificate, Problem> {
     let group = refgrant::core_group(reference.group.as_deref().unwrap_or(""));
     let kind = reference.kind.as_deref().unwrap_or("Secret");
-    if group != "" || kind != "Secret" {
+    if !group.is_empty() || kind != "Secret" {
         return Err(Problem::new(
             reasons::INVALID_CERTIFICATE_REF,
             format!(
