@@ -31,7 +31,8 @@ pub struct GatewayProgress {
     pub applied_generation: Option<i64>,
     /// Instances that applied that generation or later.
     pub instances: usize,
-    /// A rejection of this Gateway's snapshot: (instance, version, reason).
+    /// The newest unresolved rejection of this Gateway's snapshot: (instance, version, reason).
+    /// An instance's later ACK clears its rejection.
     pub rejection: Option<(String, u64, String)>,
     /// Listener key to bind error, as reported by instances.
     pub listener_failures: HashMap<String, String>,
@@ -41,7 +42,7 @@ pub struct GatewayProgress {
 #[derive(Default)]
 pub struct Acks {
     instances: Mutex<HashMap<String, Instance>>,
-    /// Notified whenever a report arrives or an instance comes or goes.
+    /// Notified whenever a report arrives.
     pub changed: Notify,
 }
 

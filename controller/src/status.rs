@@ -30,17 +30,19 @@ pub fn apply_progress(statuses: &mut Statuses, acks: &Acks) {
             continue;
         }
         let applied = progress.applied_generation.is_some_and(|g| g >= generation);
-        let programmed = if applied {
-            Some((
-                true,
-                reasons::PROGRAMMED,
-                format!("applied by {} data-plane instance(s)", progress.instances),
-            ))
-        } else if let Some((instance, version, reason)) = &progress.rejection {
+        // A rejection is newer than anything its instance applied (an ACK clears it), so it wins:
+        // the data plane is still serving an older configuration.
+        let programmed = if let Some((instance, version, reason)) = &progress.rejection {
             Some((
                 false,
                 reasons::INVALID,
                 format!("data plane {instance} rejected snapshot {version}: {reason}"),
+            ))
+        } else if applied {
+            Some((
+                true,
+                reasons::PROGRAMMED,
+                format!("applied by {} data-plane instance(s)", progress.instances),
             ))
         } else {
             None

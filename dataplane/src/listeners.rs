@@ -59,11 +59,7 @@ impl ListenerManager {
         }
     }
 
-    async fn bind(
-        &self,
-        spec: &SocketSpec,
-        shutdown: &ShutdownWatch,
-    ) -> Result<watch::Sender<bool>, String> {
+    async fn bind(&self, spec: &SocketSpec, shutdown: &ShutdownWatch) -> Result<Running, String> {
         let listener = TcpListener::bind((spec.address.as_str(), spec.port))
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", spec.address, spec.port))?;
@@ -82,8 +78,22 @@ impl ListenerManager {
             current: self.current.clone(),
             shutdown: shutdown.clone(),
         };
-        tokio::spawn(accept.run(stopped));
-        Ok(stop)
+        let task = tokio::spawn(accept.run(stopped));
+        Ok(Running { stop, task })
+    }
+}
+
+/// A bound socket's accept loop.
+struct Running {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Running {
+    /// Stop accepting and wait until the socket is closed (open connections carry on).
+    async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
     }
 }
 
@@ -98,7 +108,7 @@ impl Service for ListenerManager {
         let Some(mut requests) = self.requests.take() else {
             return;
         };
-        let mut running: HashMap<SocketSpec, watch::Sender<bool>> = HashMap::new();
+        let mut running: HashMap<SocketSpec, Running> = HashMap::new();
         loop {
             let request = tokio::select! {
                 request = requests.recv() => request,
@@ -107,23 +117,27 @@ impl Service for ListenerManager {
             let Some(Reconcile { sockets, reply }) = request else {
                 break;
             };
-            running.retain(|spec, stop| {
-                let keep = sockets.contains(spec);
-                if !keep {
+            // Close removed sockets first: a socket that changed protocol reuses the same port.
+            let removed: Vec<SocketSpec> = running
+                .keys()
+                .filter(|s| !sockets.contains(*s))
+                .cloned()
+                .collect();
+            for spec in removed {
+                if let Some(socket) = running.remove(&spec) {
                     tracing::info!(address = %spec.address, port = spec.port, "socket no longer needed; draining");
-                    let _ = stop.send(true);
+                    socket.stop().await;
                 }
-                keep
-            });
+            }
             let mut failures = Vec::new();
             for spec in sockets {
                 if running.contains_key(&spec) {
                     continue;
                 }
                 match self.bind(&spec, &shutdown).await {
-                    Ok(stop) => {
+                    Ok(socket) => {
                         tracing::info!(address = %spec.address, port = spec.port, protocol = ?spec.protocol, "listening");
-                        running.insert(spec, stop);
+                        running.insert(spec, socket);
                     }
                     Err(reason) => {
                         tracing::error!(%reason, "listener not bound");
@@ -134,8 +148,8 @@ impl Service for ListenerManager {
             self.metrics.bound_sockets.set(running.len() as i64);
             let _ = reply.send(failures);
         }
-        for stop in running.values() {
-            let _ = stop.send(true);
+        for (_, socket) in running.drain() {
+            socket.stop().await;
         }
     }
 

@@ -26,7 +26,7 @@ pub struct Parsed {
     pub resources: Resources,
     /// Documents skipped because of an error; the rest of the text is still used.
     pub errors: Vec<DocumentError>,
-    /// Unknown fields (with their line) that were ignored.
+    /// Unknown fields that were ignored, each with the first line of its document.
     pub warnings: Vec<DocumentError>,
 }
 

@@ -408,13 +408,23 @@ impl GatewayState<'_> {
                         generation,
                     )
                 };
-                let programmed = condition(
-                    types::PROGRAMMED,
-                    false,
-                    reasons::PENDING,
-                    "waiting for a data plane to apply the configuration",
-                    generation,
-                );
+                let programmed = if invalid > 0 && invalid == self.listeners.len() {
+                    condition(
+                        types::PROGRAMMED,
+                        false,
+                        reasons::INVALID,
+                        "the Gateway has no valid listener",
+                        generation,
+                    )
+                } else {
+                    condition(
+                        types::PROGRAMMED,
+                        false,
+                        reasons::PENDING,
+                        "waiting for a data plane to apply the configuration",
+                        generation,
+                    )
+                };
                 let addresses = vec![GatewayStatusAddresses {
                     r#type: Some("IPAddress".to_string()),
                     value: address.clone(),

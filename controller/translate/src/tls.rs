@@ -81,12 +81,19 @@ fn resolve(
     let secret = index
         .secret(namespace, name)
         .ok_or_else(|| invalid("does not exist"))?;
+    // The API server folds stringData into data; files written by hand may use either.
     let field = |key: &str| {
-        secret
+        let data = secret
             .data
             .as_ref()
             .and_then(|d| d.get(key))
-            .map(|b| b.0.as_slice())
+            .map(|b| b.0.as_slice());
+        let string_data = secret
+            .string_data
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .map(|s| s.as_bytes());
+        data.or(string_data)
             .ok_or_else(|| invalid(&format!("has no {key}")))
     };
     let chain = field("tls.crt")?;
