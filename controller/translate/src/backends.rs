@@ -39,14 +39,7 @@ pub(crate) fn resolve(
         namespace,
         name,
     };
-    if !refgrant::permitted(&index.resources.reference_grants, from, to) {
-        return Err(Problem::new(
-            reasons::REF_NOT_PERMITTED,
-            format!(
-                "Service {namespace}/{name} is in another namespace and no ReferenceGrant allows it"
-            ),
-        ));
-    }
+    refgrant::check(&index.resources.reference_grants, from, to)?;
     let not_found = |what: String| Problem::new(reasons::BACKEND_NOT_FOUND, what);
     let service = index
         .service(namespace, name)

@@ -62,6 +62,21 @@ pub fn condition(
     }
 }
 
+/// A condition that is `True` with `ok_reason` unless there is a `problem`, in which case it
+/// is `False` with the problem's reason and message.
+pub fn outcome(
+    type_: &str,
+    problem: Option<&Problem>,
+    ok_reason: &str,
+    ok_message: &str,
+    generation: Option<i64>,
+) -> Condition {
+    match problem {
+        None => condition(type_, true, ok_reason, ok_message, generation),
+        Some(p) => condition(type_, false, p.reason, &p.message, generation),
+    }
+}
+
 /// A problem found while resolving something: the reason a condition carries, and a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

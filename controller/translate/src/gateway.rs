@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
 use portico_snapshot::{Certificate, Cluster, GatewayConfig, Listener, ObjectRef, Protocol};
 
-use crate::conditions::{Problem, condition, reasons, types};
+use crate::conditions::{Problem, condition, outcome, reasons, types};
 use crate::output::{GatewaySnapshot, ObjectStatus, Statuses};
 use crate::resources::{Index, Resources, namespace_of};
 use crate::route::Attachments;
@@ -493,32 +493,20 @@ fn listener_status(
     attachments: &Attachments,
     generation: Option<i64>,
 ) -> GatewayStatusListeners {
-    let accepted = match &l.protocol {
-        Ok(_) => condition(
-            types::ACCEPTED,
-            true,
-            reasons::ACCEPTED,
-            "Listener accepted",
-            generation,
-        ),
-        Err(p) => condition(types::ACCEPTED, false, p.reason, &p.message, generation),
-    };
-    let resolved = match &l.resolved {
-        None => condition(
-            types::RESOLVED_REFS,
-            true,
-            reasons::RESOLVED_REFS,
-            "All references resolved",
-            generation,
-        ),
-        Some(p) => condition(
-            types::RESOLVED_REFS,
-            false,
-            p.reason,
-            &p.message,
-            generation,
-        ),
-    };
+    let accepted = outcome(
+        types::ACCEPTED,
+        l.protocol.as_ref().err(),
+        reasons::ACCEPTED,
+        "Listener accepted",
+        generation,
+    );
+    let resolved = outcome(
+        types::RESOLVED_REFS,
+        l.resolved.as_ref(),
+        reasons::RESOLVED_REFS,
+        "All references resolved",
+        generation,
+    );
     let conflicted = match &l.conflict {
         None => condition(
             types::CONFLICTED,

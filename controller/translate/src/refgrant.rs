@@ -2,6 +2,8 @@
 
 use gateway_api::referencegrants::ReferenceGrant;
 
+use crate::conditions::{Problem, reasons};
+
 /// The referring side of a cross-namespace reference.
 #[derive(Debug, Clone, Copy)]
 pub struct From<'a> {
@@ -46,6 +48,20 @@ pub fn permitted(grants: &[ReferenceGrant], from: From<'_>, to: To<'_>) -> bool 
             });
             from_ok && to_ok
         })
+}
+
+/// Like [`permitted`], but as the `RefNotPermitted` problem a status condition reports.
+pub fn check(grants: &[ReferenceGrant], from: From<'_>, to: To<'_>) -> Result<(), Problem> {
+    if permitted(grants, from, to) {
+        return Ok(());
+    }
+    Err(Problem::new(
+        reasons::REF_NOT_PERMITTED,
+        format!(
+            "{} {}/{} is in another namespace and no ReferenceGrant allows it",
+            to.kind, to.namespace, to.name
+        ),
+    ))
 }
 
 /// The core API group may be spelled `""` or `"core"`.

@@ -15,7 +15,7 @@ use portico_snapshot::{
     ObjectRef, PathMatch, RequestRedirect, WeightedBackend,
 };
 
-use crate::conditions::{Problem, condition, reasons, types};
+use crate::conditions::{Problem, outcome, reasons, types};
 use crate::gateway::{GATEWAY_GROUP, GatewayState};
 use crate::output::ObjectStatus;
 use crate::resources::{Index, namespace_of};
@@ -121,34 +121,23 @@ pub(crate) fn attach_routes(
                     &mut output.attachments,
                 ),
             };
-            let mut conditions = vec![match &accepted {
-                Ok(()) => condition(
+            let unresolved = compiled.as_ref().ok().and_then(|c| c.unresolved.as_ref());
+            let conditions = vec![
+                outcome(
                     types::ACCEPTED,
-                    true,
+                    accepted.as_ref().err(),
                     reasons::ACCEPTED,
                     "Route accepted",
                     generation,
                 ),
-                Err(p) => condition(types::ACCEPTED, false, p.reason, &p.message, generation),
-            }];
-            conditions.push(
-                match compiled.as_ref().ok().and_then(|c| c.unresolved.as_ref()) {
-                    None => condition(
-                        types::RESOLVED_REFS,
-                        true,
-                        reasons::RESOLVED_REFS,
-                        "All references resolved",
-                        generation,
-                    ),
-                    Some(p) => condition(
-                        types::RESOLVED_REFS,
-                        false,
-                        p.reason,
-                        &p.message,
-                        generation,
-                    ),
-                },
-            );
+                outcome(
+                    types::RESOLVED_REFS,
+                    unresolved,
+                    reasons::RESOLVED_REFS,
+                    "All references resolved",
+                    generation,
+                ),
+            ];
             parents.push(HttpRouteStatusParents {
                 conditions,
                 controller_name: options.controller_name.clone(),

@@ -64,14 +64,7 @@ fn resolve(
         namespace,
         name,
     };
-    if !refgrant::permitted(&index.resources.reference_grants, from, to) {
-        return Err(Problem::new(
-            reasons::REF_NOT_PERMITTED,
-            format!(
-                "Secret {namespace}/{name} is in another namespace and no ReferenceGrant allows it"
-            ),
-        ));
-    }
+    refgrant::check(&index.resources.reference_grants, from, to)?;
     let invalid = |what: &str| {
         Problem::new(
             reasons::INVALID_CERTIFICATE_REF,
