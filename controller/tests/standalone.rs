@@ -118,6 +118,34 @@ async fn requests_are_routed_by_host_path_and_header() {
         .expect("request");
     assert_eq!(unknown_host.status, 404);
 
+    let metrics_url = format!(
+        "http://127.0.0.1:{}/metrics",
+        deployment.ports.dataplane_admin
+    );
+    let metrics = reqwest::get(metrics_url)
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let counter = |labels: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(&format!("portico_dataplane_requests_total{{{labels}}}")))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    assert!(
+        counter(r#"class="2xx",listener="default/gw/http""#) >= 5,
+        "{metrics}"
+    );
+    assert!(
+        counter(r#"class="5xx",listener="default/gw/http""#) >= 1,
+        "{metrics}"
+    );
+    assert!(counter(r#"class="4xx",listener="""#) >= 1, "{metrics}");
+
     let status = deployment.status().await;
     let route_status = &status["httpRoutes"][0]["status"]["parents"][0]["conditions"];
     let resolved = route_status

@@ -1,16 +1,44 @@
 //! Prometheus metrics of the data plane, served on the admin endpoint's `/metrics`.
+//!
+//! Request counters are resolved per listener when a snapshot is applied ([`ListenerCounters`]),
+//! so counting a request is an atomic increment: no label lookup, no lock.
 
-use prometheus::{Encoder, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use std::sync::Arc;
+
+use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
 
 /// All data-plane metrics, registered in their own registry.
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     snapshots: IntCounterVec,
+    /// Counters of requests no listener took (no route matched the host).
+    pub unmatched: Arc<ListenerCounters>,
     /// Version of the applied snapshot.
     pub snapshot_version: IntGauge,
     /// Sockets currently bound.
     pub bound_sockets: IntGauge,
+}
+
+/// Status classes a request is counted under; the last is "no response written".
+const CLASSES: [&str; 6] = ["1xx", "2xx", "3xx", "4xx", "5xx", "none"];
+
+/// One listener's request counters, one per status class.
+pub struct ListenerCounters {
+    by_class: [IntCounter; 6],
+}
+
+impl ListenerCounters {
+    /// Count one finished request with `status` (0 when no response was written).
+    pub fn record(&self, status: u16) {
+        let class = match status {
+            100..=599 => usize::from(status / 100 - 1),
+            _ => 5,
+        };
+        if let Some(counter) = self.by_class.get(class) {
+            counter.inc();
+        }
+    }
 }
 
 impl Metrics {
@@ -20,9 +48,9 @@ impl Metrics {
         let requests = IntCounterVec::new(
             Opts::new(
                 "portico_dataplane_requests_total",
-                "Requests served, by listener and status code",
+                "Requests served, by listener and status class",
             ),
-            &["listener", "code"],
+            &["listener", "class"],
         )?;
         let snapshots = IntCounterVec::new(
             Opts::new(
@@ -43,21 +71,20 @@ impl Metrics {
         registry.register(Box::new(snapshots.clone()))?;
         registry.register(Box::new(snapshot_version.clone()))?;
         registry.register(Box::new(bound_sockets.clone()))?;
+        let unmatched = Arc::new(counters_for(&requests, ""));
         Ok(Self {
             registry,
             requests,
             snapshots,
+            unmatched,
             snapshot_version,
             bound_sockets,
         })
     }
 
-    /// Count one finished request.
-    pub fn record_request(&self, listener: &str, status: u16) {
-        let mut code = itoa_buffer();
-        self.requests
-            .with_label_values(&[listener, format_code(status, &mut code)])
-            .inc();
+    /// The counters of `listener`, resolved once (when a snapshot is applied).
+    pub fn listener_counters(&self, listener: &str) -> Arc<ListenerCounters> {
+        Arc::new(counters_for(&self.requests, listener))
     }
 
     /// Count a snapshot that was applied (`true`) or rejected.
@@ -74,15 +101,8 @@ impl Metrics {
     }
 }
 
-fn itoa_buffer() -> [u8; 3] {
-    [b'0'; 3]
-}
-
-/// Status code as text without allocating (codes are three digits; 0 means no response).
-fn format_code(status: u16, buffer: &mut [u8; 3]) -> &str {
-    let status = status.min(999);
-    buffer[0] = b'0' + (status / 100) as u8;
-    buffer[1] = b'0' + (status / 10 % 10) as u8;
-    buffer[2] = b'0' + (status % 10) as u8;
-    std::str::from_utf8(buffer).unwrap_or("000")
+fn counters_for(requests: &IntCounterVec, listener: &str) -> ListenerCounters {
+    ListenerCounters {
+        by_class: CLASSES.map(|class| requests.with_label_values(&[listener, class])),
+    }
 }

@@ -12,7 +12,7 @@ use portico_router::hosts::normalize_host;
 use portico_router::{Request, RouteAction};
 use portico_snapshot::{Protocol, RequestRedirect};
 
-use crate::metrics::Metrics;
+use crate::metrics::{ListenerCounters, Metrics};
 use crate::state::{Applied, Current};
 
 /// Proxy logic for the socket `address:port`.
@@ -30,8 +30,10 @@ pub struct PorticoProxy {
 /// Per-request state.
 #[derive(Default)]
 pub struct RequestCtx {
-    /// Listener and route that took the request, for metrics and logs.
-    route: Option<(String, String)>,
+    /// Listener and route that took the request, for logs.
+    route: Option<(Arc<str>, Arc<str>)>,
+    /// Where the request is counted.
+    counters: Option<Arc<ListenerCounters>>,
     /// The chosen endpoint.
     peer: Option<Box<HttpPeer>>,
 }
@@ -67,7 +69,8 @@ impl PorticoProxy {
             return Decision::Respond(404);
         };
         let action: &RouteAction = matched.action;
-        ctx.route = Some((matched.listener.to_string(), action.route.clone()));
+        ctx.route = Some((matched.listener.clone(), action.route.clone()));
+        ctx.counters = applied.counters.get(matched.listener.as_ref()).cloned();
         if let Some(redirect) = &action.redirect {
             let location = location(redirect, socket.protocol, socket.port, &host, header);
             return Decision::Redirect(location, redirect.status_code);
@@ -181,12 +184,15 @@ impl ProxyHttp for PorticoProxy {
 
     async fn logging(&self, session: &mut Session, error: Option<&Error>, ctx: &mut Self::CTX) {
         let status = session.response_written().map_or(0, |r| r.status.as_u16());
-        let (listener, route) = ctx
-            .route
+        ctx.counters
             .as_ref()
-            .map_or(("", ""), |(l, r)| (l.as_str(), r.as_str()));
-        self.metrics.record_request(listener, status);
+            .unwrap_or(&self.metrics.unmatched)
+            .record(status);
         if let Some(error) = error {
+            let (listener, route) = ctx
+                .route
+                .as_ref()
+                .map_or(("", ""), |(l, r)| (l.as_ref(), r.as_ref()));
             tracing::warn!(listener, route, status, %error, "request failed");
         }
     }

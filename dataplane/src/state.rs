@@ -12,6 +12,7 @@ use pingora_load_balancing::selection::RoundRobin;
 use portico_router::Router;
 use portico_snapshot::{Protocol, Snapshot};
 
+use crate::metrics::{ListenerCounters, Metrics};
 use crate::tls;
 
 /// One bound socket as the snapshot describes it.
@@ -37,11 +38,13 @@ pub struct Applied {
     pub tls: HashMap<(String, u16), Arc<ServerConfig>>,
     /// Listener keys per socket, to report bind failures against listeners.
     pub listeners: HashMap<SocketSpec, Vec<String>>,
+    /// Request counters per listener key.
+    pub counters: HashMap<String, Arc<ListenerCounters>>,
 }
 
 impl Applied {
     /// Validate and compile `snapshot`. The error is the NACK reason.
-    pub fn build(snapshot: Snapshot) -> Result<Self, String> {
+    pub fn build(snapshot: Snapshot, metrics: &Metrics) -> Result<Self, String> {
         portico_snapshot::validate(&snapshot).map_err(|e| e.to_string())?;
         let router = Router::build(&snapshot).map_err(|e| e.to_string())?;
         let mut clusters = HashMap::new();
@@ -64,6 +67,7 @@ impl Applied {
             clusters.insert(cluster.name.clone(), Arc::new(balancer));
         }
         let mut listeners: HashMap<SocketSpec, Vec<String>> = HashMap::new();
+        let mut counters = HashMap::new();
         let mut https: HashMap<(String, u16), Vec<&portico_snapshot::Listener>> = HashMap::new();
         for listener in snapshot.gateways.iter().flat_map(|g| &g.listeners) {
             let spec = SocketSpec {
@@ -75,6 +79,10 @@ impl Applied {
                 .entry(spec)
                 .or_default()
                 .push(listener.key.clone());
+            counters.insert(
+                listener.key.clone(),
+                metrics.listener_counters(&listener.key),
+            );
             if listener.protocol == Protocol::Https {
                 https
                     .entry((listener.address.clone(), listener.port))
@@ -92,6 +100,7 @@ impl Applied {
             clusters,
             tls,
             listeners,
+            counters,
         })
     }
 }

@@ -105,7 +105,7 @@ impl Subscriber {
         let version = wire.version;
         let built = Snapshot::try_from(wire)
             .map_err(|e| e.to_string())
-            .and_then(Applied::build);
+            .and_then(|snapshot| Applied::build(snapshot, &self.metrics));
         let applied = match built {
             Ok(applied) => applied,
             Err(reason) => {

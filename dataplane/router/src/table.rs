@@ -28,7 +28,7 @@ pub struct SocketRouter {
 
 #[derive(Debug)]
 struct ListenerTable {
-    key: String,
+    key: Arc<str>,
     hosts: HostMap<PathTable<Arc<RouteAction>>>,
 }
 
@@ -36,7 +36,7 @@ struct ListenerTable {
 #[derive(Debug)]
 pub struct RouteAction {
     /// `namespace/name` of the HTTPRoute, for logs and metrics.
-    pub route: String,
+    pub route: Arc<str>,
     /// Header edits to apply before proxying, in order.
     pub header_modifiers: Vec<CompiledHeaderModifier>,
     /// When set, answer with this redirect instead of proxying.
@@ -92,7 +92,7 @@ pub struct Request<'a> {
 #[derive(Debug, Clone, Copy)]
 pub struct RouteMatch<'a> {
     /// Key of the listener that took the request.
-    pub listener: &'a str,
+    pub listener: &'a Arc<str>,
     /// The matched rule's action.
     pub action: &'a RouteAction,
 }
@@ -128,7 +128,7 @@ impl Router {
                 .entry(listener.hostname.as_deref())
                 .get_or_insert(index);
             let mut table = ListenerTable {
-                key: listener.key.clone(),
+                key: Arc::from(listener.key.as_str()),
                 hosts: HostMap::default(),
             };
             for route in &listener.routes {
@@ -240,7 +240,7 @@ fn compile_action(
         })
         .unzip();
     Ok(RouteAction {
-        route: route.to_string(),
+        route: Arc::from(route),
         header_modifiers,
         redirect,
         backends: WeightedBackends {
