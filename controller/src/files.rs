@@ -1,9 +1,13 @@
 //! The file provider: Kubernetes objects from `.yaml`/`.yml` files under the given paths,
 //! re-read when a file changes (detected by polling size and modification time).
 
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+use k8s_openapi::jiff::Timestamp;
 use portico_translate::{Parsed, Resources, parse_documents};
 
 /// What the files looked like at one poll: each file with its size and modification time.
@@ -71,4 +75,133 @@ pub fn load(fingerprint: &Fingerprint) -> Resources {
         }
     }
     parsed.resources
+}
+
+/// What the API server would fill in and files usually leave out: `metadata.generation`
+/// (1 when an object first appears, +1 whenever its spec changes) and `creationTimestamp`
+/// (when it was first seen), so `observedGeneration` and route age work as in a cluster.
+/// Values written in the files are kept.
+#[derive(Default)]
+pub struct ServerSideMetadata {
+    seen: HashMap<(&'static str, String, String), Seen>,
+}
+
+#[derive(Clone, Copy)]
+struct Seen {
+    spec: u64,
+    generation: i64,
+    created: Timestamp,
+}
+
+impl ServerSideMetadata {
+    /// Fill in GatewayClasses, Gateways and HTTPRoutes of `resources`, as of `now`.
+    pub fn fill(&mut self, resources: &mut Resources, now: Timestamp) {
+        let mut seen = HashMap::new();
+        for class in &mut resources.gateway_classes {
+            let spec = spec_hash(&class.spec);
+            self.fill_one("GatewayClass", &mut class.metadata, spec, now, &mut seen);
+        }
+        for gateway in &mut resources.gateways {
+            let spec = spec_hash(&gateway.spec);
+            self.fill_one("Gateway", &mut gateway.metadata, spec, now, &mut seen);
+        }
+        for route in &mut resources.http_routes {
+            let spec = spec_hash(&route.spec);
+            self.fill_one("HTTPRoute", &mut route.metadata, spec, now, &mut seen);
+        }
+        // Objects that disappeared are forgotten: re-creating one starts again at generation 1.
+        self.seen = seen;
+    }
+
+    fn fill_one(
+        &self,
+        kind: &'static str,
+        metadata: &mut ObjectMeta,
+        spec: u64,
+        now: Timestamp,
+        seen: &mut HashMap<(&'static str, String, String), Seen>,
+    ) {
+        let key = (
+            kind,
+            metadata.namespace.clone().unwrap_or_default(),
+            metadata.name.clone().unwrap_or_default(),
+        );
+        let entry = match self.seen.get(&key) {
+            Some(previous) if previous.spec == spec => *previous,
+            Some(previous) => Seen {
+                spec,
+                generation: previous.generation + 1,
+                created: previous.created,
+            },
+            None => Seen {
+                spec,
+                generation: 1,
+                created: now,
+            },
+        };
+        metadata.generation.get_or_insert(entry.generation);
+        metadata
+            .creation_timestamp
+            .get_or_insert(Time(entry.created));
+        seen.insert(key, entry);
+    }
+}
+
+fn spec_hash<T: serde::Serialize>(spec: &T) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    serde_json::to_vec(spec)
+        .unwrap_or_default()
+        .hash(&mut hasher);
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use gateway_api::gateways::Gateway;
+
+    fn gateway(class: &str) -> Gateway {
+        let mut gateway = Gateway::default();
+        gateway.metadata.name = Some("gw".into());
+        gateway.metadata.namespace = Some("default".into());
+        gateway.spec.gateway_class_name = class.into();
+        gateway
+    }
+
+    fn fill(metadata: &mut ServerSideMetadata, class: &str, second: i64) -> Gateway {
+        let mut resources = Resources {
+            gateways: vec![gateway(class)],
+            ..Resources::default()
+        };
+        let now = Timestamp::from_second(second).unwrap_or(Timestamp::UNIX_EPOCH);
+        metadata.fill(&mut resources, now);
+        resources.gateways.remove(0)
+    }
+
+    #[test]
+    fn generation_follows_spec_changes_and_creation_time_stays() {
+        let mut metadata = ServerSideMetadata::default();
+        let first = fill(&mut metadata, "a", 100);
+        assert_eq!(first.metadata.generation, Some(1));
+        let same = fill(&mut metadata, "a", 200);
+        assert_eq!(same.metadata.generation, Some(1));
+        let changed = fill(&mut metadata, "b", 300);
+        assert_eq!(changed.metadata.generation, Some(2));
+        assert_eq!(
+            changed.metadata.creation_timestamp,
+            first.metadata.creation_timestamp
+        );
+    }
+
+    #[test]
+    fn values_written_in_files_win() {
+        let mut metadata = ServerSideMetadata::default();
+        let mut resources = Resources {
+            gateways: vec![gateway("a")],
+            ..Resources::default()
+        };
+        resources.gateways[0].metadata.generation = Some(7);
+        metadata.fill(&mut resources, Timestamp::UNIX_EPOCH);
+        assert_eq!(resources.gateways[0].metadata.generation, Some(7));
+    }
 }

@@ -171,6 +171,7 @@ async fn watch_files(
     metrics: Arc<Metrics>,
 ) {
     let mut last = None;
+    let mut metadata = files::ServerSideMetadata::default();
     let mut ticker = tokio::time::interval(interval);
     loop {
         ticker.tick().await;
@@ -178,7 +179,8 @@ async fn watch_files(
         if last.as_ref() == Some(&fingerprint) {
             continue;
         }
-        let resources = files::load(&fingerprint);
+        let mut resources = files::load(&fingerprint);
+        metadata.fill(&mut resources, Timestamp::now());
         let output = translate(&resources, &options);
         metrics.translations.inc();
         let gateways = output.gateways.len();

@@ -408,6 +408,10 @@ spec:
         .cloned()
         .unwrap_or_default();
     assert_eq!(programmed["status"], "True", "{status:#}");
+    assert_eq!(
+        programmed["observedGeneration"], 1,
+        "files get generations as from an API server"
+    );
     assert!(
         deployment
             .controller
