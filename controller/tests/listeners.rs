@@ -191,3 +191,50 @@ async fn a_port_in_use_fails_only_its_listener() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_address_decides_where_its_listeners_bind() {
+    let (web, port) = (free_port(), free_port());
+    let gateway = gateway_yaml(port).replace(
+        "  gatewayClassName: portico\n",
+        "  gatewayClassName: portico\n  addresses: [{type: IPAddress, value: 127.0.0.2}]\n",
+    );
+    let route = "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: default}\n\
+                 spec:\n  parentRefs: [{name: gw}]\n  rules:\n  - backendRefs: [{name: web, port: 80}]\n";
+    let mut deployment = Deployment::new(&[
+        ("gateway.yaml", &gateway),
+        ("backend.yaml", &backend_yaml("web", web)),
+        ("route.yaml", route),
+    ]);
+    deployment.start_echo("web", web);
+    deployment.start_controller(&[]);
+
+    let client = client();
+    let url = format!("http://127.0.0.2:{port}/");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while client
+        .get(&url)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .ok()
+        != Some(200)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "127.0.0.2:{port} never served; log:\n{}",
+            deployment.controller_log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let other = std::net::TcpStream::connect(("127.0.0.1", port));
+    assert!(
+        other.is_err(),
+        "the listener must bind the Gateway's address only, not --listen-address"
+    );
+    let status = deployment.status().await;
+    assert_eq!(
+        status["gateways"][0]["status"]["addresses"][0]["value"],
+        "127.0.0.2"
+    );
+}
