@@ -1,4 +1,5 @@
-//! What each data-plane instance was sent and what it applied (ACK) or rejected (NACK).
+//! What each data-plane stream was sent and what it applied (ACK) or rejected (NACK). Streams
+//! are keyed `instance#n`, one entry per open stream.
 //!
 //! The status writer asks, per Gateway, whether some instance applied its current generation,
 //! whether one rejected it, and which of its listeners could not be bound.
@@ -38,11 +39,11 @@ pub struct GatewayProgress {
     pub listener_failures: HashMap<String, String>,
 }
 
-/// Shared record of every instance; `changed` fires on every report.
+/// Shared record of every connected instance; `changed` fires on every report and disconnect.
 #[derive(Default)]
 pub struct Acks {
     instances: Mutex<HashMap<String, Instance>>,
-    /// Notified whenever a report arrives.
+    /// Notified whenever a report arrives or an instance disconnects.
     pub changed: Notify,
 }
 
@@ -53,6 +54,12 @@ impl Acks {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         f(&mut guard)
+    }
+
+    /// Forget an instance whose stream ended: only connected data planes vouch for a Gateway.
+    pub fn forget(&self, instance: &str) {
+        self.with(|all| all.remove(instance));
+        self.changed.notify_one();
     }
 
     /// Remember what `version` carried for `instance`.

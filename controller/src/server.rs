@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use portico_snapshot::wire::{SnapshotService, proto};
 use portico_snapshot::{ObjectRef, Snapshot};
@@ -51,7 +52,11 @@ impl SnapshotService for SnapshotServer {
             return Err(Status::invalid_argument("Hello.instance must not be empty"));
         }
         let (outbound, outbound_rx) = mpsc::channel(2);
+        // Streams are tracked separately even under one instance name, so a quick reconnect
+        // is not undone when the old stream's end is noticed.
+        let stream = NEXT_STREAM.fetch_add(1, Ordering::Relaxed);
         let session = Session {
+            stream: format!("{}#{stream}", hello.instance),
             instance: hello.instance,
             gateways: hello.gateways.into_iter().map(Into::into).collect(),
             published: self.published.clone(),
@@ -63,8 +68,12 @@ impl SnapshotService for SnapshotServer {
     }
 }
 
+static NEXT_STREAM: AtomicU64 = AtomicU64::new(1);
+
 struct Session {
     instance: String,
+    /// Unique per stream: `instance#n`.
+    stream: String,
     gateways: Vec<ObjectRef>,
     published: watch::Receiver<Arc<Published>>,
     acks: Arc<Acks>,
@@ -92,7 +101,7 @@ impl Session {
                         continue;
                     }
                     let (snapshot, contents) = assemble(&published, &self.gateways);
-                    self.acks.record_sent(&instance, published.version, contents);
+                    self.acks.record_sent(&self.stream, published.version, contents);
                     if outbound.send(Ok(snapshot.into())).await.is_err() {
                         break;
                     }
@@ -109,7 +118,7 @@ impl Session {
                         for failure in &report.listener_failures {
                             tracing::error!(%instance, listener = %failure.listener, reason = %failure.reason, "listener not served");
                         }
-                        self.acks.record_report(&instance, &report);
+                        self.acks.record_report(&self.stream, &report);
                     }
                     Ok(Some(_)) => tracing::warn!(%instance, "unexpected message on snapshot stream"),
                     Ok(None) | Err(_) => break,
@@ -118,6 +127,7 @@ impl Session {
         }
         tracing::info!(%instance, "data plane disconnected");
         self.metrics.connected.dec();
+        self.acks.forget(&self.stream);
     }
 }
 

@@ -211,22 +211,7 @@ async fn a_gateway_address_decides_where_its_listeners_bind() {
 
     let client = client();
     let url = format!("http://127.0.0.2:{port}/");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while client
-        .get(&url)
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .ok()
-        != Some(200)
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "127.0.0.2:{port} never served; log:\n{}",
-            deployment.controller_log()
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    wait_until_ok(&client, &url, || deployment.controller_log()).await;
     let other = std::net::TcpStream::connect(("127.0.0.1", port));
     assert!(
         other.is_err(),

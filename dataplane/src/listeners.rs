@@ -8,6 +8,7 @@
 //! open connections finish.
 
 use std::collections::{BTreeSet, HashMap};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -60,12 +61,17 @@ impl ListenerManager {
     }
 
     async fn bind(&self, spec: &SocketSpec, shutdown: &ShutdownWatch) -> Result<Running, String> {
-        let listener = TcpListener::bind((spec.address.as_str(), spec.port))
+        let ip: IpAddr = spec
+            .address
+            .parse()
+            .map_err(|_| format!("{:?} is not an IP address", spec.address))?;
+        let listener = TcpListener::bind((ip, spec.port))
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", spec.address, spec.port))?;
         let proxy = PorticoProxy {
-            address: spec.address.clone(),
+            address: ip,
             port: spec.port,
+            protocol: spec.protocol,
             current: self.current.clone(),
             metrics: self.metrics.clone(),
         };
@@ -73,6 +79,7 @@ impl ListenerManager {
         let (stop, stopped) = watch::channel(false);
         let accept = AcceptLoop {
             spec: spec.clone(),
+            ip,
             listener,
             app,
             current: self.current.clone(),
@@ -164,6 +171,7 @@ impl Service for ListenerManager {
 
 struct AcceptLoop {
     spec: SocketSpec,
+    ip: IpAddr,
     listener: TcpListener,
     app: Arc<HttpProxy<PorticoProxy>>,
     current: Current,
@@ -183,11 +191,9 @@ impl AcceptLoop {
                 Ok((tcp, _peer)) => {
                     let tls = (self.spec.protocol == Protocol::Https)
                         .then(|| {
-                            self.current.load_full().and_then(|applied| {
-                                applied
-                                    .tls
-                                    .get(&(self.spec.address.clone(), self.spec.port))
-                                    .cloned()
+                            let current = self.current.load();
+                            current.as_ref().and_then(|applied| {
+                                applied.tls.get(&(self.ip, self.spec.port)).cloned()
                             })
                         })
                         .map(|config| config.map(Acceptor::from_server_config));
@@ -212,6 +218,10 @@ async fn app_cleanup(app: &Arc<HttpProxy<PorticoProxy>>) {
     ServerApp::cleanup(app.as_ref()).await;
 }
 
+/// A client that does not finish its handshake in this time is disconnected, so idle
+/// connections cannot pile up and exhaust file descriptors.
+const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `tls` is `None` for plain HTTP, `Some(None)` when an HTTPS socket has no TLS config yet.
 async fn serve_connection(
     tcp: TcpStream,
@@ -224,13 +234,19 @@ async fn serve_connection(
     let stream: Stream = match tls {
         None => Box::new(l4),
         Some(None) => return,
-        Some(Some(acceptor)) => match acceptor.tls_handshake(l4).await {
-            Ok(tls) => Box::new(tls),
-            Err(error) => {
-                tracing::debug!(%error, "TLS handshake failed");
-                return;
+        Some(Some(acceptor)) => {
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.tls_handshake(l4)).await {
+                Ok(Ok(tls)) => Box::new(tls),
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("TLS handshake timed out");
+                    return;
+                }
             }
-        },
+        }
     };
     let mut next = app.process_new(stream, &shutdown).await;
     while let Some(stream) = next {

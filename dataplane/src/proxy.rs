@@ -1,6 +1,7 @@
 //! The request path: one [`ProxyHttp`] per bound socket. Routing is a lookup in the socket's
 //! precompiled table; the applied configuration is read through one atomic pointer load.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -17,10 +18,13 @@ use crate::state::{Applied, Current};
 
 /// Proxy logic for the socket `address:port`.
 pub struct PorticoProxy {
-    /// Socket address as written in the snapshot.
-    pub address: String,
+    /// Socket address.
+    pub address: IpAddr,
     /// Socket port.
     pub port: u16,
+    /// Whether this socket terminates TLS. A snapshot that changed the port's protocol is only
+    /// served once the socket is rebound; until then this one answers 404.
+    pub protocol: Protocol,
     /// The served configuration.
     pub current: Current,
     /// Request counters.
@@ -46,10 +50,15 @@ enum Decision {
 
 impl PorticoProxy {
     fn decide(&self, session: &mut Session, ctx: &mut RequestCtx) -> Decision {
-        let Some(applied) = self.current.load_full() else {
+        let current = self.current.load();
+        let Some(applied) = current.as_deref() else {
             return Decision::Respond(503);
         };
-        let Some(socket) = applied.router.socket(&self.address, self.port) else {
+        let Some(socket) = applied
+            .router
+            .socket(self.address, self.port)
+            .filter(|socket| socket.protocol == self.protocol)
+        else {
             return Decision::Respond(404);
         };
         let header = session.req_header();
@@ -77,7 +86,7 @@ impl PorticoProxy {
         }
         let modifiers = &action.header_modifiers;
         let cluster = action.backends.pick(rand::random());
-        let peer = cluster.and_then(|name| endpoint(&applied, name));
+        let peer = cluster.and_then(|name| endpoint(applied, name));
         let Some(peer) = peer else {
             tracing::error!(
                 route = %action.route,

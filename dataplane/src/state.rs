@@ -35,7 +35,7 @@ pub struct Applied {
     /// A round-robin balancer per cluster name.
     pub clusters: HashMap<String, Arc<LoadBalancer<RoundRobin>>>,
     /// rustls configuration per HTTPS socket, with SNI certificate selection built in.
-    pub tls: HashMap<(String, u16), Arc<ServerConfig>>,
+    pub tls: HashMap<(IpAddr, u16), Arc<ServerConfig>>,
     /// Listener keys per socket, to report bind failures against listeners.
     pub listeners: HashMap<SocketSpec, Vec<String>>,
     /// Request counters per listener key.
@@ -68,7 +68,7 @@ impl Applied {
         }
         let mut listeners: HashMap<SocketSpec, Vec<String>> = HashMap::new();
         let mut counters = HashMap::new();
-        let mut https: HashMap<(String, u16), Vec<&portico_snapshot::Listener>> = HashMap::new();
+        let mut https: HashMap<(IpAddr, u16), Vec<&portico_snapshot::Listener>> = HashMap::new();
         for listener in snapshot.gateways.iter().flat_map(|g| &g.listeners) {
             let spec = SocketSpec {
                 address: listener.address.clone(),
@@ -84,10 +84,13 @@ impl Applied {
                 metrics.listener_counters(&listener.key),
             );
             if listener.protocol == Protocol::Https {
-                https
-                    .entry((listener.address.clone(), listener.port))
-                    .or_default()
-                    .push(listener);
+                let ip: IpAddr = listener.address.parse().map_err(|_| {
+                    format!(
+                        "listener {}: invalid address {}",
+                        listener.key, listener.address
+                    )
+                })?;
+                https.entry((ip, listener.port)).or_default().push(listener);
             }
         }
         let tls = https

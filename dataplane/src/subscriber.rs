@@ -45,16 +45,17 @@ impl BackgroundService for Subscriber {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let mut backoff = MIN_BACKOFF;
         loop {
+            let mut received = false;
             let outcome = tokio::select! {
-                outcome = self.session() => outcome,
+                outcome = self.session(&mut received) => outcome,
                 _ = shutdown.changed() => return,
             };
+            if received {
+                backoff = MIN_BACKOFF;
+            }
             match outcome {
-                Ok(received) => {
+                Ok(()) => {
                     tracing::warn!(controller = %self.controller, "snapshot stream closed by the controller; serving the last snapshot");
-                    if received {
-                        backoff = MIN_BACKOFF;
-                    }
                 }
                 Err(error) => {
                     tracing::warn!(controller = %self.controller, error = %error, retry_in = ?backoff, "cannot reach the controller; serving the last snapshot");
@@ -70,8 +71,11 @@ impl BackgroundService for Subscriber {
 }
 
 impl Subscriber {
-    /// One stream's lifetime. Returns whether any snapshot was received.
-    async fn session(&self) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+    /// One stream's lifetime. Sets `received` once a snapshot arrives.
+    async fn session(
+        &self,
+        received: &mut bool,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let mut client = SnapshotServiceClient::connect(self.controller.clone()).await?;
         let (outbound, outbound_rx) = mpsc::channel(8);
         let hello = proto::Hello {
@@ -88,9 +92,8 @@ impl Subscriber {
             .await?
             .into_inner();
         tracing::info!(controller = %self.controller, instance = %self.instance, "subscribed");
-        let mut received = false;
         while let Some(snapshot) = inbound.message().await? {
-            received = true;
+            *received = true;
             let report = self.apply(snapshot).await;
             outbound
                 .send(proto::DataPlaneMessage {
@@ -98,7 +101,7 @@ impl Subscriber {
                 })
                 .await?;
         }
-        Ok(received)
+        Ok(())
     }
 
     async fn apply(&self, wire: proto::Snapshot) -> proto::Report {

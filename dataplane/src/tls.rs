@@ -58,9 +58,6 @@ fn certified_key(certificate: &Certificate) -> Result<CertifiedKey, String> {
     let key = PrivateKeyDer::from_pem_slice(certificate.private_key_pem.as_bytes())
         .map_err(|e| format!("bad private key: {e}"))?;
     let provider = CryptoProvider::get_default().ok_or("no TLS crypto provider installed")?;
-    let signing_key = provider
-        .key_provider
-        .load_private_key(key)
-        .map_err(|e| format!("unusable private key: {e}"))?;
-    Ok(CertifiedKey::new(chain, signing_key))
+    CertifiedKey::from_der(chain, key, provider)
+        .map_err(|e| format!("unusable certificate and key: {e}"))
 }

@@ -2,6 +2,7 @@
 //! its EndpointSlices) into a [`Cluster`].
 
 use std::collections::BTreeSet;
+use std::net::IpAddr;
 
 use gateway_api::httproutes::HttpRouteRulesBackendRefs;
 use portico_snapshot::{Cluster, Endpoint};
@@ -58,7 +59,12 @@ pub(crate) fn resolve(
     let port_name = service_port.name.as_deref().unwrap_or("");
 
     let mut endpoints = BTreeSet::new();
-    for slice in index.endpoint_slices(namespace, name) {
+    // Only IP endpoints can be dialled; FQDN slices are not supported.
+    let slices = index
+        .endpoint_slices(namespace, name)
+        .iter()
+        .filter(|s| matches!(s.address_type.as_str(), "IPv4" | "IPv6"));
+    for slice in slices {
         let Some(target) = slice
             .ports
             .iter()
@@ -74,7 +80,11 @@ pub(crate) fn resolve(
             .iter()
             .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) != Some(false));
         for endpoint in ready {
-            for address in &endpoint.addresses {
+            for address in endpoint
+                .addresses
+                .iter()
+                .filter(|a| a.parse::<IpAddr>().is_ok())
+            {
                 endpoints.insert(Endpoint {
                     address: address.clone(),
                     port: target,

@@ -1,7 +1,7 @@
 //! HTTPRoutes: attach each route to the listeners its parentRefs select and allow, and turn its
 //! rules into snapshot rules.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use gateway_api::httproutes::{
     HttpRoute as HttpRouteObject, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesFilters,
@@ -35,6 +35,9 @@ pub(crate) struct Attached {
 pub(crate) struct Attachments {
     routes: HashMap<String, Vec<Attached>>,
     counts: HashMap<String, i32>,
+    /// (route key, listener key) pairs already attached: several parentRefs may select the
+    /// same listener, which still counts as one attachment.
+    attached: HashSet<(String, String)>,
 }
 
 impl Attachments {
@@ -213,7 +216,12 @@ fn attach(
             "no listener hostname intersects the route's hostnames",
         ));
     }
+    let route_key = format!("{namespace}/{}", route.name_any());
     for (listener, hostnames) in matched {
+        let pair = (route_key.clone(), listener.key.clone());
+        if !attachments.attached.insert(pair) {
+            continue;
+        }
         *attachments.counts.entry(listener.key.clone()).or_default() += 1;
         attachments
             .routes
@@ -222,7 +230,7 @@ fn attach(
             .push(Attached {
                 order: order.clone(),
                 route: HttpRoute {
-                    key: format!("{namespace}/{}", route.name_any()),
+                    key: route_key.clone(),
                     hostnames,
                     rules: compiled.rules.clone(),
                 },
@@ -296,6 +304,33 @@ fn compile(
 
 fn unsupported(message: impl Into<String>) -> Problem {
     Problem::new(reasons::UNSUPPORTED_VALUE, message)
+}
+
+/// Header names must be RFC 9110 tokens.
+fn header_name(name: &str) -> Result<String, Problem> {
+    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+    if name.is_empty() || !name.chars().all(token) {
+        return Err(unsupported(format!("{name:?} is not a valid header name")));
+    }
+    Ok(name.to_string())
+}
+
+/// Header values may not hold control characters (a YAML block scalar's trailing newline is
+/// the usual culprit).
+fn header_value(name: &str, value: &str) -> Result<String, Problem> {
+    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+        return Err(unsupported(format!(
+            "the value for header {name:?} holds a control character"
+        )));
+    }
+    Ok(value.to_string())
+}
+
+fn header(name: &str, value: &str) -> Result<Header, Problem> {
+    Ok(Header {
+        name: header_name(name)?,
+        value: header_value(name, value)?,
+    })
 }
 
 fn compile_matches(rule: &HttpRouteRules) -> Result<Vec<HttpMatch>, Problem> {
@@ -375,24 +410,25 @@ fn compile_filter(filter: &HttpRouteRulesFilters) -> Result<HttpFilter, Problem>
         &filter.request_redirect,
     ) {
         (FilterType::RequestHeaderModifier, Some(m), _) => {
-            let header = |name: &str, value: &str| Header {
-                name: name.to_string(),
-                value: value.to_string(),
-            };
             Ok(HttpFilter::RequestHeaderModifier(HeaderModifier {
                 set: m
                     .set
                     .iter()
                     .flatten()
                     .map(|h| header(&h.name, &h.value))
-                    .collect(),
+                    .collect::<Result<_, _>>()?,
                 add: m
                     .add
                     .iter()
                     .flatten()
                     .map(|h| header(&h.name, &h.value))
-                    .collect(),
-                remove: m.remove.clone().unwrap_or_default(),
+                    .collect::<Result<_, _>>()?,
+                remove: m
+                    .remove
+                    .iter()
+                    .flatten()
+                    .map(|n| header_name(n))
+                    .collect::<Result<_, _>>()?,
             }))
         }
         (FilterType::RequestRedirect, _, Some(r)) => {

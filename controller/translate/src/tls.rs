@@ -1,5 +1,5 @@
 //! Listener certificates: resolve `certificateRefs` to Secrets and check that they hold a PEM
-//! certificate chain and private key.
+//! certificate chain and a private key that rustls can use with it.
 
 use gateway_api::gateways::GatewayListenersTlsCertificateRefs;
 use portico_snapshot::Certificate;
@@ -97,8 +97,16 @@ fn resolve(
     if certs.is_empty() {
         return Err(invalid("has no PEM certificate in tls.crt"));
     }
-    PrivateKeyDer::from_pem_slice(key)
+    let private_key = PrivateKeyDer::from_pem_slice(key)
         .map_err(|e| invalid(&format!("has an unreadable tls.key: {e}")))?;
+    // The same check the data plane makes when it loads the certificate: catching it here
+    // reports it on this listener instead of having the data plane reject the whole snapshot.
+    let provider = rustls::crypto::ring::default_provider();
+    rustls::sign::CertifiedKey::from_der(certs, private_key, &provider).map_err(|e| {
+        invalid(&format!(
+            "holds a certificate and key that cannot be used: {e}"
+        ))
+    })?;
     Ok(Certificate {
         name: format!("{namespace}/{name}"),
         cert_chain_pem: String::from_utf8_lossy(chain).into_owned(),

@@ -19,7 +19,8 @@
 //! let headers = http::HeaderMap::new();
 //! let request = Request { host: "example.com", path: "/", headers: &headers };
 //! // No listener on this socket, so nothing routes.
-//! let routed = router.socket("0.0.0.0", 80).and_then(|socket| socket.route(&request));
+//! let any = std::net::IpAddr::from([0, 0, 0, 0]);
+//! let routed = router.socket(any, 80).and_then(|socket| socket.route(&request));
 //! assert!(routed.is_none());
 //! # Ok(())
 //! # }

@@ -106,10 +106,10 @@ fn first_match<'a, A>(list: Option<&'a Vec<Candidate<A>>>, headers: &HeaderMap) 
 }
 
 fn trim_trailing_slash(path: &str) -> &str {
-    if path.len() > 1 {
-        path.trim_end_matches('/')
-    } else {
-        path
+    match path.trim_end_matches('/') {
+        "" if path.starts_with('/') => "/",
+        trimmed if path.len() > 1 => trimmed,
+        _ => path,
     }
 }
 
@@ -153,6 +153,8 @@ mod tests {
         assert_eq!(get("/api/v2/users", &none), Some("v2"));
         assert_eq!(get("/apiary", &none), Some("root"));
         assert_eq!(get("/", &none), Some("root"));
+        assert_eq!(get("//", &none), Some("root"));
+        assert_eq!(get("/api//", &none), Some("api"));
     }
 
     #[test]

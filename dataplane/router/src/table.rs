@@ -1,6 +1,7 @@
 //! The routing table of a data plane: one [`SocketRouter`] per bound address and port.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
@@ -12,7 +13,7 @@ use crate::paths::{PathKind, PathTable};
 /// What a snapshot's routes compile to. Cheap to share; immutable once built.
 #[derive(Debug, Default)]
 pub struct Router {
-    sockets: HashMap<(String, u16), SocketRouter>,
+    sockets: HashMap<(IpAddr, u16), SocketRouter>,
 }
 
 /// Routing for one socket: which listener a host belongs to, and that listener's routes.
@@ -112,10 +113,10 @@ impl std::error::Error for BuildError {}
 impl Router {
     /// Compile every listener of `snapshot`. Fails on a header name or value that HTTP forbids.
     pub fn build(snapshot: &Snapshot) -> Result<Self, BuildError> {
-        let mut sockets: HashMap<(String, u16), SocketRouter> = HashMap::new();
+        let mut sockets: HashMap<(IpAddr, u16), SocketRouter> = HashMap::new();
         for listener in snapshot.gateways.iter().flat_map(|g| &g.listeners) {
             let socket = sockets
-                .entry((listener.address.clone(), listener.port))
+                .entry((socket_ip(&listener.key, &listener.address)?, listener.port))
                 .or_insert_with(|| SocketRouter {
                     protocol: listener.protocol,
                     port: listener.port,
@@ -162,16 +163,15 @@ impl Router {
     }
 
     /// The table for one socket.
-    pub fn socket(&self, address: &str, port: u16) -> Option<&SocketRouter> {
-        self.sockets.get(&(address.to_string(), port))
+    pub fn socket(&self, address: IpAddr, port: u16) -> Option<&SocketRouter> {
+        self.sockets.get(&(address, port))
     }
+}
 
-    /// Every socket this router has tables for.
-    pub fn sockets(&self) -> impl Iterator<Item = (&str, u16, &SocketRouter)> {
-        self.sockets
-            .iter()
-            .map(|((address, port), router)| (address.as_str(), *port, router))
-    }
+fn socket_ip(listener: &str, address: &str) -> Result<IpAddr, BuildError> {
+    address
+        .parse()
+        .map_err(|_| BuildError(format!("listener {listener}: invalid address {address:?}")))
 }
 
 impl SocketRouter {
@@ -308,7 +308,9 @@ mod tests {
             path,
             headers: &headers,
         };
-        let m = router.socket("0.0.0.0", 80)?.route(&request)?;
+        let m = router
+            .socket(IpAddr::from([0, 0, 0, 0]), 80)?
+            .route(&request)?;
         m.action.backends.pick(0).map(str::to_string)
     }
 
