@@ -2,16 +2,15 @@
 # Install what building Portico needs on a fresh Debian machine. Idempotent.
 #   - Rust stable with rustfmt and clippy (rustup), if cargo is missing.
 #   - cmake: Pingora always builds zlib-ng with it.
+#   - Go (the local control plane is built from the Go module proxy), openssl, curl, python3:
+#     conformance/localcluster/.
 # protoc is not needed: the build uses protoc-bin-vendored.
 set -euo pipefail
 
+export PATH="$PATH:$HOME/.cargo/bin:/usr/local/go/bin"
 if ! command -v cargo >/dev/null 2>&1; then
-  if [ -x "$HOME/.cargo/bin/cargo" ]; then
-    export PATH="$HOME/.cargo/bin:$PATH"
-  else
-    echo "cargo not found: install Rust with rustup (https://rustup.rs) first" >&2
-    exit 1
-  fi
+  echo "cargo not found: install Rust with rustup (https://rustup.rs) first" >&2
+  exit 1
 fi
 if command -v rustup >/dev/null 2>&1; then
   rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup component add rustfmt
@@ -22,11 +21,18 @@ missing=()
 command -v cmake >/dev/null 2>&1 || missing+=(cmake)
 command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+command -v python3 >/dev/null 2>&1 || missing+=(python3)
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
+if ! command -v go >/dev/null 2>&1; then
+  echo "go not found: install Go 1.26 or newer first" >&2
+  exit 1
+fi
 cargo --version
+go version
 cmake --version | head -n 1

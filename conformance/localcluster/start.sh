@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Start a local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager) on
+# loopback, with certificates made here by openssl. Nothing leaves the machine.
+#
+#   conformance/localcluster/start.sh STATE_DIR
+#
+# STATE_DIR receives the certificates, data, logs, pids and `kubeconfig` (cluster-admin).
+# Ports are picked free at start and written to STATE_DIR/ports.env. Stop with stop.sh.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+state="${1:?usage: start.sh STATE_DIR}"
+mkdir -p "$state"
+state="$(cd "$state" && pwd)"
+bin="$("$here/build.sh")"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ETCD_PORT="$(free_port)"; ETCD_PEER_PORT="$(free_port)"; APISERVER_PORT="$(free_port)"
+printf 'ETCD_PORT=%s\nETCD_PEER_PORT=%s\nAPISERVER_PORT=%s\n' "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" > "$state/ports.env"
+
+pki="$state/pki"
+if [ ! -f "$pki/ca.crt" ]; then
+  mkdir -p "$pki"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=portico-localcluster-ca" \
+    -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
+  sign() { # name subject [extfile]
+    openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$pki/$1.key" -out "$pki/$1.csr" 2>/dev/null
+    openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+      -days 3650 ${3:+-extfile "$3"} -out "$pki/$1.crt" 2>/dev/null
+  }
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n' > "$pki/apiserver.ext"
+  sign apiserver "/CN=kube-apiserver" "$pki/apiserver.ext"
+  sign admin "/O=system:masters/CN=portico-admin"
+  sign controller-manager "/CN=system:kube-controller-manager"
+  openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+fi
+
+kubeconfig() { # user
+  cat <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters:
+- name: local
+  cluster:
+    server: https://127.0.0.1:$APISERVER_PORT
+    certificate-authority-data: $(base64 -w0 "$pki/ca.crt")
+users:
+- name: $1
+  user:
+    client-certificate-data: $(base64 -w0 "$pki/$1.crt")
+    client-key-data: $(base64 -w0 "$pki/$1.key")
+contexts:
+- name: local
+  context: {cluster: local, user: $1}
+current-context: local
+KUBECONFIG
+}
+kubeconfig admin > "$state/kubeconfig"
+kubeconfig controller-manager > "$state/controller-manager.kubeconfig"
+
+start() { # name args...
+  local name="$1"; shift
+  "$bin/$name" "$@" > "$state/$name.log" 2>&1 &
+  echo $! > "$state/$name.pid"
+}
+
+start etcd --name local --data-dir "$state/etcd" \
+  --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+  --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+  --initial-cluster "local=http://127.0.0.1:$ETCD_PEER_PORT" --log-level warn
+
+start kube-apiserver --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+  --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
+  --client-ca-file "$pki/ca.crt" --authorization-mode Node,RBAC \
+  --service-account-issuer https://kubernetes.default.svc.cluster.local \
+  --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
+  --service-cluster-ip-range 10.96.0.0/16 --enable-priority-and-fairness=false
+
+ready() {
+  curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \
+    "https://127.0.0.1:$APISERVER_PORT/readyz" > /dev/null
+}
+for _ in $(seq 1 600); do
+  ready && break
+  if ! kill -0 "$(cat "$state/kube-apiserver.pid")" 2>/dev/null; then
+    echo "kube-apiserver exited; see $state/kube-apiserver.log" >&2
+    tail -20 "$state/kube-apiserver.log" >&2
+    exit 1
+  fi
+  sleep 0.1
+done
+ready || { echo "kube-apiserver not ready after 60 s; see $state/kube-apiserver.log" >&2; exit 1; }
+
+start kube-controller-manager --kubeconfig "$state/controller-manager.kubeconfig" \
+  --authentication-kubeconfig "$state/controller-manager.kubeconfig" \
+  --authorization-kubeconfig "$state/controller-manager.kubeconfig" \
+  --bind-address 127.0.0.1 --secure-port 0 --leader-elect=false \
+  --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
+  --use-service-account-credentials=true --controllers '*'
+
+echo "control plane ready: KUBECONFIG=$state/kubeconfig" >&2
