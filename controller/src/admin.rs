@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use portico_translate::Statuses;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -12,7 +13,7 @@ use crate::metrics::Metrics;
 /// Serve the admin endpoint on `listener`. `status` holds the latest rendered statuses.
 pub async fn run(
     listener: TcpListener,
-    status: watch::Receiver<Arc<String>>,
+    status: watch::Receiver<Arc<Statuses>>,
     metrics: Arc<Metrics>,
 ) {
     serve(listener, move |request| {
@@ -20,7 +21,10 @@ pub async fn run(
         let metrics = metrics.clone();
         async move {
             match (request.method().as_str(), request.uri().path()) {
-                ("GET", "/status") => respond(200, "application/json", status.as_bytes().to_vec()),
+                ("GET", "/status") => match serde_json::to_vec_pretty(status.as_ref()) {
+                    Ok(json) => respond(200, "application/json", json),
+                    Err(error) => respond(500, "text/plain", format!("{error}\n")),
+                },
                 ("GET", "/healthz") => respond(200, "text/plain", "ok\n"),
                 ("GET", "/metrics") => respond(200, "text/plain; version=0.0.4", metrics.render()),
                 _ => respond(404, "text/plain", "not found\n"),

@@ -13,6 +13,7 @@
 
 mod acks;
 mod admin;
+mod control;
 mod echo;
 mod files;
 mod http_server;

@@ -3,24 +3,15 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use k8s_openapi::jiff::Timestamp;
-use portico_snapshot::wire::SnapshotServiceServer;
-use portico_translate::{Options, Statuses, translate};
-use tokio::net::TcpListener;
+use portico_translate::{Options, translate};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
-use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::acks::Acks;
-use crate::metrics::Metrics;
-use crate::publisher::Publisher;
-use crate::server::SnapshotServer;
-use crate::status::{TransitionClock, apply_progress};
-use crate::{admin, files};
+use crate::control::Control;
+use crate::files;
 
 /// Set on children so they can stop when this process dies (see [`exit_with_parent`]).
 const PARENT_PID_ENV: &str = "PORTICO_PARENT_PID";
@@ -74,20 +65,8 @@ pub struct Args {
 
 /// Run until SIGINT or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let metrics = Arc::new(Metrics::new().context("registering metrics")?);
-    let publisher = Arc::new(Publisher::new());
-    let acks = Arc::new(Acks::default());
-
-    let grpc = TcpListener::bind(args.grpc_address)
-        .await
-        .with_context(|| format!("cannot listen on {} (gRPC)", args.grpc_address))?;
-    let grpc_address = grpc.local_addr()?;
-    let admin_listener = TcpListener::bind(args.admin_address)
-        .await
-        .with_context(|| format!("cannot listen on {} (admin)", args.admin_address))?;
-
-    let (statuses_tx, statuses_rx) = watch::channel(Statuses::default());
-    let (rendered_tx, rendered_rx) = watch::channel(Arc::new(String::from("{}")));
+    let control = Control::start(args.grpc_address, args.admin_address).await?;
+    let grpc_address = control.grpc_address;
     let options = Options {
         default_address: args.listen_address.clone(),
         ..Options::default()
@@ -96,27 +75,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         args.paths.clone(),
         Duration::from_millis(args.poll_interval_ms),
         options,
-        publisher.clone(),
-        statuses_tx,
-        metrics.clone(),
+        control,
     ));
-    tokio::spawn(render_statuses(statuses_rx, acks.clone(), rendered_tx));
-    tokio::spawn(admin::run(admin_listener, rendered_rx, metrics.clone()));
-    let server = SnapshotServer {
-        published: publisher.subscribe(),
-        acks,
-        metrics,
-    };
-    tokio::spawn(async move {
-        let result = tonic::transport::Server::builder()
-            .add_service(SnapshotServiceServer::new(server))
-            .serve_with_incoming(TcpListenerStream::new(grpc))
-            .await;
-        if let Err(error) = result {
-            tracing::error!(%error, "gRPC server stopped");
-        }
-    });
-    tracing::info!(grpc = %grpc_address, admin = %args.admin_address, "controller running");
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut children = Vec::new();
@@ -162,14 +122,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 }
 
 /// Poll the files; on any change, re-read, translate and publish.
-async fn watch_files(
-    paths: Vec<PathBuf>,
-    interval: Duration,
-    options: Options,
-    publisher: Arc<Publisher>,
-    statuses: watch::Sender<Statuses>,
-    metrics: Arc<Metrics>,
-) {
+async fn watch_files(paths: Vec<PathBuf>, interval: Duration, options: Options, control: Control) {
     let mut last = None;
     let mut metadata = files::ServerSideMetadata::default();
     let mut ticker = tokio::time::interval(interval);
@@ -181,47 +134,8 @@ async fn watch_files(
         }
         let mut resources = files::load(&fingerprint);
         metadata.fill(&mut resources, Timestamp::now());
-        let output = translate(&resources, &options);
-        metrics.translations.inc();
-        let gateways = output.gateways.len();
-        if let Some(version) = publisher.publish(output.gateways) {
-            metrics.published.inc();
-            metrics
-                .version
-                .set(i64::try_from(version).unwrap_or(i64::MAX));
-            tracing::info!(
-                version,
-                gateways,
-                files = fingerprint.len(),
-                "snapshot published"
-            );
-        }
-        statuses.send_replace(output.statuses);
+        control.publish(translate(&resources, &options));
         last = Some(fingerprint);
-    }
-}
-
-/// Merge translation statuses with data-plane progress whenever either changes.
-async fn render_statuses(
-    mut statuses: watch::Receiver<Statuses>,
-    acks: Arc<Acks>,
-    rendered: watch::Sender<Arc<String>>,
-) {
-    let mut clock = TransitionClock::default();
-    loop {
-        tokio::select! {
-            changed = statuses.changed() => if changed.is_err() { return },
-            () = acks.changed.notified() => {}
-        }
-        let mut current = statuses.borrow_and_update().clone();
-        apply_progress(&mut current, &acks);
-        clock.stamp(&mut current, Timestamp::now());
-        match serde_json::to_string_pretty(&current) {
-            Ok(json) => {
-                rendered.send_replace(Arc::new(json));
-            }
-            Err(error) => tracing::error!(%error, "cannot render statuses"),
-        }
     }
 }
 

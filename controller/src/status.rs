@@ -97,52 +97,110 @@ fn set(conditions: &mut [Condition], type_: &str, ok: bool, reason: &str, messag
     }
 }
 
-/// Remembers when each condition last changed status.
-#[derive(Default)]
-pub struct TransitionClock {
-    seen: HashMap<String, (String, Timestamp)>,
+/// Stamp `lastTransitionTime` on every condition of `current`: a condition whose status is the
+/// same as in `previous` keeps its time there, any other gets `now`.
+pub fn stamp_transitions(current: &mut Statuses, previous: &Statuses, now: Timestamp) {
+    let mut times = HashMap::new();
+    visit(previous, |key, condition| {
+        times.insert(
+            key,
+            (condition.status.clone(), condition.last_transition_time.0),
+        );
+    });
+    visit_mut(current, |key, condition| {
+        let time = match times.get(&key) {
+            Some((status, time)) if *status == condition.status => *time,
+            _ => now,
+        };
+        condition.last_transition_time = Time(time);
+    });
 }
 
-impl TransitionClock {
-    /// Stamp every condition in `statuses`: unchanged status keeps its time, a change gets `now`.
-    pub fn stamp(&mut self, statuses: &mut Statuses, now: Timestamp) {
-        let mut seen = HashMap::new();
-        let mut stamp = |key: String, condition: &mut Condition| {
-            let time = match self.seen.get(&key) {
-                Some((status, time)) if *status == condition.status => *time,
-                _ => now,
-            };
-            condition.last_transition_time = Time(time);
-            seen.insert(key, (condition.status.clone(), time));
-        };
-        for class in &mut statuses.gateway_classes {
-            for c in class.status.conditions.iter_mut().flatten() {
-                stamp(format!("GatewayClass/{}/{}", class.object.name, c.type_), c);
+/// Every condition with a key naming where it sits (object, listener or parent, type).
+fn visit(statuses: &Statuses, mut f: impl FnMut(String, &Condition)) {
+    let mut copy = statuses.clone();
+    visit_mut(&mut copy, |key, condition| f(key, condition));
+}
+
+fn visit_mut(statuses: &mut Statuses, mut f: impl FnMut(String, &mut Condition)) {
+    for class in &mut statuses.gateway_classes {
+        for c in class.status.conditions.iter_mut().flatten() {
+            f(format!("GatewayClass/{}/{}", class.object.name, c.type_), c);
+        }
+    }
+    for gateway in &mut statuses.gateways {
+        let id = format!("Gateway/{}", gateway.object);
+        for c in gateway.status.conditions.iter_mut().flatten() {
+            f(format!("{id}/{}", c.type_), c);
+        }
+        for listener in gateway.status.listeners.iter_mut().flatten() {
+            for c in &mut listener.conditions {
+                f(format!("{id}/listener/{}/{}", listener.name, c.type_), c);
             }
         }
-        for gateway in &mut statuses.gateways {
-            let id = format!("Gateway/{}", gateway.object);
-            for c in gateway.status.conditions.iter_mut().flatten() {
-                stamp(format!("{id}/{}", c.type_), c);
-            }
-            for listener in gateway.status.listeners.iter_mut().flatten() {
-                for c in &mut listener.conditions {
-                    stamp(format!("{id}/listener/{}/{}", listener.name, c.type_), c);
-                }
-            }
-        }
-        for route in &mut statuses.http_routes {
-            for parent in &mut route.status.parents {
-                let p = &parent.parent_ref;
-                let id = format!(
-                    "HTTPRoute/{}/parent/{:?}/{}/{:?}/{:?}",
-                    route.object, p.namespace, p.name, p.section_name, p.port
-                );
-                for c in &mut parent.conditions {
-                    stamp(format!("{id}/{}", c.type_), c);
-                }
+    }
+    for route in &mut statuses.http_routes {
+        for parent in &mut route.status.parents {
+            let p = &parent.parent_ref;
+            let id = format!(
+                "HTTPRoute/{}/parent/{}/{:?}/{}/{:?}/{:?}",
+                route.object, parent.controller_name, p.namespace, p.name, p.section_name, p.port
+            );
+            for c in &mut parent.conditions {
+                f(format!("{id}/{}", c.type_), c);
             }
         }
-        self.seen = seen;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portico_snapshot::ObjectRef;
+    use portico_translate::ObjectStatus;
+    use portico_translate::conditions::condition;
+
+    fn statuses(accepted: bool) -> Statuses {
+        let mut statuses = Statuses::default();
+        statuses.gateway_classes.push(ObjectStatus {
+            object: ObjectRef {
+                namespace: String::new(),
+                name: "portico".into(),
+            },
+            status: gateway_api::gatewayclasses::GatewayClassStatus {
+                conditions: Some(vec![condition(
+                    types::ACCEPTED,
+                    accepted,
+                    "R",
+                    "m",
+                    Some(1),
+                )]),
+                supported_features: None,
+            },
+        });
+        statuses
+    }
+
+    fn time(statuses: &Statuses) -> Timestamp {
+        statuses.gateway_classes[0]
+            .status
+            .conditions
+            .as_ref()
+            .map_or(Timestamp::UNIX_EPOCH, |c| c[0].last_transition_time.0)
+    }
+
+    #[test]
+    fn transition_time_moves_only_when_status_changes() {
+        let t1 = Timestamp::from_second(1_000).unwrap();
+        let t2 = Timestamp::from_second(2_000).unwrap();
+        let mut first = statuses(true);
+        stamp_transitions(&mut first, &Statuses::default(), t1);
+        assert_eq!(time(&first), t1);
+        let mut same = statuses(true);
+        stamp_transitions(&mut same, &first, t2);
+        assert_eq!(time(&same), t1, "an unchanged condition keeps its time");
+        let mut flipped = statuses(false);
+        stamp_transitions(&mut flipped, &same, t2);
+        assert_eq!(time(&flipped), t2, "a changed condition gets the new time");
     }
 }

@@ -1,0 +1,111 @@
+//! What every controller mode shares: the gRPC snapshot server, the admin endpoint, versioned
+//! publication of translations, and statuses as users see them (translation merged with
+//! data-plane progress, transition times stamped). A mode only feeds it translations.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use k8s_openapi::jiff::Timestamp;
+use portico_snapshot::wire::SnapshotServiceServer;
+use portico_translate::{Output, Statuses};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::acks::Acks;
+use crate::admin;
+use crate::metrics::Metrics;
+use crate::publisher::Publisher;
+use crate::server::SnapshotServer;
+use crate::status::{apply_progress, stamp_transitions};
+
+/// The running shared services.
+pub struct Control {
+    /// Controller metrics.
+    pub metrics: Arc<Metrics>,
+    publisher: Publisher,
+    translated: watch::Sender<Statuses>,
+    /// Where the snapshot service listens.
+    pub grpc_address: SocketAddr,
+}
+
+impl Control {
+    /// Bind the gRPC and admin addresses and start serving.
+    pub async fn start(
+        grpc_address: SocketAddr,
+        admin_address: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let metrics = Arc::new(Metrics::new().context("registering metrics")?);
+        let publisher = Publisher::new();
+        let acks = Arc::new(Acks::default());
+        let grpc = TcpListener::bind(grpc_address)
+            .await
+            .with_context(|| format!("cannot listen on {grpc_address} (gRPC)"))?;
+        let grpc_address = grpc.local_addr()?;
+        let admin_listener = TcpListener::bind(admin_address)
+            .await
+            .with_context(|| format!("cannot listen on {admin_address} (admin)"))?;
+
+        let (translated, translated_rx) = watch::channel(Statuses::default());
+        let (rendered_tx, rendered) = watch::channel(Arc::new(Statuses::default()));
+        tokio::spawn(render_statuses(translated_rx, acks.clone(), rendered_tx));
+        tokio::spawn(admin::run(admin_listener, rendered, metrics.clone()));
+        let server = SnapshotServer {
+            published: publisher.subscribe(),
+            acks,
+            metrics: metrics.clone(),
+        };
+        tokio::spawn(async move {
+            let result = tonic::transport::Server::builder()
+                .add_service(SnapshotServiceServer::new(server))
+                .serve_with_incoming(TcpListenerStream::new(grpc))
+                .await;
+            if let Err(error) = result {
+                tracing::error!(%error, "gRPC server stopped");
+            }
+        });
+        tracing::info!(grpc = %grpc_address, admin = %admin_address, "controller serving");
+        Ok(Self {
+            metrics,
+            publisher,
+            translated,
+            grpc_address,
+        })
+    }
+
+    /// Publish a translation: a new snapshot version when the configuration changed, and its
+    /// statuses either way.
+    pub fn publish(&self, output: Output) {
+        self.metrics.translations.inc();
+        let gateways = output.gateways.len();
+        if let Some(version) = self.publisher.publish(output.gateways) {
+            self.metrics.published.inc();
+            self.metrics
+                .version
+                .set(i64::try_from(version).unwrap_or(i64::MAX));
+            tracing::info!(version, gateways, "snapshot published");
+        }
+        self.translated.send_replace(output.statuses);
+    }
+}
+
+/// Merge translation statuses with data-plane progress whenever either changes.
+async fn render_statuses(
+    mut translated: watch::Receiver<Statuses>,
+    acks: Arc<Acks>,
+    rendered: watch::Sender<Arc<Statuses>>,
+) {
+    let mut previous = Statuses::default();
+    loop {
+        tokio::select! {
+            changed = translated.changed() => if changed.is_err() { return },
+            () = acks.changed.notified() => {}
+        }
+        let mut current = translated.borrow_and_update().clone();
+        apply_progress(&mut current, &acks);
+        stamp_transitions(&mut current, &previous, Timestamp::now());
+        previous = current.clone();
+        rendered.send_replace(Arc::new(current));
+    }
+}
