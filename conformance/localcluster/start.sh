@@ -22,15 +22,22 @@ if [ ! -f "$pki/ca.crt" ]; then
   mkdir -p "$pki"
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=portico-localcluster-ca" \
     -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
-  sign() { # name subject [extfile]
+  # Extensions make these X.509 v3 certificates; rustls (and so kube-rs) accepts no other.
+  sign() { # name subject extensions
+    printf '%s\n' "$3" > "$pki/$1.ext"
     openssl req -newkey rsa:2048 -nodes -subj "$2" -keyout "$pki/$1.key" -out "$pki/$1.csr" 2>/dev/null
     openssl x509 -req -in "$pki/$1.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
-      -days 3650 ${3:+-extfile "$3"} -out "$pki/$1.crt" 2>/dev/null
+      -days 3650 -extfile "$pki/$1.ext" -out "$pki/$1.crt" 2>/dev/null
   }
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc\n' > "$pki/apiserver.ext"
-  sign apiserver "/CN=kube-apiserver" "$pki/apiserver.ext"
-  sign admin "/O=system:masters/CN=portico-admin"
-  sign controller-manager "/CN=system:kube-controller-manager"
+  client="basicConstraints=CA:FALSE
+keyUsage=digitalSignature,keyEncipherment
+extendedKeyUsage=clientAuth"
+  sign apiserver "/CN=kube-apiserver" "basicConstraints=CA:FALSE
+keyUsage=digitalSignature,keyEncipherment
+extendedKeyUsage=serverAuth
+subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc"
+  sign admin "/O=system:masters/CN=portico-admin" "$client"
+  sign controller-manager "/CN=system:kube-controller-manager" "$client"
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
 fi

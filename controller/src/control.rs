@@ -26,6 +26,8 @@ pub struct Control {
     pub metrics: Arc<Metrics>,
     publisher: Publisher,
     translated: watch::Sender<Statuses>,
+    /// Statuses as users see them, re-rendered whenever a translation or a report arrives.
+    pub rendered: watch::Receiver<Arc<Statuses>>,
     /// Where the snapshot service listens.
     pub grpc_address: SocketAddr,
 }
@@ -50,7 +52,11 @@ impl Control {
         let (translated, translated_rx) = watch::channel(Statuses::default());
         let (rendered_tx, rendered) = watch::channel(Arc::new(Statuses::default()));
         tokio::spawn(render_statuses(translated_rx, acks.clone(), rendered_tx));
-        tokio::spawn(admin::run(admin_listener, rendered, metrics.clone()));
+        tokio::spawn(admin::run(
+            admin_listener,
+            rendered.clone(),
+            metrics.clone(),
+        ));
         let server = SnapshotServer {
             published: publisher.subscribe(),
             acks,
@@ -70,6 +76,7 @@ impl Control {
             metrics,
             publisher,
             translated,
+            rendered,
             grpc_address,
         })
     }

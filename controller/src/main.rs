@@ -1,6 +1,7 @@
 //! # portico
 //!
 //! Portico's controller binary. Subcommands:
+//! - `portico controller`: the controller fed by the Kubernetes API, writing status back.
 //! - `portico standalone PATH...`: a complete gateway from YAML files, no cluster needed.
 //! - `portico echo --port N`: a demo backend that describes each request it gets.
 //! - `portico dataplane ...`: the data plane (same as the `portico-dataplane` binary); the
@@ -17,6 +18,7 @@ mod control;
 mod echo;
 mod files;
 mod http_server;
+mod kubernetes;
 mod metrics;
 mod publisher;
 mod server;
@@ -38,6 +40,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the controller against a Kubernetes API server.
+    Controller(kubernetes::Args),
     /// Run a gateway from Kubernetes YAML files, without a cluster.
     Standalone(standalone::Args),
     /// Run a demo backend that answers every request with a JSON description of it.
@@ -52,6 +56,7 @@ fn main() -> anyhow::Result<()> {
     standalone::exit_with_parent();
     match cli.command {
         Command::Dataplane(args) => portico_dataplane::run(args),
+        Command::Controller(args) => runtime()?.block_on(kubernetes::run(args)),
         Command::Standalone(args) => runtime()?.block_on(standalone::run(args)),
         Command::Echo(args) => runtime()?.block_on(echo::run(args)),
     }

@@ -1,0 +1,135 @@
+//! One shared watch per kind, each feeding an in-memory store (a kube-rs reflector). Any change
+//! wakes the translation loop. Kinds whose CRDs are not installed are skipped with a log line.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use gateway_api::gatewayclasses::GatewayClass;
+use gateway_api::gateways::Gateway;
+use gateway_api::httproutes::HttpRoute;
+use gateway_api::referencegrants::ReferenceGrant;
+use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::ListParams;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Client, Resource};
+use portico_translate::Resources;
+use serde::de::DeserializeOwned;
+use tokio::sync::Notify;
+
+/// The stores of every kind translation reads.
+pub struct Stores {
+    pub gateway_classes: Option<Store<GatewayClass>>,
+    pub gateways: Option<Store<Gateway>>,
+    pub http_routes: Option<Store<HttpRoute>>,
+    reference_grants: Option<Store<ReferenceGrant>>,
+    namespaces: Option<Store<Namespace>>,
+    services: Option<Store<Service>>,
+    endpoint_slices: Option<Store<EndpointSlice>>,
+    secrets: Option<Store<Secret>>,
+}
+
+impl Stores {
+    /// Start a watch per kind; `changed` is notified on every change. Returns once every
+    /// store holds its initial list.
+    pub async fn start(client: &Client, changed: &Arc<Notify>) -> Self {
+        let all = watcher::Config::default;
+        let stores = Self {
+            gateway_classes: watch(client, all(), changed).await,
+            gateways: watch(client, all(), changed).await,
+            http_routes: watch(client, all(), changed).await,
+            reference_grants: watch(client, all(), changed).await,
+            namespaces: watch(client, all(), changed).await,
+            services: watch(client, all(), changed).await,
+            endpoint_slices: watch(client, all(), changed).await,
+            // Only TLS Secrets can be listener certificates; the rest are never cached.
+            secrets: watch(client, all().fields("type=kubernetes.io/tls"), changed).await,
+        };
+        stores.wait_until_ready().await;
+        stores
+    }
+
+    async fn wait_until_ready(&self) {
+        macro_rules! ready {
+            ($($store:ident),*) => {$(
+                if let Some(store) = &self.$store {
+                    let _ = store.wait_until_ready().await;
+                }
+            )*};
+        }
+        ready!(
+            gateway_classes,
+            gateways,
+            http_routes,
+            reference_grants,
+            namespaces,
+            services,
+            endpoint_slices,
+            secrets
+        );
+    }
+
+    /// Every object, as translation input.
+    pub fn resources(&self) -> Resources {
+        Resources {
+            gateway_classes: snapshot(&self.gateway_classes),
+            gateways: snapshot(&self.gateways),
+            http_routes: snapshot(&self.http_routes),
+            reference_grants: snapshot(&self.reference_grants),
+            namespaces: snapshot(&self.namespaces),
+            services: snapshot(&self.services),
+            endpoint_slices: snapshot(&self.endpoint_slices),
+            secrets: snapshot(&self.secrets),
+        }
+    }
+}
+
+fn snapshot<K>(store: &Option<Store<K>>) -> Vec<K>
+where
+    K: Resource + Clone + 'static,
+    K::DynamicType: Clone + Eq + std::hash::Hash,
+{
+    store
+        .as_ref()
+        .map(|s| s.state().iter().map(|o| (**o).clone()).collect())
+        .unwrap_or_default()
+}
+
+/// Watch every object of kind `K` into a store, or `None` when the API server does not serve
+/// the kind (its CRD is not installed).
+async fn watch<K>(
+    client: &Client,
+    config: watcher::Config,
+    changed: &Arc<Notify>,
+) -> Option<Store<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let kind = K::kind(&());
+    let api: Api<K> = Api::all(client.clone());
+    match api.list_metadata(&ListParams::default().limit(1)).await {
+        Err(kube::Error::Api(status)) if status.code == 404 => {
+            tracing::warn!(%kind, "the API server does not serve this kind (CRD not installed?); skipping it");
+            return None;
+        }
+        Err(error) => tracing::warn!(%kind, %error, "cannot list yet; the watch will retry"),
+        Ok(_) => {}
+    }
+    let (reader, writer) = reflector::store();
+    let events = reflector::reflector(writer, watcher(api, config))
+        .default_backoff()
+        .touched_objects();
+    let changed = changed.clone();
+    tokio::spawn(async move {
+        let mut events = std::pin::pin!(events);
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(_) => changed.notify_one(),
+                Err(error) => tracing::warn!(%kind, %error, "watch error; retrying"),
+            }
+        }
+    });
+    Some(reader)
+}
