@@ -25,30 +25,21 @@ pub struct Control {
     /// Controller metrics.
     pub metrics: Arc<Metrics>,
     publisher: Publisher,
+    acks: Arc<Acks>,
     translated: watch::Sender<Statuses>,
     /// Statuses as users see them, re-rendered whenever a translation or a report arrives.
     pub rendered: watch::Receiver<Arc<Statuses>>,
-    /// Where the snapshot service listens.
-    pub grpc_address: SocketAddr,
 }
 
 impl Control {
-    /// Bind the gRPC and admin addresses and start serving.
-    pub async fn start(
-        grpc_address: SocketAddr,
-        admin_address: SocketAddr,
-    ) -> anyhow::Result<Self> {
+    /// Start the admin endpoint and status rendering. Snapshots are served only once
+    /// [`Self::serve_snapshots`] is called (a standby replica never does).
+    pub async fn start(admin_address: SocketAddr) -> anyhow::Result<Self> {
         let metrics = Arc::new(Metrics::new().context("registering metrics")?);
-        let publisher = Publisher::new();
-        let acks = Arc::new(Acks::default());
-        let grpc = TcpListener::bind(grpc_address)
-            .await
-            .with_context(|| format!("cannot listen on {grpc_address} (gRPC)"))?;
-        let grpc_address = grpc.local_addr()?;
         let admin_listener = TcpListener::bind(admin_address)
             .await
             .with_context(|| format!("cannot listen on {admin_address} (admin)"))?;
-
+        let acks = Arc::new(Acks::default());
         let (translated, translated_rx) = watch::channel(Statuses::default());
         let (rendered_tx, rendered) = watch::channel(Arc::new(Statuses::default()));
         tokio::spawn(render_statuses(translated_rx, acks.clone(), rendered_tx));
@@ -57,10 +48,26 @@ impl Control {
             rendered.clone(),
             metrics.clone(),
         ));
-        let server = SnapshotServer {
-            published: publisher.subscribe(),
+        tracing::info!(admin = %admin_address, "admin endpoint serving");
+        Ok(Self {
+            metrics,
+            publisher: Publisher::new(),
             acks,
-            metrics: metrics.clone(),
+            translated,
+            rendered,
+        })
+    }
+
+    /// Bind the gRPC snapshot service and start serving data planes. Returns its address.
+    pub async fn serve_snapshots(&self, grpc_address: SocketAddr) -> anyhow::Result<SocketAddr> {
+        let grpc = TcpListener::bind(grpc_address)
+            .await
+            .with_context(|| format!("cannot listen on {grpc_address} (gRPC)"))?;
+        let grpc_address = grpc.local_addr()?;
+        let server = SnapshotServer {
+            published: self.publisher.subscribe(),
+            acks: self.acks.clone(),
+            metrics: self.metrics.clone(),
         };
         tokio::spawn(async move {
             let result = tonic::transport::Server::builder()
@@ -71,14 +78,8 @@ impl Control {
                 tracing::error!(%error, "gRPC server stopped");
             }
         });
-        tracing::info!(grpc = %grpc_address, admin = %admin_address, "controller serving");
-        Ok(Self {
-            metrics,
-            publisher,
-            translated,
-            rendered,
-            grpc_address,
-        })
+        tracing::info!(grpc = %grpc_address, "snapshot service serving");
+        Ok(grpc_address)
     }
 
     /// Publish a translation: a new snapshot version when the configuration changed, and its

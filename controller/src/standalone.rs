@@ -65,8 +65,8 @@ pub struct Args {
 
 /// Run until SIGINT or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
-    let control = Control::start(args.grpc_address, args.admin_address).await?;
-    let grpc_address = control.grpc_address;
+    let control = Control::start(args.admin_address).await?;
+    let grpc_address = control.serve_snapshots(args.grpc_address).await?;
     let options = Options {
         default_address: args.listen_address.clone(),
         ..Options::default()

@@ -132,6 +132,17 @@ fn condition<'a>(
 }
 
 fn start_controller(cluster: &Cluster, dir: &Path, grpc: u16, admin: u16, log: &str) -> Process {
+    start_controller_with(cluster, dir, grpc, admin, log, &[])
+}
+
+fn start_controller_with(
+    cluster: &Cluster,
+    dir: &Path,
+    grpc: u16,
+    admin: u16,
+    log: &str,
+    extra: &[&str],
+) -> Process {
     let mut command = portico();
     command
         .arg("controller")
@@ -139,8 +150,96 @@ fn start_controller(cluster: &Cluster, dir: &Path, grpc: u16, admin: u16, log: &
         .arg(cluster.kubeconfig())
         .args(["--grpc-address", &format!("127.0.0.1:{grpc}")])
         .args(["--admin-address", &format!("127.0.0.1:{admin}")])
-        .args(["--listen-address", "127.0.0.1"]);
+        .args(["--listen-address", "127.0.0.1"])
+        .args(extra);
     Process::start(command, dir.join(log))
+}
+
+async fn gateway_class(client: &Client) {
+    create(
+        &Api::<gateway_api::gatewayclasses::GatewayClass>::all(client.clone()),
+        "metadata: {name: portico}\nspec: {controllerName: portico.dev/gateway-controller}\n",
+    )
+    .await;
+}
+
+/// Wait until HTTPRoute `name` carries a parent status written by Portico.
+async fn route_status_written(routes: &Api<HttpRoute>, name: &str, timeout: Duration) {
+    eventually(timeout, || async {
+        let parents = routes.get(name).await.ok()?.status?.parents;
+        parents
+            .iter()
+            .any(|p| p.controller_name == "portico.dev/gateway-controller")
+            .then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_standby_takes_over_when_the_leader_dies() {
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    install_crds(&client, &["gatewayclasses", "gateways", "httproutes"]).await;
+    gateway_class(&client).await;
+    let gateways: Api<Gateway> = Api::namespaced(client.clone(), "default");
+    let routes: Api<HttpRoute> = Api::namespaced(client.clone(), "default");
+    create(
+        &gateways,
+        "metadata: {name: gw}\nspec:\n  gatewayClassName: portico\n  listeners: [{name: http, protocol: HTTP, port: 80}]\n",
+    )
+    .await;
+    let route =
+        |name: &str| format!("metadata: {{name: {name}}}\nspec:\n  parentRefs: [{{name: gw}}]\n");
+    create(&routes, &route("early")).await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let election = ["--leader-elect", "--lease-duration-seconds", "6"];
+    let (leader_grpc, standby_grpc) = (free_port(), free_port());
+    let mut leader = start_controller_with(
+        &cluster,
+        dir.path(),
+        leader_grpc,
+        free_port(),
+        "leader.log",
+        &[&election[..], &["--identity", "first"]].concat(),
+    );
+    route_status_written(&routes, "early", Duration::from_secs(30)).await;
+    let _standby = start_controller_with(
+        &cluster,
+        dir.path(),
+        standby_grpc,
+        free_port(),
+        "standby.log",
+        &[&election[..], &["--identity", "second"]].concat(),
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", standby_grpc)).is_err(),
+        "a standby must not serve snapshots"
+    );
+
+    leader.kill();
+    let killed = Instant::now();
+    create(&routes, &route("late")).await;
+    route_status_written(&routes, "late", Duration::from_secs(30)).await;
+    let failover = killed.elapsed();
+    assert!(
+        failover < Duration::from_secs(15),
+        "failover took {failover:?}"
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", standby_grpc)).is_ok(),
+        "the new leader serves snapshots"
+    );
+    let lease =
+        Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(client.clone(), "default")
+            .get("portico-controller")
+            .await
+            .expect("lease");
+    assert_eq!(
+        lease.spec.and_then(|s| s.holder_identity).as_deref(),
+        Some("second")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -153,11 +252,7 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
     let proxy = free_port();
     let gateways: Api<Gateway> = Api::namespaced(client.clone(), "default");
     let routes: Api<HttpRoute> = Api::namespaced(client.clone(), "default");
-    create(
-        &Api::<gateway_api::gatewayclasses::GatewayClass>::all(client.clone()),
-        "metadata: {name: portico}\nspec: {controllerName: portico.dev/gateway-controller}\n",
-    )
-    .await;
+    gateway_class(&client).await;
     create(
         &gateways,
         &format!("metadata: {{name: gw}}\nspec:\n  gatewayClassName: portico\n  listeners: [{{name: http, protocol: HTTP, port: {proxy}}}]\n"),

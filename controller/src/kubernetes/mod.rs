@@ -3,6 +3,7 @@
 //! [`stores`] keeps one watch per kind; every change (debounced) re-translates and publishes;
 //! [`status_writer`] writes the resulting statuses back with server-side apply.
 
+mod leader;
 mod status_writer;
 mod stores;
 
@@ -13,12 +14,13 @@ use std::time::Duration;
 
 use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use kube::{Api, Client, Config};
 use portico_translate::{Options, translate};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
 use crate::control::Control;
+use leader::Elector;
 use status_writer::StatusWriter;
 use stores::Stores;
 
@@ -40,16 +42,51 @@ pub struct Args {
     /// How long to gather changes before translating, in milliseconds.
     #[arg(long, default_value_t = 50)]
     debounce_ms: u64,
+    /// Run as one of several replicas: only the holder of the Lease serves snapshots and
+    /// writes status.
+    #[arg(long)]
+    leader_elect: bool,
+    /// Name of the Lease.
+    #[arg(long, default_value = "portico-controller")]
+    lease_name: String,
+    /// Namespace of the Lease.
+    #[arg(long, env = "POD_NAMESPACE", default_value = "default")]
+    lease_namespace: String,
+    /// How long a silent leader keeps the Lease; a standby takes over after this.
+    #[arg(long, default_value_t = 15)]
+    lease_duration_seconds: u64,
+    /// This replica's name in the Lease (default: $POD_NAME, else host name and process id).
+    #[arg(long, env = "POD_NAME")]
+    identity: Option<String>,
 }
 
 /// Run until SIGINT or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = client(args.kubeconfig.as_deref()).await?;
-    let control = Control::start(args.grpc_address, args.admin_address).await?;
+    let control = Control::start(args.admin_address).await?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    // Standbys keep their caches warm, so a takeover only has to translate.
     let changed = Arc::new(Notify::new());
     let stores = Arc::new(Stores::start(&client, &changed).await);
     tracing::info!("caches synced");
+    let mut elector = args.leader_elect.then(|| {
+        let identity = args.identity.clone().unwrap_or_else(default_identity);
+        Elector::new(
+            Api::namespaced(client.clone(), &args.lease_namespace),
+            args.lease_name.clone(),
+            identity,
+            Duration::from_secs(args.lease_duration_seconds),
+        )
+    });
+    if let Some(elector) = elector.as_mut() {
+        tokio::select! {
+            () = elector.acquire() => {}
+            _ = tokio::signal::ctrl_c() => return Ok(()),
+            _ = terminate.recv() => return Ok(()),
+        }
+    }
+    control.serve_snapshots(args.grpc_address).await?;
     let options = Options {
         default_address: args.listen_address,
         ..Options::default()
@@ -65,18 +102,39 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     });
 
-    let mut terminate = signal(SignalKind::terminate())?;
-    loop {
-        control.publish(translate(&stores.resources(), &options));
-        tokio::select! {
-            () = changed.notified() => {}
-            _ = tokio::signal::ctrl_c() => break,
-            _ = terminate.recv() => break,
+    let translate_forever = async {
+        loop {
+            control.publish(translate(&stores.resources(), &options));
+            changed.notified().await;
+            tokio::time::sleep(Duration::from_millis(args.debounce_ms)).await;
         }
-        tokio::time::sleep(Duration::from_millis(args.debounce_ms)).await;
+    };
+    let leadership_lost = async {
+        match elector.as_mut() {
+            Some(elector) => elector.keep().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = translate_forever => {}
+        () = leadership_lost => {
+            anyhow::bail!("lost leadership; exiting so that only the leader acts");
+        }
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
     }
     tracing::info!("shutting down");
+    if let Some(elector) = elector.as_mut() {
+        elector.release().await;
+    }
     Ok(())
+}
+
+fn default_identity() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "portico".to_string());
+    format!("{host}-{}", std::process::id())
 }
 
 async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<Client> {
