@@ -58,7 +58,11 @@ pub(crate) fn resolve(
         .ok_or_else(|| not_found(format!("Service {namespace}/{name} has no port {port}")))?;
     let port_name = service_port.name.as_deref().unwrap_or("");
 
-    let mut endpoints = BTreeSet::new();
+    // Ready endpoints serve; when there are none, endpoints that still serve while
+    // terminating take the traffic (as kube-proxy does), so a rollout's last pods drain
+    // instead of the route answering 500.
+    let mut ready = BTreeSet::new();
+    let mut terminating = BTreeSet::new();
     // Only IP endpoints can be dialled; FQDN slices are not supported.
     let slices = index
         .endpoint_slices(namespace, name)
@@ -75,23 +79,30 @@ pub(crate) fn resolve(
         else {
             continue;
         };
-        let ready = slice
-            .endpoints
-            .iter()
-            .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) != Some(false));
-        for endpoint in ready {
+        for endpoint in &slice.endpoints {
+            let conditions = endpoint.conditions.as_ref();
+            let set = if conditions.and_then(|c| c.ready) != Some(false) {
+                &mut ready
+            } else if conditions
+                .is_some_and(|c| c.serving == Some(true) && c.terminating == Some(true))
+            {
+                &mut terminating
+            } else {
+                continue;
+            };
             for address in endpoint
                 .addresses
                 .iter()
                 .filter(|a| a.parse::<IpAddr>().is_ok())
             {
-                endpoints.insert(Endpoint {
+                set.insert(Endpoint {
                     address: address.clone(),
                     port: target,
                 });
             }
         }
     }
+    let endpoints = if ready.is_empty() { terminating } else { ready };
     let endpoints: Vec<Endpoint> = endpoints.into_iter().collect();
     Ok(Cluster {
         name: format!("{namespace}/{name}:{port}"),
