@@ -342,6 +342,21 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
     })
     .await;
     assert_eq!(broken.reason, "BackendNotFound");
+    let events: Api<k8s_openapi::api::events::v1::Event> =
+        Api::namespaced(client.clone(), "default");
+    let event = eventually(Duration::from_secs(30), || async {
+        let list = events.list(&Default::default()).await.ok()?;
+        list.items.into_iter().find(|e| {
+            e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("broken")
+                && e.reason.as_deref() == Some("BackendNotFound")
+        })
+    })
+    .await;
+    assert_eq!(event.type_.as_deref(), Some("Warning"));
+    assert_eq!(
+        event.reporting_controller.as_deref(),
+        Some("portico-controller")
+    );
 
     let redirect = get(&client_http(), proxy, "old.example.com", "/x", &[])
         .await

@@ -70,12 +70,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let changed = Arc::new(Notify::new());
     let stores = Arc::new(Stores::start(&client, &changed).await);
     tracing::info!("caches synced");
+    let identity = args.identity.clone().unwrap_or_else(default_identity);
     let mut elector = args.leader_elect.then(|| {
-        let identity = args.identity.clone().unwrap_or_else(default_identity);
         Elector::new(
             Api::namespaced(client.clone(), &args.lease_namespace),
             args.lease_name.clone(),
-            identity,
+            identity.clone(),
             Duration::from_secs(args.lease_duration_seconds),
         )
     });
@@ -92,7 +92,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ..Options::default()
     };
 
-    let writer = StatusWriter::new(client, options.controller_name.clone());
+    let writer = StatusWriter::new(client, options.controller_name.clone(), identity);
     let mut rendered = control.rendered.clone();
     let writer_stores = stores.clone();
     tokio::spawn(async move {

@@ -1,12 +1,18 @@
 //! Writes statuses back with server-side apply under Portico's field manager: only objects
 //! whose status differs from what the API server holds, keeping `lastTransitionTime` where a
 //! condition's status did not change, and leaving other controllers' route parents alone.
+//! A condition that turns bad (a rejection, a conflict, a data plane's NACK) is also reported
+//! as a Warning Event on its object, once per transition.
 
 use gateway_api::gatewayclasses::GatewayClass;
 use gateway_api::gateways::Gateway;
 use gateway_api::httproutes::{HttpRoute, HttpRouteStatus};
+use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector;
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
 use portico_translate::{ObjectStatus, Statuses};
@@ -22,12 +28,18 @@ pub const FIELD_MANAGER: &str = "portico-controller";
 pub struct StatusWriter {
     client: Client,
     controller_name: String,
+    events: Recorder,
 }
 
 impl StatusWriter {
-    /// A writer for routes' parent entries carrying `controller_name`.
-    pub fn new(client: Client, controller_name: String) -> Self {
+    /// A writer for routes' parent entries carrying `controller_name`; events name `instance`.
+    pub fn new(client: Client, controller_name: String, instance: String) -> Self {
+        let reporter = Reporter {
+            controller: FIELD_MANAGER.to_string(),
+            instance: Some(instance),
+        };
         Self {
+            events: Recorder::new(client.clone(), reporter),
             client,
             controller_name,
         }
@@ -53,6 +65,31 @@ impl StatusWriter {
         for gateway in &desired.gateways {
             let current = find(&live.gateways, &gateway.object).map(|o| &o.status);
             if current != Some(&gateway.status) {
+                let object = stores.gateways.as_ref().and_then(|s| {
+                    s.get(
+                        &reflector::ObjectRef::new(&gateway.object.name)
+                            .within(&gateway.object.namespace),
+                    )
+                });
+                if let Some(object) = object {
+                    let mut turned_bad = newly_bad(
+                        gateway.status.conditions.as_deref(),
+                        current.and_then(|c| c.conditions.as_deref()),
+                        "",
+                    );
+                    for listener in gateway.status.listeners.iter().flatten() {
+                        let before = current
+                            .and_then(|c| c.listeners.as_ref())
+                            .and_then(|ls| ls.iter().find(|l| l.name == listener.name))
+                            .map(|l| l.conditions.as_slice());
+                        turned_bad.extend(newly_bad(
+                            Some(&listener.conditions),
+                            before,
+                            &format!("listener {}: ", listener.name),
+                        ));
+                    }
+                    self.warn(&object.object_ref(&()), turned_bad).await;
+                }
                 let api =
                     Api::<Gateway>::namespaced(self.client.clone(), &gateway.object.namespace);
                 self.apply(api, &gateway.object, &gateway.status).await;
@@ -76,6 +113,24 @@ impl StatusWriter {
             parents.extend(ours);
             let wanted = HttpRouteStatus { parents };
             if wanted != current {
+                let mut turned_bad = Vec::new();
+                for parent in wanted
+                    .parents
+                    .iter()
+                    .filter(|p| p.controller_name == self.controller_name)
+                {
+                    let before = current
+                        .parents
+                        .iter()
+                        .find(|p| {
+                            p.controller_name == parent.controller_name
+                                && p.parent_ref == parent.parent_ref
+                        })
+                        .map(|p| p.conditions.as_slice());
+                    let prefix = format!("parent {}: ", parent.parent_ref.name);
+                    turned_bad.extend(newly_bad(Some(&parent.conditions), before, &prefix));
+                }
+                self.warn(&route.object_ref(&()), turned_bad).await;
                 let api = Api::<HttpRoute>::namespaced(self.client.clone(), &object.namespace);
                 self.apply(api, &object, &wanted).await;
             }
@@ -118,6 +173,22 @@ impl StatusWriter {
         }
     }
 
+    /// One Warning Event per condition that turned bad: reason as the Event's reason.
+    async fn warn(&self, object: &ObjectReference, turned_bad: Vec<(String, String)>) {
+        for (reason, note) in turned_bad {
+            let event = Event {
+                type_: EventType::Warning,
+                reason,
+                note: Some(note),
+                action: "Reconcile".to_string(),
+                secondary: None,
+            };
+            if let Err(error) = self.events.publish(&event, object).await {
+                tracing::warn!(%error, "cannot record event");
+            }
+        }
+    }
+
     async fn apply<K>(&self, api: Api<K>, object: &ObjectRef, status: &impl Serialize)
     where
         K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
@@ -139,6 +210,36 @@ impl StatusWriter {
             }
         }
     }
+}
+
+/// Conditions of `now` that are bad and were not bad with that status `before`: rejected
+/// (Accepted, ResolvedRefs or Programmed False, except while Pending) or Conflicted. Returns
+/// (reason, note) pairs, the note prefixed with `prefix`.
+fn newly_bad(
+    now: Option<&[Condition]>,
+    before: Option<&[Condition]>,
+    prefix: &str,
+) -> Vec<(String, String)> {
+    let bad = |c: &Condition| match c.type_.as_str() {
+        "Conflicted" => c.status == "True",
+        _ => c.status == "False" && c.reason != "Pending",
+    };
+    now.unwrap_or_default()
+        .iter()
+        .filter(|c| bad(c))
+        .filter(|c| {
+            !before
+                .unwrap_or_default()
+                .iter()
+                .any(|b| b.type_ == c.type_ && b.status == c.status && b.reason == c.reason)
+        })
+        .map(|c| {
+            (
+                c.reason.clone(),
+                format!("{prefix}{} {}: {}", c.type_, c.status, c.message),
+            )
+        })
+        .collect()
 }
 
 fn find<'a, S>(items: &'a [ObjectStatus<S>], object: &ObjectRef) -> Option<&'a ObjectStatus<S>> {
