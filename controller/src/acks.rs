@@ -73,9 +73,9 @@ impl Acks {
         });
     }
 
-    /// Record an ACK or NACK.
-    pub fn record_report(&self, instance: &str, report: &proto::Report) {
-        self.with(|all| {
+    /// Record an ACK or NACK. Returns what the reported snapshot contained.
+    pub fn record_report(&self, instance: &str, report: &proto::Report) -> Contents {
+        let contents = self.with(|all| {
             let entry = all.entry(instance.to_string()).or_default();
             let Some(contents) = entry.sent.get(&report.version).cloned() else {
                 tracing::warn!(
@@ -83,7 +83,7 @@ impl Acks {
                     version = report.version,
                     "report for a version this controller did not send"
                 );
-                return;
+                return Vec::new();
             };
             if report.applied {
                 entry.applied = contents.iter().cloned().collect();
@@ -96,14 +96,16 @@ impl Acks {
                     .map(|f| (f.listener.clone(), f.reason.clone()))
                     .collect();
             } else {
-                for (gateway, _) in contents {
+                for (gateway, _) in &contents {
                     entry
                         .rejected
-                        .insert(gateway, (report.version, report.reason.clone()));
+                        .insert(gateway.clone(), (report.version, report.reason.clone()));
                 }
             }
+            contents
         });
         self.changed.notify_one();
+        contents
     }
 
     /// The aggregated view of `gateway`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use k8s_openapi::jiff::Timestamp;
 use portico_snapshot::wire::SnapshotServiceServer;
-use portico_translate::{Output, Statuses};
+use portico_translate::{Options, Output, Resources, Statuses};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -82,9 +82,16 @@ impl Control {
         Ok(grpc_address)
     }
 
-    /// Publish a translation: a new snapshot version when the configuration changed, and its
-    /// statuses either way.
-    pub fn publish(&self, output: Output) {
+    /// Translate `resources` and publish the result: a new snapshot version when the
+    /// configuration changed, and the statuses either way.
+    pub fn translate(&self, resources: &Resources, options: &Options) {
+        let timer = self.metrics.translation_seconds.start_timer();
+        let output = portico_translate::translate(resources, options);
+        timer.observe_duration();
+        self.publish(output);
+    }
+
+    fn publish(&self, output: Output) {
         self.metrics.translations.inc();
         let gateways = output.gateways.len();
         if let Some(version) = self.publisher.publish(output.gateways) {

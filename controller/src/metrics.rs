@@ -1,12 +1,21 @@
 //! Prometheus metrics of the controller, served on the admin endpoint's `/metrics`.
 
-use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
 
 /// Controller metrics in their own registry.
 pub struct Metrics {
     registry: Registry,
     /// Translations run.
     pub translations: IntCounter,
+    /// Time one translation takes.
+    pub translation_seconds: Histogram,
+    /// Snapshots per Gateway, by result: pushed to a data plane, acked, nacked.
+    pub gateway_snapshots: IntCounterVec,
+    /// Status writes to the API server, by kind and result (ok or error).
+    pub status_writes: IntCounterVec,
     /// Snapshot versions published.
     pub published: IntCounter,
     /// Latest published version.
@@ -31,6 +40,29 @@ impl Metrics {
             "portico_controller_snapshot_version",
             "Latest published snapshot version",
         )?;
+        let translation_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "portico_controller_translation_seconds",
+                "Time one translation takes",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+            ]),
+        )?;
+        let gateway_snapshots = IntCounterVec::new(
+            Opts::new(
+                "portico_controller_gateway_snapshots_total",
+                "Snapshots containing a Gateway, by result (pushed, acked, nacked)",
+            ),
+            &["gateway", "result"],
+        )?;
+        let status_writes = IntCounterVec::new(
+            Opts::new(
+                "portico_controller_status_writes_total",
+                "Status writes, by kind and result",
+            ),
+            &["kind", "result"],
+        )?;
         let reports = IntCounterVec::new(
             Opts::new(
                 "portico_controller_reports_total",
@@ -43,6 +75,9 @@ impl Metrics {
             "Data-plane streams open",
         )?;
         registry.register(Box::new(translations.clone()))?;
+        registry.register(Box::new(translation_seconds.clone()))?;
+        registry.register(Box::new(gateway_snapshots.clone()))?;
+        registry.register(Box::new(status_writes.clone()))?;
         registry.register(Box::new(published.clone()))?;
         registry.register(Box::new(version.clone()))?;
         registry.register(Box::new(reports.clone()))?;
@@ -50,6 +85,9 @@ impl Metrics {
         Ok(Self {
             registry,
             translations,
+            translation_seconds,
+            gateway_snapshots,
+            status_writes,
             published,
             version,
             reports,

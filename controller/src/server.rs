@@ -101,6 +101,9 @@ impl Session {
                         continue;
                     }
                     let (snapshot, contents) = assemble(&published, &self.gateways);
+                    for (gateway, _) in &contents {
+                        self.metrics.gateway_snapshots.with_label_values(&[&gateway.to_string(), "pushed"]).inc();
+                    }
                     self.acks.record_sent(&self.stream, published.version, contents);
                     if outbound.send(Ok(snapshot.into())).await.is_err() {
                         break;
@@ -118,7 +121,10 @@ impl Session {
                         for failure in &report.listener_failures {
                             tracing::error!(%instance, listener = %failure.listener, reason = %failure.reason, "listener not served");
                         }
-                        self.acks.record_report(&self.stream, &report);
+                        let result = if report.applied { "acked" } else { "nacked" };
+                        for (gateway, _) in self.acks.record_report(&self.stream, &report) {
+                            self.metrics.gateway_snapshots.with_label_values(&[&gateway.to_string(), result]).inc();
+                        }
                     }
                     Ok(Some(_)) => tracing::warn!(%instance, "unexpected message on snapshot stream"),
                     Ok(None) | Err(_) => break,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use k8s_openapi::jiff::Timestamp;
-use portico_translate::{Options, translate};
+use portico_translate::Options;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
@@ -134,7 +134,7 @@ async fn watch_files(paths: Vec<PathBuf>, interval: Duration, options: Options, 
         }
         let mut resources = files::load(&fingerprint);
         metadata.fill(&mut resources, Timestamp::now());
-        control.publish(translate(&resources, &options));
+        control.translate(&resources, &options);
         last = Some(fingerprint);
     }
 }

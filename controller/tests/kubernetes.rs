@@ -367,6 +367,34 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
         Some(format!("http://new.example.com:{proxy}/x").as_str())
     );
 
+    let metrics = reqwest::get(format!("http://127.0.0.1:{admin}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    let value = |series: &str| {
+        metrics
+            .lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    assert!(
+        value(r#"portico_controller_gateway_snapshots_total{gateway="default/gw",result="acked"}"#)
+            >= 1.0,
+        "{metrics}"
+    );
+    assert!(
+        value(r#"portico_controller_status_writes_total{kind="Gateway",result="ok"}"#) >= 1.0,
+        "{metrics}"
+    );
+    assert!(
+        value("portico_controller_translation_seconds_count") >= 1.0,
+        "{metrics}"
+    );
+
     // Nothing changed, so nothing is written.
     let version = gateways
         .get("gw")

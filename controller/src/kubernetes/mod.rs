@@ -15,7 +15,7 @@ use std::time::Duration;
 use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
-use portico_translate::{Options, translate};
+use portico_translate::Options;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
@@ -92,7 +92,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         ..Options::default()
     };
 
-    let writer = StatusWriter::new(client, options.controller_name.clone(), identity);
+    let writer = StatusWriter::new(
+        client,
+        options.controller_name.clone(),
+        identity,
+        control.metrics.clone(),
+    );
     let mut rendered = control.rendered.clone();
     let writer_stores = stores.clone();
     tokio::spawn(async move {
@@ -104,7 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let translate_forever = async {
         loop {
-            control.publish(translate(&stores.resources(), &options));
+            control.translate(&stores.resources(), &options);
             changed.notified().await;
             tokio::time::sleep(Duration::from_millis(args.debounce_ms)).await;
         }

@@ -18,7 +18,10 @@ use portico_snapshot::ObjectRef;
 use portico_translate::{ObjectStatus, Statuses};
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use super::stores::Stores;
+use crate::metrics::Metrics;
 use crate::status::stamp_transitions;
 
 /// Field manager of every status Portico writes.
@@ -29,11 +32,17 @@ pub struct StatusWriter {
     client: Client,
     controller_name: String,
     events: Recorder,
+    metrics: Arc<Metrics>,
 }
 
 impl StatusWriter {
     /// A writer for routes' parent entries carrying `controller_name`; events name `instance`.
-    pub fn new(client: Client, controller_name: String, instance: String) -> Self {
+    pub fn new(
+        client: Client,
+        controller_name: String,
+        instance: String,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         let reporter = Reporter {
             controller: FIELD_MANAGER.to_string(),
             instance: Some(instance),
@@ -42,6 +51,7 @@ impl StatusWriter {
             events: Recorder::new(client.clone(), reporter),
             client,
             controller_name,
+            metrics,
         }
     }
 
@@ -200,13 +210,19 @@ impl StatusWriter {
             "status": status,
         });
         let params = PatchParams::apply(FIELD_MANAGER).force();
-        match api
+        let kind = K::kind(&());
+        let result = api
             .patch_status(&object.name, &params, &Patch::Apply(&patch))
-            .await
-        {
-            Ok(_) => tracing::debug!(kind = %K::kind(&()), object = %object, "status written"),
+            .await;
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        self.metrics
+            .status_writes
+            .with_label_values(&[kind.as_ref(), outcome])
+            .inc();
+        match result {
+            Ok(_) => tracing::debug!(%kind, %object, "status written"),
             Err(error) => {
-                tracing::warn!(kind = %K::kind(&()), object = %object, %error, "cannot write status; will retry on the next change")
+                tracing::warn!(%kind, %object, %error, "cannot write status; will retry on the next change")
             }
         }
     }
