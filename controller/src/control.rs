@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use k8s_openapi::jiff::Timestamp;
+use portico_snapshot::ObjectRef;
 use portico_snapshot::wire::SnapshotServiceServer;
 use portico_translate::{Options, Output, Resources, Statuses};
 use tokio::net::TcpListener;
@@ -83,12 +84,26 @@ impl Control {
     }
 
     /// Translate `resources` and publish the result: a new snapshot version when the
-    /// configuration changed, and the statuses either way.
-    pub fn translate(&self, resources: &Resources, options: &Options) {
+    /// configuration changed, and the statuses either way. Returns the accepted Gateways.
+    pub fn translate(&self, resources: &Resources, options: &Options) -> Vec<ObjectRef> {
         let timer = self.metrics.translation_seconds.start_timer();
         let output = portico_translate::translate(resources, options);
         timer.observe_duration();
+        let accepted = output
+            .statuses
+            .gateways
+            .iter()
+            .filter(|g| {
+                g.status
+                    .conditions
+                    .iter()
+                    .flatten()
+                    .any(|c| c.type_ == "Accepted" && c.status == "True")
+            })
+            .map(|g| g.object.clone())
+            .collect();
         self.publish(output);
+        accepted
     }
 
     fn publish(&self, output: Output) {

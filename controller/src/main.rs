@@ -46,6 +46,8 @@ enum Command {
     Standalone(standalone::Args),
     /// Run a demo backend that answers every request with a JSON description of it.
     Echo(echo::Args),
+    /// Print the CustomResourceDefinitions Portico owns (apply them before `controller`).
+    Crds,
     /// Run the data plane (what `portico-dataplane` runs).
     Dataplane(portico_dataplane::Args),
 }
@@ -56,6 +58,10 @@ fn main() -> anyhow::Result<()> {
     standalone::exit_with_parent();
     match cli.command {
         Command::Dataplane(args) => portico_dataplane::run(args),
+        Command::Crds => {
+            print!("{}", kubernetes::parameters::crds_yaml()?);
+            Ok(())
+        }
         Command::Controller(args) => runtime()?.block_on(kubernetes::run(args)),
         Command::Standalone(args) => runtime()?.block_on(standalone::run(args)),
         Command::Echo(args) => runtime()?.block_on(echo::run(args)),

@@ -134,7 +134,7 @@ async fn watch_files(paths: Vec<PathBuf>, interval: Duration, options: Options, 
         }
         let mut resources = files::load(&fingerprint);
         metadata.fill(&mut resources, Timestamp::now());
-        control.translate(&resources, &options);
+        let _accepted = control.translate(&resources, &options);
         last = Some(fingerprint);
     }
 }

@@ -4,6 +4,8 @@
 //! [`status_writer`] writes the resulting statuses back with server-side apply.
 
 mod leader;
+pub mod parameters;
+mod provisioner;
 mod status_writer;
 mod stores;
 
@@ -21,6 +23,7 @@ use tokio::sync::Notify;
 
 use crate::control::Control;
 use leader::Elector;
+use provisioner::Provisioner;
 use status_writer::StatusWriter;
 use stores::Stores;
 
@@ -58,6 +61,18 @@ pub struct Args {
     /// This replica's name in the Lease (default: $POD_NAME, else host name and process id).
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
+    /// Create a data-plane Deployment, Service and ServiceAccount for every accepted Gateway.
+    #[arg(long)]
+    provision: bool,
+    /// gRPC URL of this controller as provisioned data planes reach it.
+    #[arg(
+        long,
+        default_value = "http://portico-controller.portico-system.svc:18000"
+    )]
+    dataplane_controller_url: String,
+    /// Data-plane image when a Gateway's parameters name none.
+    #[arg(long, default_value = concat!("portico/dataplane:", env!("CARGO_PKG_VERSION")))]
+    dataplane_image: String,
 }
 
 /// Run until SIGINT or SIGTERM.
@@ -93,10 +108,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
 
     let writer = StatusWriter::new(
-        client,
+        client.clone(),
         options.controller_name.clone(),
         identity,
         control.metrics.clone(),
+        args.provision,
     );
     let mut rendered = control.rendered.clone();
     let writer_stores = stores.clone();
@@ -107,9 +123,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
     });
 
+    let mut provisioner = args.provision.then(|| {
+        Provisioner::new(
+            client.clone(),
+            provisioner::Settings {
+                controller_url: args.dataplane_controller_url.clone(),
+                image: args.dataplane_image.clone(),
+            },
+        )
+    });
     let translate_forever = async {
         loop {
-            control.translate(&stores.resources(), &options);
+            let accepted = control.translate(&stores.resources(), &options);
+            if let Some(provisioner) = provisioner.as_mut() {
+                provisioner.reconcile(&accepted, &stores).await;
+            }
             changed.notified().await;
             tokio::time::sleep(Duration::from_millis(args.debounce_ms)).await;
         }

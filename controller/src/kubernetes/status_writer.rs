@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use std::sync::Arc;
 
+use super::provisioner;
 use super::stores::Stores;
 use crate::metrics::Metrics;
 use crate::status::stamp_transitions;
@@ -31,6 +32,8 @@ pub const FIELD_MANAGER: &str = "portico-controller";
 pub struct StatusWriter {
     client: Client,
     controller_name: String,
+    /// Gateways' addresses come from their provisioned Services.
+    provisioning: bool,
     events: Recorder,
     metrics: Arc<Metrics>,
 }
@@ -42,6 +45,7 @@ impl StatusWriter {
         controller_name: String,
         instance: String,
         metrics: Arc<Metrics>,
+        provisioning: bool,
     ) -> Self {
         let reporter = Reporter {
             controller: FIELD_MANAGER.to_string(),
@@ -51,6 +55,7 @@ impl StatusWriter {
             events: Recorder::new(client.clone(), reporter),
             client,
             controller_name,
+            provisioning,
             metrics,
         }
     }
@@ -64,6 +69,11 @@ impl StatusWriter {
         let now =
             Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH);
         stamp_transitions(&mut desired, &live, now);
+        if self.provisioning {
+            for gateway in &mut desired.gateways {
+                gateway.status.addresses = provisioner::addresses(&gateway.object, stores);
+            }
+        }
 
         for class in &desired.gateway_classes {
             let current = find(&live.gateway_classes, &class.object).map(|o| &o.status);

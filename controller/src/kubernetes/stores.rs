@@ -19,6 +19,8 @@ use portico_translate::Resources;
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
+use super::parameters::PorticoProxy;
+
 /// The stores of every kind translation reads.
 pub struct Stores {
     pub gateway_classes: Option<Store<GatewayClass>>,
@@ -26,9 +28,11 @@ pub struct Stores {
     pub http_routes: Option<Store<HttpRoute>>,
     reference_grants: Option<Store<ReferenceGrant>>,
     namespaces: Option<Store<Namespace>>,
-    services: Option<Store<Service>>,
+    pub services: Option<Store<Service>>,
     endpoint_slices: Option<Store<EndpointSlice>>,
     secrets: Option<Store<Secret>>,
+    /// Portico's own parameters (for the provisioner).
+    pub proxies: Option<Store<PorticoProxy>>,
 }
 
 impl Stores {
@@ -46,6 +50,7 @@ impl Stores {
             endpoint_slices: watch(client, all(), changed).await,
             // Only TLS Secrets can be listener certificates; the rest are never cached.
             secrets: watch(client, all().fields("type=kubernetes.io/tls"), changed).await,
+            proxies: watch(client, all(), changed).await,
         };
         stores.wait_until_ready().await;
         stores
@@ -67,7 +72,8 @@ impl Stores {
             namespaces,
             services,
             endpoint_slices,
-            secrets
+            secrets,
+            proxies
         );
     }
 

@@ -1,0 +1,386 @@
+//! The provisioner: for every accepted Gateway, a ServiceAccount, a data-plane Deployment and a
+//! Service in the Gateway's namespace, applied with server-side apply and owned by the Gateway
+//! (so Kubernetes garbage-collects them when it goes). Settings come from a `PorticoProxy`.
+//!
+//! The manifests depend only on the Gateway's listeners and its parameters, never on routes, so
+//! route changes never restart proxies; they are deterministic, so a controller restart
+//! re-applies identical objects and restarts nothing either.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use gateway_api::gateways::{Gateway, GatewayStatusAddresses};
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, SecurityContext, Service, ServiceAccount,
+    ServicePort, ServiceSpec,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::reflector::ObjectRef as StoreRef;
+use kube::{Api, Client, Resource, ResourceExt};
+use portico_snapshot::ObjectRef;
+use serde::Serialize;
+
+use super::parameters::{PorticoProxy, PorticoProxySpec};
+use super::status_writer::FIELD_MANAGER;
+use super::stores::Stores;
+
+/// Port of the data plane's admin endpoint inside its pod.
+const ADMIN_PORT: i32 = 9902;
+const PARAMETERS_GROUP: &str = "gateway.portico.dev";
+const PARAMETERS_KIND: &str = "PorticoProxy";
+
+/// Where provisioned data planes find the controller, and what they run.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// gRPC URL of the controller's snapshot service, as seen from the data-plane pods.
+    pub controller_url: String,
+    /// Data-plane image when the parameters name none.
+    pub image: String,
+}
+
+/// Applies and remembers the objects of every accepted Gateway.
+pub struct Provisioner {
+    client: Client,
+    settings: Settings,
+    /// What was last applied per object, so unchanged objects are not sent again.
+    applied: HashMap<String, String>,
+}
+
+impl Provisioner {
+    /// A provisioner writing with `client`.
+    pub fn new(client: Client, settings: Settings) -> Self {
+        Self {
+            client,
+            settings,
+            applied: HashMap::new(),
+        }
+    }
+
+    /// Make sure every Gateway in `accepted` has its objects.
+    pub async fn reconcile(&mut self, accepted: &[ObjectRef], stores: &Stores) {
+        for key in accepted {
+            let Some(gateway) = stores
+                .gateways
+                .as_ref()
+                .and_then(|s| s.get(&StoreRef::new(&key.name).within(&key.namespace)))
+            else {
+                continue;
+            };
+            let parameters = parameters(&gateway, stores);
+            let objects = manifests(&gateway, &parameters, &self.settings);
+            let namespace = key.namespace.clone();
+            self.apply(
+                Api::<ServiceAccount>::namespaced(self.client.clone(), &namespace),
+                objects.0,
+            )
+            .await;
+            self.apply(
+                Api::<Deployment>::namespaced(self.client.clone(), &namespace),
+                objects.1,
+            )
+            .await;
+            self.apply(
+                Api::<Service>::namespaced(self.client.clone(), &namespace),
+                objects.2,
+            )
+            .await;
+        }
+    }
+
+    async fn apply<K>(&mut self, api: Api<K>, object: K)
+    where
+        K: Resource<DynamicType = ()>
+            + Clone
+            + Serialize
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let name = object.name_any();
+        let key = format!(
+            "{}/{}/{}",
+            K::kind(&()),
+            object.namespace().unwrap_or_default(),
+            name
+        );
+        let Ok(body) = serde_json::to_string(&object) else {
+            return;
+        };
+        if self.applied.get(&key) == Some(&body) {
+            return;
+        }
+        let params = PatchParams::apply(FIELD_MANAGER).force();
+        match api.patch(&name, &params, &Patch::Apply(&object)).await {
+            Ok(_) => {
+                tracing::info!(object = %key, "provisioned");
+                self.applied.insert(key, body);
+            }
+            Err(error) => {
+                tracing::warn!(object = %key, %error, "cannot provision; will retry on the next change")
+            }
+        }
+    }
+}
+
+/// Name of every object provisioned for `gateway` (a DNS label: at most 63 characters).
+pub fn object_name(gateway: &str) -> String {
+    let mut name = format!("portico-{gateway}");
+    name.truncate(63);
+    name.trim_end_matches('-').to_string()
+}
+
+/// The Gateway's parameters: its own `infrastructure.parametersRef`, else its class's.
+fn parameters(gateway: &Gateway, stores: &Stores) -> PorticoProxySpec {
+    let Some(proxies) = stores.proxies.as_ref() else {
+        return PorticoProxySpec::default();
+    };
+    let namespace = gateway.namespace().unwrap_or_default();
+    let own = gateway
+        .spec
+        .infrastructure
+        .as_ref()
+        .and_then(|i| i.parameters_ref.as_ref())
+        .filter(|r| r.group == PARAMETERS_GROUP && r.kind == PARAMETERS_KIND)
+        .map(|r| StoreRef::<PorticoProxy>::new(&r.name).within(&namespace));
+    let class = stores
+        .gateway_classes
+        .as_ref()
+        .and_then(|s| s.get(&StoreRef::new(&gateway.spec.gateway_class_name)))
+        .and_then(|c| c.spec.parameters_ref.clone())
+        .filter(|r| r.group == PARAMETERS_GROUP && r.kind == PARAMETERS_KIND)
+        .map(|r| {
+            StoreRef::<PorticoProxy>::new(&r.name)
+                .within(r.namespace.as_deref().unwrap_or("default"))
+        });
+    own.into_iter()
+        .chain(class)
+        .find_map(|r| proxies.get(&r))
+        .map(|p| p.spec.clone())
+        .unwrap_or_default()
+}
+
+/// The ServiceAccount, Deployment and Service of `gateway`.
+fn manifests(
+    gateway: &Gateway,
+    parameters: &PorticoProxySpec,
+    settings: &Settings,
+) -> (ServiceAccount, Deployment, Service) {
+    let name = object_name(&gateway.name_any());
+    let namespace = gateway.namespace().unwrap_or_default();
+    let labels = BTreeMap::from([
+        (
+            "app.kubernetes.io/name".to_string(),
+            "portico-dataplane".to_string(),
+        ),
+        (
+            "app.kubernetes.io/managed-by".to_string(),
+            "portico".to_string(),
+        ),
+        (
+            "gateway.portico.dev/gateway".to_string(),
+            gateway.name_any(),
+        ),
+    ]);
+    let owner = gateway
+        .controller_owner_ref(&())
+        .map(|mut o: OwnerReference| {
+            o.block_owner_deletion = Some(true);
+            o
+        });
+    let metadata = |annotations: Option<BTreeMap<String, String>>| ObjectMeta {
+        name: Some(name.clone()),
+        namespace: Some(namespace.clone()),
+        labels: Some(labels.clone()),
+        annotations,
+        owner_references: owner.clone().map(|o| vec![o]),
+        ..ObjectMeta::default()
+    };
+    let ports: BTreeSet<i32> = gateway.spec.listeners.iter().map(|l| l.port).collect();
+
+    let account = ServiceAccount {
+        metadata: metadata(None),
+        // The data plane needs no Kubernetes API access.
+        automount_service_account_token: Some(false),
+        ..ServiceAccount::default()
+    };
+
+    let env = |name: &str, value: &str| EnvVar {
+        name: name.to_string(),
+        value: Some(value.to_string()),
+        ..EnvVar::default()
+    };
+    let from_field = |name: &str, path: &str| EnvVar {
+        name: name.to_string(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.to_string(),
+                ..ObjectFieldSelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    };
+    let container = Container {
+        name: "dataplane".to_string(),
+        image: Some(
+            parameters
+                .image
+                .clone()
+                .unwrap_or_else(|| settings.image.clone()),
+        ),
+        args: Some(vec![
+            "--controller".to_string(),
+            settings.controller_url.clone(),
+            "--gateway".to_string(),
+            format!("{namespace}/{}", gateway.name_any()),
+            "--admin-address".to_string(),
+            format!("0.0.0.0:{ADMIN_PORT}"),
+        ]),
+        env: Some(vec![
+            from_field("PORTICO_INSTANCE", "metadata.name"),
+            env(
+                "RUST_LOG",
+                parameters.log_level.as_deref().unwrap_or("info"),
+            ),
+        ]),
+        ports: Some(
+            ports
+                .iter()
+                .map(|p| ContainerPort {
+                    container_port: *p,
+                    ..ContainerPort::default()
+                })
+                .chain([ContainerPort {
+                    name: Some("admin".to_string()),
+                    container_port: ADMIN_PORT,
+                    ..ContainerPort::default()
+                }])
+                .collect(),
+        ),
+        readiness_probe: Some(Probe {
+            http_get: Some(HTTPGetAction {
+                path: Some("/readyz".to_string()),
+                port: IntOrString::Int(ADMIN_PORT),
+                ..HTTPGetAction::default()
+            }),
+            period_seconds: Some(2),
+            ..Probe::default()
+        }),
+        resources: parameters.resources.clone(),
+        security_context: Some(SecurityContext {
+            run_as_non_root: Some(true),
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".to_string()]),
+                add: Some(vec!["NET_BIND_SERVICE".to_string()]),
+            }),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    };
+    let deployment = Deployment {
+        metadata: metadata(None),
+        spec: Some(DeploymentSpec {
+            replicas: Some(parameters.replicas.unwrap_or(1)),
+            selector: LabelSelector {
+                match_labels: Some(labels.clone()),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(name.clone()),
+                    automount_service_account_token: Some(false),
+                    containers: vec![container],
+                    node_selector: parameters.node_selector.clone(),
+                    tolerations: parameters.tolerations.clone(),
+                    // Pingora's grace period (5 s) plus time for in-flight requests (10 s).
+                    termination_grace_period_seconds: Some(20),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    };
+    let service_settings = parameters.service.clone().unwrap_or_default();
+    let service = Service {
+        metadata: metadata(service_settings.annotations.clone()),
+        spec: Some(ServiceSpec {
+            type_: Some(
+                service_settings
+                    .type_
+                    .unwrap_or_else(|| "LoadBalancer".to_string()),
+            ),
+            selector: Some(labels.clone()),
+            ports: Some(
+                ports
+                    .iter()
+                    .map(|p| ServicePort {
+                        name: Some(format!("port-{p}")),
+                        port: *p,
+                        target_port: Some(IntOrString::Int(*p)),
+                        protocol: Some("TCP".to_string()),
+                        ..ServicePort::default()
+                    })
+                    .collect(),
+            ),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    };
+    (account, deployment, service)
+}
+
+/// What a provisioned Gateway's `status.addresses` should say: the Service's load-balancer
+/// addresses, else the addresses its parameters give, else the Service's cluster IP.
+pub fn addresses(gateway: &ObjectRef, stores: &Stores) -> Option<Vec<GatewayStatusAddresses>> {
+    let service = stores
+        .services
+        .as_ref()?
+        .get(&StoreRef::new(&object_name(&gateway.name)).within(&gateway.namespace))?;
+    let address = |value: String| {
+        let kind = if value.parse::<std::net::IpAddr>().is_ok() {
+            "IPAddress"
+        } else {
+            "Hostname"
+        };
+        GatewayStatusAddresses {
+            r#type: Some(kind.to_string()),
+            value,
+        }
+    };
+    let balanced: Vec<_> = service
+        .status
+        .iter()
+        .flat_map(|s| s.load_balancer.iter())
+        .flat_map(|lb| lb.ingress.iter().flatten())
+        .filter_map(|i| i.ip.clone().or_else(|| i.hostname.clone()))
+        .map(address)
+        .collect();
+    if !balanced.is_empty() {
+        return Some(balanced);
+    }
+    let gateway_object = stores
+        .gateways
+        .as_ref()?
+        .get(&StoreRef::new(&gateway.name).within(&gateway.namespace))?;
+    let configured: Vec<_> = parameters(&gateway_object, stores)
+        .service
+        .and_then(|s| s.addresses)
+        .unwrap_or_default()
+        .into_iter()
+        .map(address)
+        .collect();
+    if !configured.is_empty() {
+        return Some(configured);
+    }
+    let cluster_ip = service.spec.as_ref()?.cluster_ip.clone()?;
+    Some(vec![address(cluster_ip)])
+}
