@@ -18,7 +18,7 @@ use crate::acks::Acks;
 use crate::admin;
 use crate::metrics::Metrics;
 use crate::publisher::Publisher;
-use crate::server::SnapshotServer;
+use crate::server::{Authenticate, SnapshotServer};
 use crate::status::{apply_progress, stamp_transitions};
 
 /// The running shared services.
@@ -59,13 +59,19 @@ impl Control {
         })
     }
 
-    /// Bind the gRPC snapshot service and start serving data planes. Returns its address.
-    pub async fn serve_snapshots(&self, grpc_address: SocketAddr) -> anyhow::Result<SocketAddr> {
+    /// Bind the gRPC snapshot service and start serving data planes, authenticated by
+    /// `authenticator` when given. Returns its address.
+    pub async fn serve_snapshots(
+        &self,
+        grpc_address: SocketAddr,
+        authenticator: Option<Arc<dyn Authenticate>>,
+    ) -> anyhow::Result<SocketAddr> {
         let grpc = TcpListener::bind(grpc_address)
             .await
             .with_context(|| format!("cannot listen on {grpc_address} (gRPC)"))?;
         let grpc_address = grpc.local_addr()?;
         let server = SnapshotServer {
+            authenticator,
             published: self.publisher.subscribe(),
             acks: self.acks.clone(),
             metrics: self.metrics.clone(),

@@ -17,8 +17,18 @@ use crate::acks::{Acks, Contents};
 use crate::metrics::Metrics;
 use crate::publisher::Published;
 
+/// Decides which Gateways the bearer of a token may subscribe to.
+#[tonic::async_trait]
+pub trait Authenticate: Send + Sync {
+    /// The Gateways a data plane presenting `token` serves, or why it may not subscribe.
+    async fn gateways_for(&self, token: &str) -> Result<Vec<ObjectRef>, Status>;
+}
+
 /// The service implementation.
 pub struct SnapshotServer {
+    /// When set, every stream must carry `authorization: Bearer <token>`, and may only ask for
+    /// the Gateways that token is allowed.
+    pub authenticator: Option<Arc<dyn Authenticate>>,
     /// Latest publication.
     pub published: watch::Receiver<Arc<Published>>,
     /// Report bookkeeping.
@@ -37,6 +47,18 @@ impl SnapshotService for SnapshotServer {
         &self,
         request: Request<Streaming<proto::DataPlaneMessage>>,
     ) -> Result<Response<SnapshotStream>, Status> {
+        let allowed = match &self.authenticator {
+            None => None,
+            Some(authenticator) => {
+                let token = request
+                    .metadata()
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.strip_prefix("Bearer "))
+                    .ok_or_else(|| Status::unauthenticated("a bearer token is required"))?;
+                Some(authenticator.gateways_for(token).await?)
+            }
+        };
         let mut inbound = request.into_inner();
         let hello = match inbound.message().await? {
             Some(proto::DataPlaneMessage {
@@ -51,6 +73,17 @@ impl SnapshotService for SnapshotServer {
         if hello.instance.is_empty() {
             return Err(Status::invalid_argument("Hello.instance must not be empty"));
         }
+        let mut gateways: Vec<ObjectRef> = hello.gateways.into_iter().map(Into::into).collect();
+        if let Some(allowed) = allowed {
+            if gateways.is_empty() {
+                gateways = allowed;
+            } else if let Some(other) = gateways.iter().find(|g| !allowed.contains(g)) {
+                tracing::warn!(instance = %hello.instance, gateway = %other, "data plane asked for a Gateway it does not belong to");
+                return Err(Status::permission_denied(format!(
+                    "this data plane may not subscribe to Gateway {other}"
+                )));
+            }
+        }
         let (outbound, outbound_rx) = mpsc::channel(2);
         // Streams are tracked separately even under one instance name, so a quick reconnect
         // is not undone when the old stream's end is noticed.
@@ -58,7 +91,7 @@ impl SnapshotService for SnapshotServer {
         let session = Session {
             stream: format!("{}#{stream}", hello.instance),
             instance: hello.instance,
-            gateways: hello.gateways.into_iter().map(Into::into).collect(),
+            gateways,
             published: self.published.clone(),
             acks: self.acks.clone(),
             metrics: self.metrics.clone(),

@@ -584,3 +584,128 @@ async fn accepted_gateways_are_provisioned_and_collected_with_them() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_planes_may_only_subscribe_to_their_own_gateway() {
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    use k8s_openapi::api::core::v1::ServiceAccount;
+
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    install_crds(&client, &["gatewayclasses", "gateways", "httproutes"]).await;
+    gateway_class(&client).await;
+    let (own_port, other_port) = (free_port(), free_port());
+    let gateways: Api<Gateway> = Api::namespaced(client.clone(), "default");
+    let routes: Api<HttpRoute> = Api::namespaced(client.clone(), "default");
+    for (name, port) in [("gw", own_port), ("other", other_port)] {
+        create(
+            &gateways,
+            &format!("metadata: {{name: {name}}}\nspec:\n  gatewayClassName: portico\n  listeners: [{{name: http, protocol: HTTP, port: {port}}}]\n"),
+        )
+        .await;
+        create(
+            &routes,
+            &format!("metadata: {{name: {name}}}\nspec:\n  parentRefs: [{{name: {name}}}]\n  rules:\n  - filters:\n    - type: RequestRedirect\n      requestRedirect: {{hostname: {name}.example.com}}\n"),
+        )
+        .await;
+    }
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut token_files = Vec::new();
+    for account in ["portico-gw", "portico-other"] {
+        create(&accounts, &format!("metadata: {{name: {account}}}\n")).await;
+    }
+    for (account, audience) in [
+        ("portico-gw", "portico-controller"),
+        ("portico-other", "portico-controller"),
+        ("portico-gw", "somebody-else"),
+    ] {
+        let request = TokenRequest {
+            spec: TokenRequestSpec {
+                audiences: vec![audience.to_string()],
+                expiration_seconds: Some(3600),
+                ..TokenRequestSpec::default()
+            },
+            ..TokenRequest::default()
+        };
+        let issued = accounts
+            .create_token_request(account, &PostParams::default(), &request)
+            .await
+            .expect("token");
+        let path = dir.path().join(format!("{account}-{audience}.token"));
+        std::fs::write(&path, issued.status.map(|s| s.token).unwrap_or_default())
+            .expect("token file");
+        token_files.push(path);
+    }
+
+    let grpc = free_port();
+    let _controller = start_controller_with(
+        &cluster,
+        dir.path(),
+        grpc,
+        free_port(),
+        "controller.log",
+        &["--authenticate-dataplanes"],
+    );
+    let dataplane = |name: &str, extra: &[&str]| {
+        let mut command = portico();
+        command
+            .args([
+                "dataplane",
+                "--instance",
+                name,
+                "--controller",
+                &format!("http://127.0.0.1:{grpc}"),
+            ])
+            .args(["--admin-address", &format!("127.0.0.1:{}", free_port())])
+            .args(extra);
+        Process::start(command, dir.path().join(format!("{name}.log")))
+    };
+    let own = token_files[0].to_string_lossy().to_string();
+    let foreign = token_files[1].to_string_lossy().to_string();
+    let wrong_audience = token_files[2].to_string_lossy().to_string();
+
+    // No --gateway: the token alone decides which Gateway this data plane serves.
+    let _honest = dataplane("honest", &["--token-file", &own]);
+    let http = client_http();
+    let redirected = eventually(Duration::from_secs(30), || async {
+        let answer = get(&http, own_port, "any.example.com", "/", &[])
+            .await
+            .ok()?;
+        (answer.status == 302).then_some(answer)
+    })
+    .await;
+    assert_eq!(
+        redirected.location.as_deref(),
+        Some(format!("http://gw.example.com:{own_port}/").as_str())
+    );
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", other_port)).is_err(),
+        "only its own Gateway's listeners are served"
+    );
+
+    let impostor = dataplane(
+        "impostor",
+        &["--token-file", &foreign, "--gateway", "default/gw"],
+    );
+    let anonymous = dataplane("anonymous", &[]);
+    let outsider = dataplane("outsider", &["--token-file", &wrong_audience]);
+    let refused = |process: &Process, why: &str| {
+        let log = process.log();
+        log.contains("the controller refused this data plane") && log.contains(why)
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(refused(&impostor, "may not subscribe to Gateway default/gw")
+        && refused(&anonymous, "a bearer token is required")
+        && refused(&outsider, "valid authentication credentials"))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "refusals not seen; impostor:\n{}\nanonymous:\n{}\noutsider:\n{}",
+            impostor.log(),
+            anonymous.log(),
+            outsider.log()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -46,6 +46,10 @@ pub struct Args {
     /// Gateway to serve, as namespace/name; repeat for several. None means all.
     #[arg(long = "gateway", value_parser = parse_object_ref)]
     gateways: Vec<ObjectRef>,
+    /// File holding the token to present to the controller (a projected ServiceAccount token
+    /// in Kubernetes). Read again on every connection, since such tokens rotate.
+    #[arg(long, env = "PORTICO_TOKEN_FILE")]
+    token_file: Option<std::path::PathBuf>,
     /// Address of the admin endpoints.
     #[arg(long, default_value = "127.0.0.1:9902")]
     admin_address: String,
@@ -95,6 +99,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         controller: args.controller,
         instance,
         gateways: args.gateways,
+        token_file: args.token_file,
         current: current.clone(),
         listeners: reconcile_tx,
         metrics: metrics.clone(),

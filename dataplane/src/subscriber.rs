@@ -25,8 +25,10 @@ pub struct Subscriber {
     pub controller: String,
     /// This instance's name.
     pub instance: String,
-    /// Gateways served; empty for all.
+    /// Gateways served; empty for all (or, when authenticated, the controller decides).
     pub gateways: Vec<ObjectRef>,
+    /// Token presented to the controller, read afresh on every connection.
+    pub token_file: Option<std::path::PathBuf>,
     /// The served configuration.
     pub current: Current,
     /// Channel to the listener manager.
@@ -57,9 +59,17 @@ impl BackgroundService for Subscriber {
                 Ok(()) => {
                     tracing::warn!(controller = %self.controller, "snapshot stream closed by the controller; serving the last snapshot");
                 }
-                Err(error) => {
-                    tracing::warn!(controller = %self.controller, error = %error, retry_in = ?backoff, "cannot reach the controller; serving the last snapshot");
-                }
+                Err(error) => match error
+                    .downcast_ref::<tonic::Status>()
+                    .map(tonic::Status::code)
+                {
+                    Some(tonic::Code::Unauthenticated | tonic::Code::PermissionDenied) => {
+                        tracing::error!(controller = %self.controller, error = %error, retry_in = ?backoff, "the controller refused this data plane (check its token and Gateway); serving the last snapshot");
+                    }
+                    _ => {
+                        tracing::warn!(controller = %self.controller, error = %error, retry_in = ?backoff, "cannot reach the controller; serving the last snapshot");
+                    }
+                },
             }
             tokio::select! {
                 _ = tokio::time::sleep(backoff) => {}
@@ -87,10 +97,14 @@ impl Subscriber {
                 message: Some(proto::data_plane_message::Message::Hello(hello)),
             })
             .await?;
-        let mut inbound = client
-            .subscribe(ReceiverStream::new(outbound_rx))
-            .await?
-            .into_inner();
+        let mut request = tonic::Request::new(ReceiverStream::new(outbound_rx));
+        if let Some(path) = &self.token_file {
+            let token = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read token file {}: {e}", path.display()))?;
+            let value = format!("Bearer {}", token.trim()).parse()?;
+            request.metadata_mut().insert("authorization", value);
+        }
+        let mut inbound = client.subscribe(request).await?.into_inner();
         tracing::info!(controller = %self.controller, instance = %self.instance, "subscribed");
         while let Some(snapshot) = inbound.message().await? {
             *received = true;

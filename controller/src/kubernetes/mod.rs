@@ -3,6 +3,7 @@
 //! [`stores`] keeps one watch per kind; every change (debounced) re-translates and publishes;
 //! [`status_writer`] writes the resulting statuses back with server-side apply.
 
+mod auth;
 mod leader;
 pub mod parameters;
 mod provisioner;
@@ -61,6 +62,13 @@ pub struct Args {
     /// This replica's name in the Lease (default: $POD_NAME, else host name and process id).
     #[arg(long, env = "POD_NAME")]
     identity: Option<String>,
+    /// Require data planes to present a ServiceAccount token (checked with TokenReview) and let
+    /// each subscribe only to the Gateway its ServiceAccount was provisioned for.
+    #[arg(long)]
+    authenticate_dataplanes: bool,
+    /// Audience data-plane tokens must be issued for.
+    #[arg(long, default_value = "portico-controller")]
+    token_audience: String,
     /// Create a data-plane Deployment, Service and ServiceAccount for every accepted Gateway.
     #[arg(long)]
     provision: bool,
@@ -101,7 +109,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             _ = terminate.recv() => return Ok(()),
         }
     }
-    control.serve_snapshots(args.grpc_address).await?;
+    let authenticator: Option<Arc<dyn crate::server::Authenticate>> =
+        args.authenticate_dataplanes.then(|| {
+            Arc::new(auth::TokenReviewer::new(
+                client.clone(),
+                args.token_audience.clone(),
+                stores.clone(),
+            )) as Arc<dyn crate::server::Authenticate>
+        });
+    control
+        .serve_snapshots(args.grpc_address, authenticator)
+        .await?;
     let options = Options {
         default_address: args.listen_address,
         ..Options::default()
@@ -129,6 +147,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             provisioner::Settings {
                 controller_url: args.dataplane_controller_url.clone(),
                 image: args.dataplane_image.clone(),
+                token_audience: args.token_audience.clone(),
             },
         )
     });

@@ -12,8 +12,9 @@ use gateway_api::gateways::{Gateway, GatewayStatusAddresses};
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, SecurityContext, Service, ServiceAccount,
-    ServicePort, ServiceSpec,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, SecurityContext,
+    Service, ServiceAccount, ServiceAccountTokenProjection, ServicePort, ServiceSpec, Volume,
+    VolumeMount, VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -27,6 +28,8 @@ use super::parameters::{PorticoProxy, PorticoProxySpec};
 use super::status_writer::FIELD_MANAGER;
 use super::stores::Stores;
 
+/// Where the projected controller token is mounted in data-plane pods.
+const TOKEN_DIR: &str = "/var/run/secrets/portico";
 /// Port of the data plane's admin endpoint inside its pod.
 const ADMIN_PORT: i32 = 9902;
 const PARAMETERS_GROUP: &str = "gateway.portico.dev";
@@ -39,6 +42,8 @@ pub struct Settings {
     pub controller_url: String,
     /// Data-plane image when the parameters name none.
     pub image: String,
+    /// Audience of the projected token data planes authenticate with.
+    pub token_audience: String,
 }
 
 /// Applies and remembers the objects of every accepted Gateway.
@@ -237,7 +242,15 @@ fn manifests(
             format!("{namespace}/{}", gateway.name_any()),
             "--admin-address".to_string(),
             format!("0.0.0.0:{ADMIN_PORT}"),
+            "--token-file".to_string(),
+            format!("{TOKEN_DIR}/token"),
         ]),
+        volume_mounts: Some(vec![VolumeMount {
+            name: "controller-token".to_string(),
+            mount_path: TOKEN_DIR.to_string(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        }]),
         env: Some(vec![
             from_field("PORTICO_INSTANCE", "metadata.name"),
             env(
@@ -298,6 +311,23 @@ fn manifests(
                     service_account_name: Some(name.clone()),
                     automount_service_account_token: Some(false),
                     containers: vec![container],
+                    // Only a token for the controller's audience: it proves which Gateway this
+                    // pod belongs to and grants no Kubernetes API access.
+                    volumes: Some(vec![Volume {
+                        name: "controller-token".to_string(),
+                        projected: Some(ProjectedVolumeSource {
+                            sources: Some(vec![VolumeProjection {
+                                service_account_token: Some(ServiceAccountTokenProjection {
+                                    audience: Some(settings.token_audience.clone()),
+                                    expiration_seconds: Some(3600),
+                                    path: "token".to_string(),
+                                }),
+                                ..VolumeProjection::default()
+                            }]),
+                            ..ProjectedVolumeSource::default()
+                        }),
+                        ..Volume::default()
+                    }]),
                     node_selector: parameters.node_selector.clone(),
                     tolerations: parameters.tolerations.clone(),
                     // Pingora's grace period (5 s) plus time for in-flight requests (10 s).
