@@ -303,7 +303,7 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
         "--admin-address",
         &format!("127.0.0.1:{dataplane_admin}"),
     ]);
-    let _dataplane = Process::start(dataplane, dir.path().join("dataplane.log"));
+    let mut dataplane_process = Process::start(dataplane, dir.path().join("dataplane.log"));
     let gateway = eventually(Duration::from_secs(30), || async {
         let gateway = gateways.get("gw").await.ok()?;
         let conditions = gateway.status.clone()?.conditions?;
@@ -413,15 +413,44 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
         version
     );
 
+    // Clients keep sending while the controller dies and comes back: none may fail.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let http = client_http();
+                let (mut served, mut failed) = (0, Vec::new());
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    match get(&http, proxy, "old.example.com", "/x", &[]).await {
+                        Ok(answer) if answer.status == 301 => served += 1,
+                        other => failed.push(format!("{other:?}")),
+                    }
+                }
+                (served, failed)
+            })
+        })
+        .collect::<Vec<_>>();
+
     // A restarted controller keeps the transition times of conditions that did not change.
     controller.kill();
     let _controller = start_controller(&cluster, dir.path(), grpc, admin, "controller-2.log");
-    let gateway = eventually(Duration::from_secs(30), || async {
-        let gateway = gateways.get("gw").await.ok()?;
-        let conditions = gateway.status.clone()?.conditions?;
-        (condition(&conditions, "Programmed")?.status == "True").then_some(gateway)
+    // The new controller has the data plane's ACK once its own /status says Programmed.
+    eventually(Duration::from_secs(30), || async {
+        let status: serde_json::Value = reqwest::get(format!("http://127.0.0.1:{admin}/status"))
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let programmed = status["gateways"][0]["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["type"] == "Programmed" && c["status"] == "True");
+        programmed.then_some(())
     })
     .await;
+    let gateway = gateways.get("gw").await.expect("gateway");
     let conditions = gateway
         .status
         .and_then(|s| s.conditions)
@@ -429,6 +458,21 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
     assert_eq!(
         condition(&conditions, "Accepted").map(|c| c.last_transition_time.clone()),
         Some(accepted.last_transition_time),
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in load {
+        let (served, failed) = task.await.expect("client task");
+        assert!(
+            failed.is_empty(),
+            "{} requests failed across the controller restart, e.g. {:?}",
+            failed.len(),
+            failed.first()
+        );
+        assert!(served > 10, "the clients barely ran ({served} requests)");
+    }
+    assert!(
+        dataplane_process.is_running(),
+        "the data plane must not restart with the controller"
     );
     let log = std::fs::read_to_string(dir.path().join("controller.log")).unwrap_or_default();
     assert!(
