@@ -584,7 +584,10 @@ async fn accepted_gateways_are_provisioned_and_collected_with_them() {
     );
 
     let services: Api<Service> = Api::namespaced(client.clone(), "default");
-    let service = services.get("portico-gw").await.expect("service");
+    let service = eventually(Duration::from_secs(30), || async {
+        services.get("portico-gw").await.ok()
+    })
+    .await;
     let service_spec = service.spec.clone().unwrap_or_default();
     assert_eq!(service_spec.type_.as_deref(), Some("ClusterIP"));
     let ports: Vec<i32> = service_spec
