@@ -7,7 +7,9 @@
 # protoc is not needed: the build uses protoc-bin-vendored.
 set -euo pipefail
 
-export PATH="$PATH:$HOME/.cargo/bin:/usr/local/go/bin"
+# The toolchains installed by rustup and the Go tarball come first: a distribution's older Go
+# cannot read the go.mod files here.
+export PATH="$HOME/.cargo/bin:/usr/local/go/bin:$PATH"
 if ! command -v cargo >/dev/null 2>&1; then
   echo "cargo not found: install Rust with rustup (https://rustup.rs) first" >&2
   exit 1
@@ -31,6 +33,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 if ! command -v go >/dev/null 2>&1; then
   echo "go not found: install Go 1.26 or newer first" >&2
+  exit 1
+fi
+go_minor="$(go env GOVERSION | sed -E 's/^go1\.([0-9]+).*/\1/')"
+if [ "${go_minor:-0}" -lt 26 ]; then
+  echo "$(go env GOVERSION) is too old: the control-plane build modules need Go 1.26 or newer" >&2
   exit 1
 fi
 cargo --version

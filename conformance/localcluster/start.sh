@@ -11,14 +11,31 @@ here="$(cd "$(dirname "$0")" && pwd)"
 state="${1:?usage: start.sh STATE_DIR}"
 mkdir -p "$state"
 state="$(cd "$state" && pwd)"
+for pidfile in "$state"/*.pid; do
+  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+    echo "a control plane is already running in $state; stop it first (stop.sh $state)" >&2
+    exit 1
+  fi
+done
 bin="$("$here/build.sh")"
+# Whatever fails from here on, nothing is left running.
+trap '"$here/stop.sh" "$state"' ERR
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-ETCD_PORT="$(free_port)"; ETCD_PEER_PORT="$(free_port)"; APISERVER_PORT="$(free_port)"
+# Three distinct free ports, picked while all three are held.
+read -r ETCD_PORT ETCD_PEER_PORT APISERVER_PORT < <(python3 -c '
+import socket
+sockets = [socket.socket() for _ in range(3)]
+for s in sockets:
+    s.bind(("127.0.0.1", 0))
+print(*[s.getsockname()[1] for s in sockets])')
 printf 'ETCD_PORT=%s\nETCD_PEER_PORT=%s\nAPISERVER_PORT=%s\n' "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" > "$state/ports.env"
 
 pki="$state/pki"
-if [ ! -f "$pki/ca.crt" ]; then
+# Made in a scratch folder and moved into place whole, so an interrupted run leaves none.
+if [ ! -f "$pki/controller-manager.crt" ]; then
+  rm -rf "$pki" "$pki.partial"
+  final_pki="$pki"
+  pki="$pki.partial"
   mkdir -p "$pki"
   openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=portico-localcluster-ca" \
     -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
@@ -40,6 +57,8 @@ subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,
   sign controller-manager "/CN=system:kube-controller-manager" "$client"
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+  mv "$pki" "$final_pki"
+  pki="$final_pki"
 fi
 
 kubeconfig() { # user
@@ -93,11 +112,12 @@ for _ in $(seq 1 600); do
   if ! kill -0 "$(cat "$state/kube-apiserver.pid")" 2>/dev/null; then
     echo "kube-apiserver exited; see $state/kube-apiserver.log" >&2
     tail -20 "$state/kube-apiserver.log" >&2
+    "$here/stop.sh" "$state"
     exit 1
   fi
   sleep 0.1
 done
-ready || { echo "kube-apiserver not ready after 60 s; see $state/kube-apiserver.log" >&2; exit 1; }
+ready || { echo "kube-apiserver not ready after 60 s; see $state/kube-apiserver.log" >&2; "$here/stop.sh" "$state"; exit 1; }
 
 start kube-controller-manager --kubeconfig "$state/controller-manager.kubeconfig" \
   --authentication-kubeconfig "$state/controller-manager.kubeconfig" \
@@ -106,4 +126,5 @@ start kube-controller-manager --kubeconfig "$state/controller-manager.kubeconfig
   --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
   --use-service-account-credentials=true --controllers '*'
 
+trap - ERR
 echo "control plane ready: KUBECONFIG=$state/kubeconfig" >&2

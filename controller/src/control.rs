@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use k8s_openapi::jiff::Timestamp;
@@ -77,7 +78,10 @@ impl Control {
             metrics: self.metrics.clone(),
         };
         tokio::spawn(async move {
+            // Keepalives notice data planes that vanished without closing their stream.
             let result = tonic::transport::Server::builder()
+                .http2_keepalive_interval(Some(Duration::from_secs(10)))
+                .http2_keepalive_timeout(Some(Duration::from_secs(5)))
                 .add_service(SnapshotServiceServer::new(server))
                 .serve_with_incoming(TcpListenerStream::new(grpc))
                 .await;

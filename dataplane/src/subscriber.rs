@@ -86,7 +86,16 @@ impl Subscriber {
         &self,
         received: &mut bool,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let mut client = SnapshotServiceClient::connect(self.controller.clone()).await?;
+        // Keepalives notice a controller that vanished without closing the stream (a dead node
+        // or a partition), so the data plane reconnects, possibly to a new leader.
+        let channel = tonic::transport::Endpoint::from_shared(self.controller.clone())?
+            .connect_timeout(Duration::from_secs(5))
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(5))
+            .keep_alive_while_idle(true)
+            .connect()
+            .await?;
+        let mut client = SnapshotServiceClient::new(channel);
         let (outbound, outbound_rx) = mpsc::channel(8);
         let hello = proto::Hello {
             instance: self.instance.clone(),

@@ -75,11 +75,14 @@ impl Authenticate for TokenReviewer {
                 name: g.name_any(),
             })
             .collect();
-        if gateways.is_empty() {
-            return Err(Status::permission_denied(format!(
+        match gateways.len() {
+            1 => Ok(gateways),
+            0 => Err(Status::permission_denied(format!(
                 "service account {namespace}/{account} belongs to no Gateway"
-            )));
+            ))),
+            _ => Err(Status::permission_denied(format!(
+                "service account {namespace}/{account} maps to several Gateways; refusing"
+            ))),
         }
-        Ok(gateways)
     }
 }

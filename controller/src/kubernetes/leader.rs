@@ -64,25 +64,39 @@ impl Elector {
         let mut renewed = Instant::now();
         loop {
             tokio::time::sleep(self.retry).await;
-            match self.try_acquire_or_renew().await {
-                Ok(true) => renewed = Instant::now(),
-                Ok(false) => {
+            // A renewal that hangs must not outlive the deadline: the lease would expire while
+            // this replica still acts as leader.
+            let attempt = Instant::now();
+            let left = deadline.saturating_sub(renewed.elapsed());
+            match tokio::time::timeout(left, self.try_acquire_or_renew()).await {
+                Ok(Ok(true)) => renewed = attempt,
+                Ok(Ok(false)) => {
                     tracing::error!(lease = %self.name, "another replica holds the lease now");
                     return;
                 }
-                Err(error) => {
-                    tracing::warn!(lease = %self.name, %error, "cannot renew the lease");
-                    if renewed.elapsed() > deadline {
-                        tracing::error!(lease = %self.name, "lease not renewed in time; stepping down");
-                        return;
-                    }
+                Ok(Err(error)) => {
+                    tracing::warn!(lease = %self.name, %error, "cannot renew the lease")
                 }
+                Err(_) => tracing::warn!(lease = %self.name, "lease renewal timed out"),
+            }
+            if renewed.elapsed() > deadline {
+                tracing::error!(lease = %self.name, "lease not renewed in time; stepping down");
+                return;
             }
         }
     }
 
-    /// Give the Lease up so a standby takes over at once (on shutdown).
+    /// Give the Lease up so a standby takes over at once (on shutdown). Bounded in time.
     pub async fn release(&mut self) {
+        if tokio::time::timeout(self.retry * 2, self.try_release())
+            .await
+            .is_err()
+        {
+            tracing::warn!(lease = %self.name, "releasing the lease timed out");
+        }
+    }
+
+    async fn try_release(&mut self) {
         let Ok(Some(mut lease)) = self.api.get_opt(&self.name).await else {
             return;
         };

@@ -91,7 +91,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut terminate = signal(SignalKind::terminate())?;
     // Standbys keep their caches warm, so a takeover only has to translate.
     let changed = Arc::new(Notify::new());
-    let stores = Arc::new(Stores::start(&client, &changed).await);
+    let stores = tokio::select! {
+        stores = Stores::start(&client, &changed) => Arc::new(stores),
+        _ = tokio::signal::ctrl_c() => return Ok(()),
+        _ = terminate.recv() => return Ok(()),
+    };
     tracing::info!("caches synced");
     let identity = args.identity.clone().unwrap_or_else(default_identity);
     let mut elector = args.leader_elect.then(|| {

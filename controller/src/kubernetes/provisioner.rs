@@ -129,11 +129,19 @@ impl Provisioner {
     }
 }
 
-/// Name of every object provisioned for `gateway` (a DNS label: at most 63 characters).
+/// Name of every object provisioned for `gateway`: `portico-<gateway>` when that is a valid
+/// DNS label (at most 63 characters, no dots), else a shortened, dot-free prefix plus a hash of
+/// the full name, so two Gateways never share objects.
 pub fn object_name(gateway: &str) -> String {
-    let mut name = format!("portico-{gateway}");
-    name.truncate(63);
-    name.trim_end_matches('-').to_string()
+    let plain = format!("portico-{gateway}");
+    if plain.len() <= 63 && !plain.contains('.') {
+        return plain;
+    }
+    let hash = gateway.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    let prefix: String = plain.replace('.', "-").chars().take(46).collect();
+    format!("{}-{hash:016x}", prefix.trim_end_matches('-'))
 }
 
 /// The Gateway's parameters: its own `infrastructure.parametersRef`, else its class's.
@@ -413,4 +421,31 @@ pub fn addresses(gateway: &ObjectRef, stores: &Stores) -> Option<Vec<GatewayStat
     }
     let cluster_ip = service.spec.as_ref()?.cluster_ip.clone()?;
     Some(vec![address(cluster_ip)])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::object_name;
+
+    #[test]
+    fn short_names_read_plainly() {
+        assert_eq!(object_name("gw"), "portico-gw");
+    }
+
+    #[test]
+    fn long_or_dotted_names_stay_valid_and_distinct() {
+        let long = "a".repeat(60);
+        let a = object_name(&format!("{long}-one"));
+        let b = object_name(&format!("{long}-two"));
+        assert_ne!(
+            a, b,
+            "Gateways sharing a long prefix must not share objects"
+        );
+        for name in [&a, &b, &object_name("with.dots.in.it")] {
+            assert!(
+                name.len() <= 63 && !name.contains('.'),
+                "{name} is not a DNS label"
+            );
+        }
+    }
 }

@@ -18,6 +18,7 @@ use portico_snapshot::ObjectRef;
 use portico_translate::{ObjectStatus, Statuses};
 use serde::Serialize;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::provisioner;
@@ -30,6 +31,7 @@ pub const FIELD_MANAGER: &str = "portico-controller";
 
 /// Applies statuses to the API server.
 pub struct StatusWriter {
+    started: std::time::Instant,
     client: Client,
     controller_name: String,
     /// Gateways' addresses come from their provisioned Services.
@@ -52,6 +54,7 @@ impl StatusWriter {
             instance: Some(instance),
         };
         Self {
+            started: std::time::Instant::now(),
             events: Recorder::new(client.clone(), reporter),
             client,
             controller_name,
@@ -69,6 +72,9 @@ impl StatusWriter {
         let now =
             Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH);
         stamp_transitions(&mut desired, &live, now);
+        if self.started.elapsed() < PROGRAMMED_GRACE {
+            keep_programmed_while_reconnecting(&mut desired, &live);
+        }
         if self.provisioning {
             for gateway in &mut desired.gateways {
                 gateway.status.addresses = provisioner::addresses(&gateway.object, stores);
@@ -115,15 +121,22 @@ impl StatusWriter {
                 self.apply(api, &gateway.object, &gateway.status).await;
             }
         }
+        let desired_routes: HashMap<&ObjectRef, &HttpRouteStatus> = desired
+            .http_routes
+            .iter()
+            .map(|r| (&r.object, &r.status))
+            .collect();
         for route in stores.http_routes.iter().flat_map(|s| s.state()) {
             let object = ObjectRef {
                 namespace: route.namespace().unwrap_or_default(),
                 name: route.name_any(),
             };
             let current = route.status.clone().unwrap_or_default();
-            let ours = find(&desired.http_routes, &object)
-                .map(|r| r.status.parents.clone())
+            let ours = desired_routes
+                .get(&object)
+                .map(|r| r.parents.clone())
                 .unwrap_or_default();
+            // Other controllers' entries stay where they are; ours take the place of our old ones.
             let mut parents: Vec<_> = current
                 .parents
                 .iter()
@@ -132,7 +145,7 @@ impl StatusWriter {
                 .collect();
             parents.extend(ours);
             let wanted = HttpRouteStatus { parents };
-            if wanted != current {
+            if !same_parents(&wanted, &current) {
                 let mut turned_bad = Vec::new();
                 for parent in wanted
                     .parents
@@ -236,6 +249,57 @@ impl StatusWriter {
             }
         }
     }
+}
+
+/// After a controller (re)start, data planes take a few seconds to reconnect (their backoff is
+/// at most 5 s); until then, `Programmed` would read Pending although they serve.
+const PROGRAMMED_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// During the grace period, keep the API server's `Programmed=True` for the same generation
+/// instead of flapping to Pending.
+fn keep_programmed_while_reconnecting(desired: &mut Statuses, live: &Statuses) {
+    let pending = |c: &Condition| c.type_ == "Programmed" && c.reason == "Pending";
+    let keep = |conditions: &mut [Condition], before: Option<&[Condition]>| {
+        for condition in conditions.iter_mut().filter(|c| pending(c)) {
+            if let Some(kept) = before.unwrap_or_default().iter().find(|b| {
+                b.type_ == "Programmed"
+                    && b.status == "True"
+                    && b.observed_generation == condition.observed_generation
+            }) {
+                *condition = kept.clone();
+            }
+        }
+    };
+    for gateway in &mut desired.gateways {
+        let Some(before) = find(&live.gateways, &gateway.object).map(|g| &g.status) else {
+            continue;
+        };
+        if let Some(conditions) = gateway.status.conditions.as_mut() {
+            keep(conditions, before.conditions.as_deref());
+        }
+        for listener in gateway.status.listeners.iter_mut().flatten() {
+            let previous = before
+                .listeners
+                .iter()
+                .flatten()
+                .find(|l| l.name == listener.name)
+                .map(|l| l.conditions.as_slice());
+            keep(&mut listener.conditions, previous);
+        }
+    }
+}
+
+/// Route parents compared regardless of order, so another controller that orders the list
+/// differently does not make the two rewrite it in turn.
+fn same_parents(a: &HttpRouteStatus, b: &HttpRouteStatus) -> bool {
+    let key = |p: &gateway_api::httproutes::HttpRouteStatusParents| {
+        serde_json::to_string(p).unwrap_or_default()
+    };
+    let mut left: Vec<_> = a.parents.iter().map(key).collect();
+    let mut right: Vec<_> = b.parents.iter().map(key).collect();
+    left.sort();
+    right.sort();
+    left == right
 }
 
 /// Conditions of `now` that are bad and were not bad with that status `before`: rejected

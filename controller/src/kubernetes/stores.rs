@@ -120,13 +120,17 @@ where
             tracing::warn!(%kind, "the API server does not serve this kind (CRD not installed?); skipping it");
             return None;
         }
+        Err(kube::Error::Api(status)) if status.code == 403 => {
+            tracing::error!(%kind, message = %status.message, "not allowed to watch this kind (RBAC?); skipping it");
+            return None;
+        }
         Err(error) => tracing::warn!(%kind, %error, "cannot list yet; the watch will retry"),
         Ok(_) => {}
     }
     let (reader, writer) = reflector::store();
-    let events = reflector::reflector(writer, watcher(api, config))
-        .default_backoff()
-        .touched_objects();
+    // Every event wakes translation, relists (Init .. InitDone) included: a relist can remove
+    // objects without any Delete event.
+    let events = reflector::reflector(writer, watcher(api, config)).default_backoff();
     let changed = changed.clone();
     tokio::spawn(async move {
         let mut events = std::pin::pin!(events);
