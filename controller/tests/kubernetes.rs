@@ -542,6 +542,17 @@ async fn accepted_gateways_are_provisioned_and_collected_with_them() {
     )
     .await;
 
+    // A second class and Gateway, to see a Gateway lose its data plane when it is no longer ours.
+    create(
+        &Api::<gateway_api::gatewayclasses::GatewayClass>::all(client.clone()),
+        "metadata: {name: portico-b}\nspec: {controllerName: portico.dev/gateway-controller}\n",
+    )
+    .await;
+    create(
+        &gateways,
+        "metadata: {name: gw2}\nspec:\n  gatewayClassName: portico-b\n  listeners: [{name: http, protocol: HTTP, port: 80}]\n",
+    )
+    .await;
     let dir = tempfile::tempdir().expect("temp dir");
     let _controller = start_controller_with(
         &cluster,
@@ -620,6 +631,24 @@ async fn accepted_gateways_are_provisioned_and_collected_with_them() {
     route_status_written(&routes, "r", Duration::from_secs(30)).await;
     let after = deployments.get("portico-gw").await.expect("deployment");
     assert_eq!(after.metadata.generation, deployment.metadata.generation);
+
+    // A Gateway that is no longer accepted (its class is gone) loses its data plane.
+    eventually(Duration::from_secs(30), || async {
+        deployments.get("portico-gw2").await.ok()
+    })
+    .await;
+    Api::<gateway_api::gatewayclasses::GatewayClass>::all(client.clone())
+        .delete("portico-b", &Default::default())
+        .await
+        .expect("delete class");
+    eventually(Duration::from_secs(30), || async {
+        matches!(deployments.get_opt("portico-gw2").await, Ok(None)).then_some(())
+    })
+    .await;
+    assert!(
+        gateways.get("gw2").await.is_ok(),
+        "the Gateway itself stays"
+    );
 
     // Deleting the Gateway garbage-collects what was provisioned for it.
     gateways

@@ -126,6 +126,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .await?;
     let options = Options {
         default_address: args.listen_address,
+        // Provisioned Gateways each get their own data planes, so they never share a socket.
+        shared_dataplanes: !args.provision,
         ..Options::default()
     };
 

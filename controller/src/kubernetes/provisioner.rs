@@ -46,12 +46,20 @@ pub struct Settings {
     pub token_audience: String,
 }
 
+/// How often everything is applied again even if unchanged here, so objects deleted or edited
+/// by someone else are restored.
+const REAPPLY_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
 /// Applies and remembers the objects of every accepted Gateway.
 pub struct Provisioner {
     client: Client,
     settings: Settings,
     /// What was last applied per object, so unchanged objects are not sent again.
     applied: HashMap<String, String>,
+    /// When `applied` was last emptied.
+    since: std::time::Instant,
+    /// Gateways provisioned so far, to clean up after those no longer accepted.
+    provisioned: BTreeSet<ObjectRef>,
 }
 
 impl Provisioner {
@@ -61,12 +69,31 @@ impl Provisioner {
             client,
             settings,
             applied: HashMap::new(),
+            since: std::time::Instant::now(),
+            provisioned: BTreeSet::new(),
         }
     }
 
-    /// Make sure every Gateway in `accepted` has its objects.
+    /// Make sure every Gateway in `accepted` has its objects, and that Gateways no longer
+    /// accepted (their class changed, say) have none. A deleted Gateway's objects are removed by
+    /// Kubernetes through their owner reference.
     pub async fn reconcile(&mut self, accepted: &[ObjectRef], stores: &Stores) {
+        if self.since.elapsed() > REAPPLY_EVERY {
+            self.applied.clear();
+            self.since = std::time::Instant::now();
+        }
+        let still: BTreeSet<ObjectRef> = accepted.iter().cloned().collect();
+        for gone in self
+            .provisioned
+            .difference(&still)
+            .cloned()
+            .collect::<Vec<_>>()
+        {
+            self.remove(&gone).await;
+            self.provisioned.remove(&gone);
+        }
         for key in accepted {
+            self.provisioned.insert(key.clone());
             let Some(gateway) = stores
                 .gateways
                 .as_ref()
@@ -93,6 +120,35 @@ impl Provisioner {
             )
             .await;
         }
+    }
+
+    /// Delete what was provisioned for a Gateway that is no longer accepted.
+    async fn remove(&mut self, gateway: &ObjectRef) {
+        let name = object_name(&gateway.name);
+        let namespace = &gateway.namespace;
+        let params = kube::api::DeleteParams::background();
+        let results = [
+            Api::<Deployment>::namespaced(self.client.clone(), namespace)
+                .delete(&name, &params)
+                .await
+                .err(),
+            Api::<Service>::namespaced(self.client.clone(), namespace)
+                .delete(&name, &params)
+                .await
+                .err(),
+            Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
+                .delete(&name, &params)
+                .await
+                .err(),
+        ];
+        for error in results.into_iter().flatten() {
+            if !matches!(&error, kube::Error::Api(s) if s.code == 404) {
+                tracing::warn!(gateway = %gateway, %error, "cannot remove provisioned objects");
+            }
+        }
+        self.applied
+            .retain(|key, _| !key.ends_with(&format!("/{namespace}/{name}")));
+        tracing::info!(gateway = %gateway, "Gateway no longer accepted; its data plane is removed");
     }
 
     async fn apply<K>(&mut self, api: Api<K>, object: K)

@@ -180,11 +180,13 @@ pub(crate) fn accept_gateways<'a>(
         })
         .collect();
     gateways.sort_by(|a, b| a.key.cmp(&b.key));
-    mark_cross_gateway_conflicts(&mut gateways);
+    if options.shared_dataplanes {
+        mark_cross_gateway_conflicts(&mut gateways);
+    }
     gateways
 }
 
-/// Gateways binding the same address and port share one socket. The oldest Gateway (then by
+/// Gateways binding the same address and port share one socket (when they share data planes). The oldest Gateway (then by
 /// namespace and name) keeps it; a later Gateway's listener conflicts when it wants another
 /// protocol there, or a hostname an earlier Gateway already serves on it.
 fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {

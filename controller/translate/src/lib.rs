@@ -45,6 +45,10 @@ pub struct Options {
     pub controller_name: String,
     /// Address listeners bind to when a Gateway has no `spec.addresses`.
     pub default_address: String,
+    /// Whether Gateways share data planes (standalone mode, or one data plane serving every
+    /// Gateway). Then Gateways binding the same address and port share a socket and may
+    /// conflict; with a data plane per Gateway (provisioning) they never do.
+    pub shared_dataplanes: bool,
 }
 
 impl Default for Options {
@@ -52,6 +56,7 @@ impl Default for Options {
         Self {
             controller_name: CONTROLLER_NAME.to_string(),
             default_address: "0.0.0.0".to_string(),
+            shared_dataplanes: true,
         }
     }
 }

@@ -91,3 +91,33 @@ fn golden_files() {
         failures.join("\n")
     );
 }
+
+/// With a data plane per Gateway (provisioning), Gateways never share a socket, so the
+/// cross-Gateway conflicts of `gateway-cross-gateway-conflicts` disappear.
+#[test]
+fn gateways_with_their_own_dataplanes_never_conflict() {
+    let text = std::fs::read_to_string(testdata().join("gateway-cross-gateway-conflicts.in.yaml"))
+        .expect("scenario");
+    let mut parsed = Parsed::default();
+    parse_documents(&text, &mut parsed);
+    let conflicted = |options: &Options| {
+        translate(&parsed.resources, options)
+            .statuses
+            .gateways
+            .iter()
+            .flat_map(|g| g.status.listeners.iter().flatten())
+            .flat_map(|l| &l.conditions)
+            .filter(|c| c.type_ == "Conflicted" && c.status == "True")
+            .count()
+    };
+    assert_eq!(
+        conflicted(&Options::default()),
+        2,
+        "shared data planes: two listeners clash"
+    );
+    let own = Options {
+        shared_dataplanes: false,
+        ..Options::default()
+    };
+    assert_eq!(conflicted(&own), 0);
+}
