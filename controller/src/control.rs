@@ -22,6 +22,17 @@ use crate::publisher::Publisher;
 use crate::server::{Authenticate, SnapshotServer};
 use crate::status::{apply_progress, stamp_transitions};
 
+/// TLS for the snapshot service: its certificate, and the CA client certificates must chain
+/// to (mutual TLS).
+pub struct ServerTls {
+    /// PEM certificate of the service.
+    pub cert_pem: String,
+    /// PEM private key of the service.
+    pub key_pem: String,
+    /// PEM CA that data-plane client certificates must be issued by.
+    pub client_ca_pem: String,
+}
+
 /// The running shared services.
 pub struct Control {
     /// Controller metrics.
@@ -66,7 +77,21 @@ impl Control {
         &self,
         grpc_address: SocketAddr,
         authenticator: Option<Arc<dyn Authenticate>>,
+        tls: Option<ServerTls>,
     ) -> anyhow::Result<SocketAddr> {
+        let mut builder = tonic::transport::Server::builder()
+            // Keepalives notice data planes that vanished without closing their stream.
+            .http2_keepalive_interval(Some(Duration::from_secs(10)))
+            .http2_keepalive_timeout(Some(Duration::from_secs(5)));
+        if let Some(tls) = tls {
+            let config = tonic::transport::ServerTlsConfig::new()
+                .identity(tonic::transport::Identity::from_pem(
+                    tls.cert_pem,
+                    tls.key_pem,
+                ))
+                .client_ca_root(tonic::transport::Certificate::from_pem(tls.client_ca_pem));
+            builder = builder.tls_config(config).context("snapshot service TLS")?;
+        }
         let grpc = TcpListener::bind(grpc_address)
             .await
             .with_context(|| format!("cannot listen on {grpc_address} (gRPC)"))?;
@@ -78,10 +103,7 @@ impl Control {
             metrics: self.metrics.clone(),
         };
         tokio::spawn(async move {
-            // Keepalives notice data planes that vanished without closing their stream.
-            let result = tonic::transport::Server::builder()
-                .http2_keepalive_interval(Some(Duration::from_secs(10)))
-                .http2_keepalive_timeout(Some(Duration::from_secs(5)))
+            let result = builder
                 .add_service(SnapshotServiceServer::new(server))
                 .serve_with_incoming(TcpListenerStream::new(grpc))
                 .await;

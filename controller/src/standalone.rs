@@ -66,7 +66,9 @@ pub struct Args {
 /// Run until SIGINT or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let control = Control::start(args.admin_address).await?;
-    let grpc_address = control.serve_snapshots(args.grpc_address, None).await?;
+    let grpc_address = control
+        .serve_snapshots(args.grpc_address, None, None)
+        .await?;
     let options = Options {
         default_address: args.listen_address.clone(),
         ..Options::default()

@@ -785,3 +785,156 @@ async fn data_planes_may_only_subscribe_to_their_own_gateway() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    install_crds(&client, &["gatewayclasses", "gateways", "httproutes"]).await;
+    gateway_class(&client).await;
+    let port = free_port();
+    let gateways: Api<Gateway> = Api::namespaced(client.clone(), "default");
+    create(
+        &gateways,
+        &format!("metadata: {{name: gw}}\nspec:\n  gatewayClassName: portico\n  listeners: [{{name: http, protocol: HTTP, port: {port}}}]\n"),
+    )
+    .await;
+    create(
+        &Api::<HttpRoute>::namespaced(client.clone(), "default"),
+        "metadata: {name: r}\nspec:\n  parentRefs: [{name: gw}]\n  rules:\n  - filters:\n    - type: RequestRedirect\n      requestRedirect: {hostname: secure.example.com}\n",
+    )
+    .await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let grpc = free_port();
+    let url = format!("https://127.0.0.1:{grpc}");
+    let _controller = start_controller_with(
+        &cluster,
+        dir.path(),
+        grpc,
+        free_port(),
+        "controller.log",
+        &[
+            "--dataplane-tls",
+            "--provision",
+            "--authenticate-dataplanes",
+            "--dataplane-controller-url",
+            &url,
+        ],
+    );
+
+    // The provisioner issued the Gateway's client certificate and mounts it in its pods.
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "default");
+    let secret = eventually(Duration::from_secs(30), || async {
+        secrets.get("portico-gw-tls").await.ok()
+    })
+    .await;
+    let deployment = eventually(Duration::from_secs(30), || async {
+        Api::<Deployment>::namespaced(client.clone(), "default")
+            .get("portico-gw")
+            .await
+            .ok()
+    })
+    .await;
+    let args = deployment
+        .spec
+        .and_then(|s| s.template.spec)
+        .map(|s| s.containers[0].args.clone().unwrap_or_default())
+        .unwrap_or_default();
+    assert!(args.iter().any(|a| a == "--tls-cert-file"), "{args:?}");
+
+    let data = secret.data.unwrap_or_default();
+    for file in ["ca.crt", "tls.crt", "tls.key"] {
+        std::fs::write(dir.path().join(file), &data.get(file).expect(file).0).expect("write");
+    }
+    let request = TokenRequest {
+        spec: TokenRequestSpec {
+            audiences: vec!["portico-controller".to_string()],
+            expiration_seconds: Some(3600),
+            ..TokenRequestSpec::default()
+        },
+        ..TokenRequest::default()
+    };
+    let token = Api::<ServiceAccount>::namespaced(client.clone(), "default")
+        .create_token_request("portico-gw", &PostParams::default(), &request)
+        .await
+        .expect("token");
+    std::fs::write(
+        dir.path().join("token"),
+        token.status.map(|s| s.token).unwrap_or_default(),
+    )
+    .expect("token file");
+    let path = |file: &str| dir.path().join(file).to_string_lossy().to_string();
+    let dataplane = |name: &str, args: Vec<String>| {
+        let mut command = portico();
+        command
+            .args(["dataplane", "--instance", name])
+            .args(["--admin-address", &format!("127.0.0.1:{}", free_port())])
+            .args(args);
+        Process::start(command, dir.path().join(format!("{name}.log")))
+    };
+    let tls_args = |ca: String, cert: String, key: String| {
+        vec![
+            "--controller".to_string(),
+            url.clone(),
+            "--token-file".to_string(),
+            path("token"),
+            "--tls-ca-file".to_string(),
+            ca,
+            "--tls-cert-file".to_string(),
+            cert,
+            "--tls-key-file".to_string(),
+            key,
+        ]
+    };
+    let _trusted = dataplane(
+        "trusted",
+        tls_args(path("ca.crt"), path("tls.crt"), path("tls.key")),
+    );
+    let http = client_http();
+    let answer = eventually(Duration::from_secs(30), || async {
+        let answer = get(&http, port, "any.example.com", "/", &[]).await.ok()?;
+        (answer.status == 302).then_some(answer)
+    })
+    .await;
+    assert_eq!(
+        answer.location.as_deref(),
+        Some(format!("http://secure.example.com:{port}/").as_str())
+    );
+
+    // A certificate from another CA, or no TLS at all, gets nothing.
+    let stranger =
+        rcgen::generate_simple_self_signed(vec!["stranger".to_string()]).expect("certificate");
+    std::fs::write(dir.path().join("stranger.crt"), stranger.cert.pem()).expect("write");
+    std::fs::write(
+        dir.path().join("stranger.key"),
+        stranger.signing_key.serialize_pem(),
+    )
+    .expect("write");
+    let foreign = dataplane(
+        "foreign",
+        tls_args(path("ca.crt"), path("stranger.crt"), path("stranger.key")),
+    );
+    let plain = dataplane(
+        "plain",
+        vec![
+            "--controller".to_string(),
+            format!("http://127.0.0.1:{grpc}"),
+            "--token-file".to_string(),
+            path("token"),
+        ],
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    for process in [&foreign, &plain] {
+        let log = process.log();
+        assert!(
+            !log.contains("snapshot applied"),
+            "a data plane without a valid client certificate got a snapshot:\n{log}"
+        );
+        assert!(log.contains("cannot reach the controller"), "{log}");
+    }
+}

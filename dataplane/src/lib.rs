@@ -50,6 +50,16 @@ pub struct Args {
     /// in Kubernetes). Read again on every connection, since such tokens rotate.
     #[arg(long, env = "PORTICO_TOKEN_FILE")]
     token_file: Option<std::path::PathBuf>,
+    /// CA certificate (PEM) the controller's certificate must chain to. Enables TLS; use an
+    /// `https://` controller URL.
+    #[arg(long, env = "PORTICO_TLS_CA_FILE", requires_all = ["tls_cert_file", "tls_key_file"])]
+    tls_ca_file: Option<std::path::PathBuf>,
+    /// This data plane's client certificate (PEM), for mutual TLS.
+    #[arg(long, env = "PORTICO_TLS_CERT_FILE")]
+    tls_cert_file: Option<std::path::PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, env = "PORTICO_TLS_KEY_FILE")]
+    tls_key_file: Option<std::path::PathBuf>,
     /// Address of the admin endpoints.
     #[arg(long, default_value = "127.0.0.1:9902")]
     admin_address: String,
@@ -100,6 +110,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         instance,
         gateways: args.gateways,
         token_file: args.token_file,
+        tls: match (args.tls_ca_file, args.tls_cert_file, args.tls_key_file) {
+            (Some(ca), Some(cert), Some(key)) => Some(subscriber::TlsFiles { ca, cert, key }),
+            _ => None,
+        },
         current: current.clone(),
         listeners: reconcile_tx,
         metrics: metrics.clone(),

@@ -29,6 +29,8 @@ pub struct Subscriber {
     pub gateways: Vec<ObjectRef>,
     /// Token presented to the controller, read afresh on every connection.
     pub token_file: Option<std::path::PathBuf>,
+    /// Mutual TLS to the controller, read afresh on every connection (certificates rotate).
+    pub tls: Option<TlsFiles>,
     /// The served configuration.
     pub current: Current,
     /// Channel to the listener manager.
@@ -37,6 +39,16 @@ pub struct Subscriber {
     pub metrics: Arc<Metrics>,
     /// Set once a first snapshot is applied (readiness).
     pub ready: Arc<AtomicBool>,
+}
+
+/// PEM files for mutual TLS with the controller.
+pub struct TlsFiles {
+    /// CA the controller's certificate must chain to.
+    pub ca: std::path::PathBuf,
+    /// This data plane's certificate.
+    pub cert: std::path::PathBuf,
+    /// Its private key.
+    pub key: std::path::PathBuf,
 }
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -88,13 +100,25 @@ impl Subscriber {
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         // Keepalives notice a controller that vanished without closing the stream (a dead node
         // or a partition), so the data plane reconnects, possibly to a new leader.
-        let channel = tonic::transport::Endpoint::from_shared(self.controller.clone())?
+        let mut endpoint = tonic::transport::Endpoint::from_shared(self.controller.clone())?
             .connect_timeout(Duration::from_secs(5))
             .http2_keep_alive_interval(Duration::from_secs(10))
             .keep_alive_timeout(Duration::from_secs(5))
-            .keep_alive_while_idle(true)
-            .connect()
-            .await?;
+            .keep_alive_while_idle(true);
+        if let Some(tls) = &self.tls {
+            let read = |path: &std::path::PathBuf| {
+                std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
+            };
+            let config = tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(read(&tls.ca)?))
+                .identity(tonic::transport::Identity::from_pem(
+                    read(&tls.cert)?,
+                    read(&tls.key)?,
+                ));
+            endpoint = endpoint.tls_config(config)?;
+        }
+        let channel = endpoint.connect().await?;
         let mut client = SnapshotServiceClient::new(channel);
         let (outbound, outbound_rx) = mpsc::channel(8);
         let hello = proto::Hello {

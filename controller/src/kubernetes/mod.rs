@@ -6,6 +6,7 @@
 mod auth;
 mod leader;
 pub mod parameters;
+mod pki;
 mod provisioner;
 mod status_writer;
 mod stores;
@@ -22,7 +23,7 @@ use portico_translate::Options;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
-use crate::control::Control;
+use crate::control::{Control, ServerTls};
 use leader::Elector;
 use provisioner::Provisioner;
 use status_writer::StatusWriter;
@@ -69,6 +70,13 @@ pub struct Args {
     /// Audience data-plane tokens must be issued for.
     #[arg(long, default_value = "portico-controller")]
     token_audience: String,
+    /// Serve snapshots over mutual TLS: a CA kept in Secret --ca-secret (created on first use)
+    /// issues the service's certificate and one client certificate per provisioned Gateway.
+    #[arg(long)]
+    dataplane_tls: bool,
+    /// Secret (in the controller's namespace, --lease-namespace) holding the data-plane CA.
+    #[arg(long, default_value = "portico-dataplane-ca")]
+    ca_secret: String,
     /// Create a data-plane Deployment, Service and ServiceAccount for every accepted Gateway.
     #[arg(long)]
     provision: bool,
@@ -121,8 +129,28 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 stores.clone(),
             )) as Arc<dyn crate::server::Authenticate>
         });
+    let authority = if args.dataplane_tls {
+        let authority =
+            pki::Authority::load_or_create(&client, &args.lease_namespace, &args.ca_secret).await?;
+        Some(Arc::new(authority))
+    } else {
+        None
+    };
+    let tls = match &authority {
+        Some(authority) => {
+            let host = controller_host(&args.dataplane_controller_url);
+            let issued =
+                authority.issue_server(vec![host, "localhost".into(), "127.0.0.1".into()])?;
+            Some(ServerTls {
+                cert_pem: issued.cert_pem,
+                key_pem: issued.key_pem,
+                client_ca_pem: authority.ca_pem().to_string(),
+            })
+        }
+        None => None,
+    };
     control
-        .serve_snapshots(args.grpc_address, authenticator)
+        .serve_snapshots(args.grpc_address, authenticator, tls)
         .await?;
     let options = Options {
         default_address: args.listen_address,
@@ -154,6 +182,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 controller_url: args.dataplane_controller_url.clone(),
                 image: args.dataplane_image.clone(),
                 token_audience: args.token_audience.clone(),
+                authority: authority.clone(),
             },
         )
     });
@@ -186,6 +215,17 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         elector.release().await;
     }
     Ok(())
+}
+
+/// The host part of a URL such as `https://portico-controller.portico-system.svc:18000`.
+fn controller_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split('/').next().unwrap_or(rest);
+    authority
+        .rsplit_once(':')
+        .map_or(authority, |(host, _)| host)
+        .trim_matches(['[', ']'])
+        .to_string()
 }
 
 fn default_identity() -> String {

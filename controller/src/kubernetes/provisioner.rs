@@ -9,25 +9,31 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use gateway_api::gateways::{Gateway, GatewayStatusAddresses};
+use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, SecurityContext,
-    Service, ServiceAccount, ServiceAccountTokenProjection, ServicePort, ServiceSpec, Volume,
-    VolumeMount, VolumeProjection,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, Secret,
+    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServiceAccountTokenProjection,
+    ServicePort, ServiceSpec, Volume, VolumeMount, VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
-use kube::api::{Patch, PatchParams};
+use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::reflector::ObjectRef as StoreRef;
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
 use serde::Serialize;
 
+use std::sync::Arc;
+
 use super::parameters::{PorticoProxy, PorticoProxySpec};
+use super::pki::Authority;
 use super::status_writer::FIELD_MANAGER;
 use super::stores::Stores;
 
+/// Where the client certificate is mounted in data-plane pods.
+const TLS_DIR: &str = "/var/run/secrets/portico-tls";
 /// Where the projected controller token is mounted in data-plane pods.
 const TOKEN_DIR: &str = "/var/run/secrets/portico";
 /// Port of the data plane's admin endpoint inside its pod.
@@ -36,7 +42,7 @@ const PARAMETERS_GROUP: &str = "gateway.portico.dev";
 const PARAMETERS_KIND: &str = "PorticoProxy";
 
 /// Where provisioned data planes find the controller, and what they run.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// gRPC URL of the controller's snapshot service, as seen from the data-plane pods.
     pub controller_url: String,
@@ -44,6 +50,8 @@ pub struct Settings {
     pub image: String,
     /// Audience of the projected token data planes authenticate with.
     pub token_audience: String,
+    /// When set, each Gateway gets a client certificate from this CA (mutual TLS).
+    pub authority: Option<Arc<Authority>>,
 }
 
 /// How often everything is applied again even if unchanged here, so objects deleted or edited
@@ -101,6 +109,9 @@ impl Provisioner {
             else {
                 continue;
             };
+            if let Some(authority) = self.settings.authority.clone() {
+                self.ensure_client_certificate(&gateway, &authority).await;
+            }
             let parameters = parameters(&gateway, stores);
             let objects = manifests(&gateway, &parameters, &self.settings);
             let namespace = key.namespace.clone();
@@ -119,6 +130,72 @@ impl Provisioner {
                 objects.2,
             )
             .await;
+        }
+    }
+
+    /// Create the Gateway's client-certificate Secret once; it is owned by the Gateway.
+    async fn ensure_client_certificate(&mut self, gateway: &Gateway, authority: &Authority) {
+        let name = tls_secret_name(&gateway.name_any());
+        let namespace = gateway.namespace().unwrap_or_default();
+        let key = format!("Secret/{namespace}/{name}");
+        if self.applied.contains_key(&key) {
+            return;
+        }
+        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &namespace);
+        match secrets.get_opt(&name).await {
+            Ok(Some(_)) => {
+                self.applied.insert(key, String::new());
+                return;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(secret = %key, %error, "cannot read the client certificate Secret");
+                return;
+            }
+        }
+        let subject = format!("{namespace}/{}", gateway.name_any());
+        let issued = match authority.issue_client(&subject) {
+            Ok(issued) => issued,
+            Err(error) => {
+                tracing::error!(secret = %key, %error, "cannot issue a client certificate");
+                return;
+            }
+        };
+        let secret = Secret {
+            metadata: ObjectMeta {
+                name: Some(name),
+                namespace: Some(namespace),
+                owner_references: gateway.controller_owner_ref(&()).map(|o| vec![o]),
+                ..ObjectMeta::default()
+            },
+            type_: Some("kubernetes.io/tls".to_string()),
+            data: Some(BTreeMap::from([
+                (
+                    "ca.crt".to_string(),
+                    ByteString(authority.ca_pem().as_bytes().to_vec()),
+                ),
+                (
+                    "tls.crt".to_string(),
+                    ByteString(issued.cert_pem.into_bytes()),
+                ),
+                (
+                    "tls.key".to_string(),
+                    ByteString(issued.key_pem.into_bytes()),
+                ),
+            ])),
+            ..Secret::default()
+        };
+        match secrets.create(&PostParams::default(), &secret).await {
+            Ok(_) => {
+                tracing::info!(secret = %key, "issued the data plane's client certificate");
+                self.applied.insert(key, String::new());
+            }
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                self.applied.insert(key, String::new());
+            }
+            Err(error) => {
+                tracing::warn!(secret = %key, %error, "cannot store the client certificate")
+            }
         }
     }
 
@@ -183,6 +260,11 @@ impl Provisioner {
             }
         }
     }
+}
+
+/// Name of the Secret holding a Gateway's client certificate.
+pub fn tls_secret_name(gateway: &str) -> String {
+    format!("{}-tls", object_name(gateway))
 }
 
 /// Name of every object provisioned for `gateway`: `portico-<gateway>` when that is a valid
@@ -299,22 +381,46 @@ fn manifests(
                 .clone()
                 .unwrap_or_else(|| settings.image.clone()),
         ),
-        args: Some(vec![
-            "--controller".to_string(),
-            settings.controller_url.clone(),
-            "--gateway".to_string(),
-            format!("{namespace}/{}", gateway.name_any()),
-            "--admin-address".to_string(),
-            format!("0.0.0.0:{ADMIN_PORT}"),
-            "--token-file".to_string(),
-            format!("{TOKEN_DIR}/token"),
-        ]),
-        volume_mounts: Some(vec![VolumeMount {
-            name: "controller-token".to_string(),
-            mount_path: TOKEN_DIR.to_string(),
-            read_only: Some(true),
-            ..VolumeMount::default()
-        }]),
+        args: Some(
+            vec![
+                "--controller".to_string(),
+                settings.controller_url.clone(),
+                "--gateway".to_string(),
+                format!("{namespace}/{}", gateway.name_any()),
+                "--admin-address".to_string(),
+                format!("0.0.0.0:{ADMIN_PORT}"),
+                "--token-file".to_string(),
+                format!("{TOKEN_DIR}/token"),
+            ]
+            .into_iter()
+            .chain(settings.authority.iter().flat_map(|_| {
+                [
+                    "--tls-ca-file".to_string(),
+                    format!("{TLS_DIR}/ca.crt"),
+                    "--tls-cert-file".to_string(),
+                    format!("{TLS_DIR}/tls.crt"),
+                    "--tls-key-file".to_string(),
+                    format!("{TLS_DIR}/tls.key"),
+                ]
+            }))
+            .collect(),
+        ),
+        volume_mounts: Some(
+            [VolumeMount {
+                name: "controller-token".to_string(),
+                mount_path: TOKEN_DIR.to_string(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            }]
+            .into_iter()
+            .chain(settings.authority.iter().map(|_| VolumeMount {
+                name: "controller-tls".to_string(),
+                mount_path: TLS_DIR.to_string(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            }))
+            .collect(),
+        ),
         env: Some(vec![
             from_field("PORTICO_INSTANCE", "metadata.name"),
             env(
@@ -377,21 +483,33 @@ fn manifests(
                     containers: vec![container],
                     // Only a token for the controller's audience: it proves which Gateway this
                     // pod belongs to and grants no Kubernetes API access.
-                    volumes: Some(vec![Volume {
-                        name: "controller-token".to_string(),
-                        projected: Some(ProjectedVolumeSource {
-                            sources: Some(vec![VolumeProjection {
-                                service_account_token: Some(ServiceAccountTokenProjection {
-                                    audience: Some(settings.token_audience.clone()),
-                                    expiration_seconds: Some(3600),
-                                    path: "token".to_string(),
-                                }),
-                                ..VolumeProjection::default()
-                            }]),
-                            ..ProjectedVolumeSource::default()
-                        }),
-                        ..Volume::default()
-                    }]),
+                    volumes: Some(
+                        [Volume {
+                            name: "controller-token".to_string(),
+                            projected: Some(ProjectedVolumeSource {
+                                sources: Some(vec![VolumeProjection {
+                                    service_account_token: Some(ServiceAccountTokenProjection {
+                                        audience: Some(settings.token_audience.clone()),
+                                        expiration_seconds: Some(3600),
+                                        path: "token".to_string(),
+                                    }),
+                                    ..VolumeProjection::default()
+                                }]),
+                                ..ProjectedVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        }]
+                        .into_iter()
+                        .chain(settings.authority.iter().map(|_| Volume {
+                            name: "controller-tls".to_string(),
+                            secret: Some(SecretVolumeSource {
+                                secret_name: Some(tls_secret_name(&gateway.name_any())),
+                                ..SecretVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        }))
+                        .collect(),
+                    ),
                     node_selector: parameters.node_selector.clone(),
                     tolerations: parameters.tolerations.clone(),
                     // Pingora's grace period (5 s) plus time for in-flight requests (10 s).
