@@ -413,6 +413,47 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
         version
     );
 
+    // Objects nothing refers to do not cost a translation; the one a route names does.
+    let translations = || async {
+        let metrics = reqwest::get(format!("http://127.0.0.1:{admin}/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        metrics
+            .lines()
+            .find(|l| l.starts_with("portico_controller_translations_total "))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(client.clone(), "default");
+    let before = translations().await.expect("translation count");
+    for i in 0..10 {
+        create(
+            &services,
+            &format!("metadata: {{name: unrelated-{i}}}\nspec: {{ports: [{{port: 80}}]}}\n"),
+        )
+        .await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        translations().await,
+        Some(before),
+        "unrelated Services must not trigger translations"
+    );
+    create(
+        &services,
+        "metadata: {name: missing}\nspec: {ports: [{port: 80}]}\n",
+    )
+    .await;
+    eventually(Duration::from_secs(30), || async {
+        let parents = routes.get("broken").await.ok()?.status?.parents;
+        (condition(&parents.first()?.conditions, "ResolvedRefs")?.status == "True").then_some(())
+    })
+    .await;
+
     // Clients keep sending while the controller dies and comes back: none may fail.
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let load = (0..2)

@@ -188,7 +188,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     });
     let translate_forever = async {
         loop {
-            let accepted = control.translate(&stores.resources(), &options);
+            let resources = stores.resources();
+            *stores
+                .references
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                portico_translate::references(&resources);
+            let accepted = control.translate(&resources, &options);
             if let Some(provisioner) = provisioner.as_mut() {
                 provisioner.reconcile(&accepted, &stores).await;
             }

@@ -2,7 +2,7 @@
 //! wakes the translation loop. Kinds whose CRDs are not installed are skipped with a log line.
 
 use std::fmt::Debug;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use futures::StreamExt;
 use gateway_api::gatewayclasses::GatewayClass;
@@ -14,15 +14,21 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::api::ListParams;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
-use kube::{Api, Client, Resource};
-use portico_translate::Resources;
+use kube::{Api, Client, Resource, ResourceExt};
+use portico_translate::resources::SERVICE_NAME_LABEL;
+use portico_translate::{References, Resources};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
 use super::parameters::PorticoProxy;
 
+/// What Gateways and routes refer to, as of the last translation; shared with the watches.
+pub type SharedReferences = Arc<RwLock<References>>;
+
 /// The stores of every kind translation reads.
 pub struct Stores {
+    /// Services and Secrets that matter: changes to any other are not worth a translation.
+    pub references: SharedReferences,
     pub gateway_classes: Option<Store<GatewayClass>>,
     pub gateways: Option<Store<Gateway>>,
     pub http_routes: Option<Store<HttpRoute>>,
@@ -40,17 +46,54 @@ impl Stores {
     /// store holds its initial list.
     pub async fn start(client: &Client, changed: &Arc<Notify>) -> Self {
         let all = watcher::Config::default;
+        let references: SharedReferences = Arc::default();
+        // Services, their EndpointSlices and Secrets are many and mostly unrelated: only
+        // those a Gateway or route refers to wake translation.
+        let service = |refs: &SharedReferences| {
+            let refs = refs.clone();
+            move |s: &Service| {
+                read(&refs)
+                    .services
+                    .contains(&key(s.namespace(), s.name_any()))
+            }
+        };
+        let slice = |refs: &SharedReferences| {
+            let refs = refs.clone();
+            move |s: &EndpointSlice| {
+                let service = s
+                    .labels()
+                    .get(SERVICE_NAME_LABEL)
+                    .cloned()
+                    .unwrap_or_default();
+                read(&refs).services.contains(&key(s.namespace(), service))
+            }
+        };
+        let secret = |refs: &SharedReferences| {
+            let refs = refs.clone();
+            move |s: &Secret| {
+                read(&refs)
+                    .secrets
+                    .contains(&key(s.namespace(), s.name_any()))
+            }
+        };
         let stores = Self {
-            gateway_classes: watch(client, all(), changed).await,
-            gateways: watch(client, all(), changed).await,
-            http_routes: watch(client, all(), changed).await,
-            reference_grants: watch(client, all(), changed).await,
-            namespaces: watch(client, all(), changed).await,
-            services: watch(client, all(), changed).await,
-            endpoint_slices: watch(client, all(), changed).await,
+            gateway_classes: watch(client, all(), changed, always).await,
+            gateways: watch(client, all(), changed, always).await,
+            http_routes: watch(client, all(), changed, always).await,
+            reference_grants: watch(client, all(), changed, always).await,
+            namespaces: watch(client, all(), changed, always).await,
+            services: watch(client, all(), changed, service(&references)).await,
+            endpoint_slices: watch(client, all(), changed, slice(&references)).await,
             // Only TLS Secrets can be listener certificates; the rest are never cached.
-            secrets: watch(client, all().fields("type=kubernetes.io/tls"), changed).await,
-            proxies: watch(client, all(), changed).await,
+            secrets: watch(
+                client,
+                all().fields("type=kubernetes.io/tls"),
+                changed,
+                secret(&references),
+            )
+            .await,
+            proxies: watch(client, all(), changed, always).await,
+            references,
         };
         stores.wait_until_ready().await;
         stores
@@ -103,12 +146,29 @@ where
         .unwrap_or_default()
 }
 
+/// Every change of kinds like Gateways and routes matters.
+fn always<K>(_: &K) -> bool {
+    true
+}
+
+fn read(references: &SharedReferences) -> std::sync::RwLockReadGuard<'_, References> {
+    references
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn key(namespace: Option<String>, name: String) -> (String, String) {
+    (namespace.unwrap_or_else(|| "default".to_string()), name)
+}
+
 /// Watch every object of kind `K` into a store, or `None` when the API server does not serve
-/// the kind (its CRD is not installed).
+/// the kind (its CRD is not installed). Changes to objects for which `relevant` is false update
+/// the store without waking translation.
 async fn watch<K>(
     client: &Client,
     config: watcher::Config,
     changed: &Arc<Notify>,
+    relevant: impl Fn(&K) -> bool + Send + Sync + 'static,
 ) -> Option<Store<K>>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -136,7 +196,16 @@ where
         let mut events = std::pin::pin!(events);
         while let Some(event) = events.next().await {
             match event {
-                Ok(_) => changed.notify_one(),
+                Ok(
+                    watcher::Event::Apply(object)
+                    | watcher::Event::Delete(object)
+                    | watcher::Event::InitApply(object),
+                ) => {
+                    if relevant(&object) {
+                        changed.notify_one();
+                    }
+                }
+                Ok(watcher::Event::Init | watcher::Event::InitDone) => changed.notify_one(),
                 Err(error) => tracing::warn!(%kind, %error, "watch error; retrying"),
             }
         }

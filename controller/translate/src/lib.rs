@@ -26,6 +26,7 @@ pub mod gateway;
 mod hash;
 pub mod hostnames;
 pub mod output;
+pub mod references;
 pub mod refgrant;
 pub mod resources;
 pub mod route;
@@ -33,6 +34,7 @@ pub mod tls;
 
 pub use documents::{DocumentError, Parsed, parse_documents};
 pub use output::{GatewaySnapshot, ObjectStatus, Output, Statuses};
+pub use references::{References, references};
 pub use resources::Resources;
 
 /// The `controllerName` Portico answers to.

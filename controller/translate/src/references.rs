@@ -1,0 +1,91 @@
+//! What the current Gateways and routes refer to, resolved or not: the Services behind
+//! backendRefs and the Secrets behind certificateRefs. A provider uses it to ignore changes to
+//! objects nothing refers to, so translation work does not grow with unrelated objects.
+
+use std::collections::HashSet;
+
+use crate::refgrant::core_group;
+use crate::resources::{Resources, namespace_of};
+
+/// Namespaced names (`namespace`, `name`) that translation depends on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct References {
+    /// Services named by HTTPRoute backendRefs.
+    pub services: HashSet<(String, String)>,
+    /// Secrets named by listener certificateRefs.
+    pub secrets: HashSet<(String, String)>,
+}
+
+/// Collect every reference in `resources`, whether or not its target exists yet.
+pub fn references(resources: &Resources) -> References {
+    let mut found = References::default();
+    for route in &resources.http_routes {
+        let namespace = namespace_of(route);
+        let refs = route
+            .spec
+            .rules
+            .iter()
+            .flatten()
+            .flat_map(|rule| rule.backend_refs.iter().flatten());
+        for reference in refs {
+            let group = core_group(reference.group.as_deref().unwrap_or(""));
+            if group.is_empty() && reference.kind.as_deref().unwrap_or("Service") == "Service" {
+                let target = reference
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| namespace.clone());
+                found.services.insert((target, reference.name.clone()));
+            }
+        }
+    }
+    for gateway in &resources.gateways {
+        let namespace = namespace_of(gateway);
+        let refs = gateway
+            .spec
+            .listeners
+            .iter()
+            .filter_map(|l| l.tls.as_ref())
+            .flat_map(|tls| tls.certificate_refs.iter().flatten());
+        for reference in refs {
+            if reference.kind.as_deref().unwrap_or("Secret") == "Secret" {
+                let target = reference
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| namespace.clone());
+                found.secrets.insert((target, reference.name.clone()));
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::documents::{Parsed, parse_documents};
+
+    #[test]
+    fn collects_resolved_and_unresolved_references_with_default_namespaces() {
+        let mut parsed = Parsed::default();
+        parse_documents(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r, namespace: apps}\n\
+             spec:\n  rules:\n  - backendRefs:\n    - {name: web, port: 80}\n    - {name: far, namespace: other, port: 80}\n\
+             \x20   - {name: cm, kind: ConfigMap, group: '', port: 80}\n---\n\
+             apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: infra}\n\
+             spec:\n  gatewayClassName: c\n  listeners:\n  - name: https\n    port: 443\n    protocol: HTTPS\n\
+             \x20   tls: {certificateRefs: [{name: cert}, {name: shared, namespace: certs}]}\n",
+            &mut parsed,
+        );
+        assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
+        let found = references(&parsed.resources);
+        let pair = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            found.services,
+            HashSet::from([pair("apps", "web"), pair("other", "far")])
+        );
+        assert_eq!(
+            found.secrets,
+            HashSet::from([pair("infra", "cert"), pair("certs", "shared")])
+        );
+    }
+}
