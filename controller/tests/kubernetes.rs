@@ -522,6 +522,29 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
     );
 }
 
+/// Mint a one-hour token of ServiceAccount `account` for `audience` into `path`.
+async fn write_token(
+    accounts: &Api<k8s_openapi::api::core::v1::ServiceAccount>,
+    account: &str,
+    audience: &str,
+    path: &Path,
+) {
+    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+    let request = TokenRequest {
+        spec: TokenRequestSpec {
+            audiences: vec![audience.to_string()],
+            expiration_seconds: Some(3600),
+            ..TokenRequestSpec::default()
+        },
+        ..TokenRequest::default()
+    };
+    let issued = accounts
+        .create_token_request(account, &PostParams::default(), &request)
+        .await
+        .expect("token");
+    std::fs::write(path, issued.status.map(|s| s.token).unwrap_or_default()).expect("token file");
+}
+
 fn client_http() -> reqwest::Client {
     client()
 }
@@ -704,7 +727,6 @@ async fn accepted_gateways_are_provisioned_and_collected_with_them() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn data_planes_may_only_subscribe_to_their_own_gateway() {
-    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
     use k8s_openapi::api::core::v1::ServiceAccount;
 
     let cluster = Cluster::start();
@@ -737,21 +759,8 @@ async fn data_planes_may_only_subscribe_to_their_own_gateway() {
         ("portico-other", "portico-controller"),
         ("portico-gw", "somebody-else"),
     ] {
-        let request = TokenRequest {
-            spec: TokenRequestSpec {
-                audiences: vec![audience.to_string()],
-                expiration_seconds: Some(3600),
-                ..TokenRequestSpec::default()
-            },
-            ..TokenRequest::default()
-        };
-        let issued = accounts
-            .create_token_request(account, &PostParams::default(), &request)
-            .await
-            .expect("token");
         let path = dir.path().join(format!("{account}-{audience}.token"));
-        std::fs::write(&path, issued.status.map(|s| s.token).unwrap_or_default())
-            .expect("token file");
+        write_token(&accounts, account, audience, &path).await;
         token_files.push(path);
     }
 
@@ -830,7 +839,6 @@ async fn data_planes_may_only_subscribe_to_their_own_gateway() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
     use k8s_openapi::api::apps::v1::Deployment;
-    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
     use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 
     let cluster = Cluster::start();
@@ -892,23 +900,14 @@ async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
     for file in ["ca.crt", "tls.crt", "tls.key"] {
         std::fs::write(dir.path().join(file), &data.get(file).expect(file).0).expect("write");
     }
-    let request = TokenRequest {
-        spec: TokenRequestSpec {
-            audiences: vec!["portico-controller".to_string()],
-            expiration_seconds: Some(3600),
-            ..TokenRequestSpec::default()
-        },
-        ..TokenRequest::default()
-    };
-    let token = Api::<ServiceAccount>::namespaced(client.clone(), "default")
-        .create_token_request("portico-gw", &PostParams::default(), &request)
-        .await
-        .expect("token");
-    std::fs::write(
-        dir.path().join("token"),
-        token.status.map(|s| s.token).unwrap_or_default(),
+    let accounts = Api::<ServiceAccount>::namespaced(client.clone(), "default");
+    write_token(
+        &accounts,
+        "portico-gw",
+        "portico-controller",
+        &dir.path().join("token"),
     )
-    .expect("token file");
+    .await;
     let path = |file: &str| dir.path().join(file).to_string_lossy().to_string();
     let dataplane = |name: &str, args: Vec<String>| {
         let mut command = portico();
