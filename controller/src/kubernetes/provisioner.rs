@@ -36,8 +36,9 @@ use super::stores::Stores;
 const TLS_DIR: &str = "/var/run/secrets/portico-tls";
 /// Where the projected controller token is mounted in data-plane pods.
 const TOKEN_DIR: &str = "/var/run/secrets/portico";
-/// Port of the data plane's admin endpoint inside its pod.
-const ADMIN_PORT: i32 = 9902;
+/// Ports the data plane's admin endpoint may use inside its pod: the first one no listener
+/// of the Gateway uses.
+const ADMIN_PORTS: [i32; 3] = [9902, 19902, 29902];
 const PARAMETERS_GROUP: &str = "gateway.portico.dev";
 const PARAMETERS_KIND: &str = "PorticoProxy";
 
@@ -349,6 +350,10 @@ fn manifests(
         ..ObjectMeta::default()
     };
     let ports: BTreeSet<i32> = gateway.spec.listeners.iter().map(|l| l.port).collect();
+    let admin_port = ADMIN_PORTS
+        .into_iter()
+        .find(|p| !ports.contains(p))
+        .unwrap_or(ADMIN_PORTS[0]);
 
     let account = ServiceAccount {
         metadata: metadata(None),
@@ -388,7 +393,7 @@ fn manifests(
                 "--gateway".to_string(),
                 format!("{namespace}/{}", gateway.name_any()),
                 "--admin-address".to_string(),
-                format!("0.0.0.0:{ADMIN_PORT}"),
+                format!("0.0.0.0:{admin_port}"),
                 "--token-file".to_string(),
                 format!("{TOKEN_DIR}/token"),
             ]
@@ -437,7 +442,7 @@ fn manifests(
                 })
                 .chain([ContainerPort {
                     name: Some("admin".to_string()),
-                    container_port: ADMIN_PORT,
+                    container_port: admin_port,
                     ..ContainerPort::default()
                 }])
                 .collect(),
@@ -445,7 +450,7 @@ fn manifests(
         readiness_probe: Some(Probe {
             http_get: Some(HTTPGetAction {
                 path: Some("/readyz".to_string()),
-                port: IntOrString::Int(ADMIN_PORT),
+                port: IntOrString::Int(admin_port),
                 ..HTTPGetAction::default()
             }),
             period_seconds: Some(2),
@@ -599,7 +604,49 @@ pub fn addresses(gateway: &ObjectRef, stores: &Stores) -> Option<Vec<GatewayStat
 
 #[cfg(test)]
 mod tests {
-    use super::object_name;
+    use super::*;
+
+    #[test]
+    fn the_admin_port_avoids_the_gateways_listener_ports() {
+        let mut gateway = Gateway::default();
+        gateway.metadata.name = Some("gw".into());
+        gateway.metadata.namespace = Some("default".into());
+        gateway.spec.listeners = vec![gateway_api::gateways::GatewayListeners {
+            name: "clash".into(),
+            port: 9902,
+            protocol: "HTTP".into(),
+            ..Default::default()
+        }];
+        let settings = Settings {
+            controller_url: "http://controller:18000".into(),
+            image: "image".into(),
+            token_audience: "portico-controller".into(),
+            authority: None,
+        };
+        let (_, deployment, _) = manifests(&gateway, &PorticoProxySpec::default(), &settings);
+        let container = deployment
+            .spec
+            .and_then(|s| s.template.spec)
+            .map(|s| s.containers[0].clone())
+            .unwrap_or_default();
+        assert!(
+            container
+                .args
+                .unwrap_or_default()
+                .contains(&"0.0.0.0:19902".to_string())
+        );
+        let ports: Vec<i32> = container
+            .ports
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p.container_port)
+            .collect();
+        assert_eq!(
+            ports,
+            [9902, 19902],
+            "one port per listener plus the admin port, no duplicate"
+        );
+    }
 
     #[test]
     fn short_names_read_plainly() {

@@ -85,7 +85,7 @@ impl StatusWriter {
             let current = find(&live.gateway_classes, &class.object).map(|o| &o.status);
             if current != Some(&class.status) {
                 let api = Api::<GatewayClass>::all(self.client.clone());
-                self.apply(api, &class.object, &class.status).await;
+                self.apply(api, &class.object, &class.status, None).await;
             }
         }
         for gateway in &desired.gateways {
@@ -118,7 +118,8 @@ impl StatusWriter {
                 }
                 let api =
                     Api::<Gateway>::namespaced(self.client.clone(), &gateway.object.namespace);
-                self.apply(api, &gateway.object, &gateway.status).await;
+                self.apply(api, &gateway.object, &gateway.status, None)
+                    .await;
             }
         }
         let desired_routes: HashMap<&ObjectRef, &HttpRouteStatus> = desired
@@ -165,7 +166,14 @@ impl StatusWriter {
                 }
                 self.warn(&route.object_ref(&()), turned_bad).await;
                 let api = Api::<HttpRoute>::namespaced(self.client.clone(), &object.namespace);
-                self.apply(api, &object, &wanted).await;
+                // Route parents are shared with other controllers: never overwrite a newer list.
+                self.apply(
+                    api,
+                    &object,
+                    &wanted,
+                    route.metadata.resource_version.clone(),
+                )
+                .await;
             }
         }
     }
@@ -222,14 +230,25 @@ impl StatusWriter {
         }
     }
 
-    async fn apply<K>(&self, api: Api<K>, object: &ObjectRef, status: &impl Serialize)
-    where
+    /// Apply `status`. With `resource_version`, the write only succeeds against that version
+    /// (a conflict means someone else wrote meanwhile; the next change retries with fresh data).
+    async fn apply<K>(
+        &self,
+        api: Api<K>,
+        object: &ObjectRef,
+        status: &impl Serialize,
+        resource_version: Option<String>,
+    ) where
         K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
+        let mut metadata = serde_json::json!({ "name": object.name });
+        if let Some(version) = resource_version {
+            metadata["resourceVersion"] = serde_json::Value::String(version);
+        }
         let patch = serde_json::json!({
             "apiVersion": K::api_version(&()),
             "kind": K::kind(&()),
-            "metadata": { "name": object.name },
+            "metadata": metadata,
             "status": status,
         });
         let params = PatchParams::apply(FIELD_MANAGER).force();
