@@ -5,175 +5,16 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use gateway_api::gateways::Gateway;
 use gateway_api::httproutes::HttpRoute;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::Api;
 use kube::api::PostParams;
-use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config};
-use serde::de::DeserializeOwned;
+use support::cluster::*;
 use support::*;
-
-fn conformance() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance")
-}
-
-/// A control plane in a temporary directory, stopped on drop.
-struct Cluster {
-    state: tempfile::TempDir,
-}
-
-impl Cluster {
-    fn start() -> Self {
-        let state = tempfile::tempdir().expect("temp dir");
-        let status = Command::new(conformance().join("localcluster/start.sh"))
-            .arg(state.path())
-            .status()
-            .expect("run start.sh");
-        assert!(status.success(), "the local control plane did not start");
-        Self { state }
-    }
-
-    fn kubeconfig(&self) -> PathBuf {
-        self.state.path().join("kubeconfig")
-    }
-
-    async fn client(&self) -> Client {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let kubeconfig = Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
-        let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
-            .await
-            .expect("client config");
-        Client::try_from(config).expect("client")
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new(conformance().join("localcluster/stop.sh"))
-            .arg(self.state.path())
-            .status();
-    }
-}
-
-/// Install the given upstream CRDs and wait until they are served.
-async fn install_crds(client: &Client, names: &[&str]) {
-    let output = Command::new(conformance().join("gateway-api-crds.sh"))
-        .output()
-        .expect("run gateway-api-crds.sh");
-    let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for name in names {
-        let path = Path::new(&dir).join(format!("gateway.networking.k8s.io_{name}.yaml"));
-        let yaml =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let crd: CustomResourceDefinition = serde_yaml::from_str(&yaml).expect("CRD");
-        api.create(&PostParams::default(), &crd)
-            .await
-            .expect("create CRD");
-    }
-    for name in names {
-        let full = format!("{name}.gateway.networking.k8s.io");
-        eventually(Duration::from_secs(30), || async {
-            let crd = api.get(&full).await.ok()?;
-            let established = crd
-                .status?
-                .conditions?
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True");
-            established.then_some(())
-        })
-        .await;
-    }
-}
-
-async fn create<K>(api: &Api<K>, yaml: &str)
-where
-    K: kube::Resource<DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + serde::Serialize
-        + std::fmt::Debug,
-{
-    let object: K = serde_yaml::from_str(yaml).expect("object YAML");
-    api.create(&PostParams::default(), &object)
-        .await
-        .expect("create object");
-}
-
-/// Poll `probe` until it yields a value; panic after `timeout`.
-async fn eventually<T, F, Fut>(timeout: Duration, mut probe: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "condition not met within {timeout:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-fn condition<'a>(
-    conditions: &'a [k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition],
-    type_: &str,
-) -> Option<&'a k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
-    conditions.iter().find(|c| c.type_ == type_)
-}
-
-fn start_controller(cluster: &Cluster, dir: &Path, grpc: u16, admin: u16, log: &str) -> Process {
-    start_controller_with(cluster, dir, grpc, admin, log, &[])
-}
-
-fn start_controller_with(
-    cluster: &Cluster,
-    dir: &Path,
-    grpc: u16,
-    admin: u16,
-    log: &str,
-    extra: &[&str],
-) -> Process {
-    let mut command = portico();
-    command
-        .arg("controller")
-        .arg("--kubeconfig")
-        .arg(cluster.kubeconfig())
-        .args(["--grpc-address", &format!("127.0.0.1:{grpc}")])
-        .args(["--admin-address", &format!("127.0.0.1:{admin}")])
-        .args(["--listen-address", "127.0.0.1"])
-        .args(extra);
-    Process::start(command, dir.join(log))
-}
-
-async fn gateway_class(client: &Client) {
-    create(
-        &Api::<gateway_api::gatewayclasses::GatewayClass>::all(client.clone()),
-        "metadata: {name: portico}\nspec: {controllerName: portico.dev/gateway-controller}\n",
-    )
-    .await;
-}
-
-/// Wait until HTTPRoute `name` carries a parent status written by Portico.
-async fn route_status_written(routes: &Api<HttpRoute>, name: &str, timeout: Duration) {
-    eventually(timeout, || async {
-        let parents = routes.get(name).await.ok()?.status?.parents;
-        parents
-            .iter()
-            .any(|p| p.controller_name == "portico.dev/gateway-controller")
-            .then_some(())
-    })
-    .await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_standby_takes_over_when_the_leader_dies() {
@@ -358,7 +199,7 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
         Some("portico-controller")
     );
 
-    let redirect = get(&client_http(), proxy, "old.example.com", "/x", &[])
+    let redirect = get(&support::client(), proxy, "old.example.com", "/x", &[])
         .await
         .expect("request");
     assert_eq!(redirect.status, 301);
@@ -460,7 +301,7 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
         .map(|_| {
             let stop = stop.clone();
             tokio::spawn(async move {
-                let http = client_http();
+                let http = support::client();
                 let (mut served, mut failed) = (0, Vec::new());
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     match get(&http, proxy, "old.example.com", "/x", &[]).await {
@@ -520,33 +361,6 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
         log.contains("ReferenceGrant"),
         "the skipped kind should be logged:\n{log}"
     );
-}
-
-/// Mint a one-hour token of ServiceAccount `account` for `audience` into `path`.
-async fn write_token(
-    accounts: &Api<k8s_openapi::api::core::v1::ServiceAccount>,
-    account: &str,
-    audience: &str,
-    path: &Path,
-) {
-    use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
-    let request = TokenRequest {
-        spec: TokenRequestSpec {
-            audiences: vec![audience.to_string()],
-            expiration_seconds: Some(3600),
-            ..TokenRequestSpec::default()
-        },
-        ..TokenRequest::default()
-    };
-    let issued = accounts
-        .create_token_request(account, &PostParams::default(), &request)
-        .await
-        .expect("token");
-    std::fs::write(path, issued.status.map(|s| s.token).unwrap_or_default()).expect("token file");
-}
-
-fn client_http() -> reqwest::Client {
-    client()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -793,7 +607,7 @@ async fn data_planes_may_only_subscribe_to_their_own_gateway() {
 
     // No --gateway: the token alone decides which Gateway this data plane serves.
     let _honest = dataplane("honest", &["--token-file", &own]);
-    let http = client_http();
+    let http = support::client();
     let redirected = eventually(Duration::from_secs(30), || async {
         let answer = get(&http, own_port, "any.example.com", "/", &[])
             .await
@@ -935,7 +749,7 @@ async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
         "trusted",
         tls_args(path("ca.crt"), path("tls.crt"), path("tls.key")),
     );
-    let http = client_http();
+    let http = support::client();
     let answer = eventually(Duration::from_secs(30), || async {
         let answer = get(&http, port, "any.example.com", "/", &[]).await.ok()?;
         (answer.status == 302).then_some(answer)
