@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 use gateway_api::gateways::Gateway;
 use gateway_api::httproutes::HttpRoute;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
 use kube::api::PostParams;
 use support::cluster::*;
@@ -373,21 +372,7 @@ async fn accepted_gateways_are_provisioned_and_collected_with_them() {
     install_crds(&client, &["gatewayclasses", "gateways", "httproutes"]).await;
     let ours = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../crds/gateway.portico.dev_porticoproxies.yaml");
-    let crd: CustomResourceDefinition =
-        serde_yaml::from_str(&std::fs::read_to_string(ours).expect("our CRD")).expect("CRD YAML");
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &crd)
-        .await
-        .expect("create our CRD");
-    eventually(Duration::from_secs(30), || async {
-        let crd = crds.get("porticoproxies.gateway.portico.dev").await.ok()?;
-        crd.status?
-            .conditions?
-            .iter()
-            .any(|c| c.type_ == "Established" && c.status == "True")
-            .then_some(())
-    })
-    .await;
+    install_crd_files(&client, &[ours]).await;
 
     let proxies: Api<kube::api::DynamicObject> = Api::namespaced_with(
         client.clone(),

@@ -63,20 +63,29 @@ pub async fn install_crds(client: &Client, names: &[&str]) {
         .output()
         .expect("run gateway-api-crds.sh");
     let dir = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    let paths: Vec<PathBuf> = names
+        .iter()
+        .map(|name| Path::new(&dir).join(format!("gateway.networking.k8s.io_{name}.yaml")))
+        .collect();
+    install_crd_files(client, &paths).await;
+}
+
+/// Install the CRDs in `paths` (one YAML document each) and wait until they are served.
+pub async fn install_crd_files(client: &Client, paths: &[PathBuf]) {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for name in names {
-        let path = Path::new(&dir).join(format!("gateway.networking.k8s.io_{name}.yaml"));
+    let mut names = Vec::new();
+    for path in paths {
         let yaml =
-            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let crd: CustomResourceDefinition = serde_yaml::from_str(&yaml).expect("CRD");
+        names.push(crd.metadata.name.clone().unwrap_or_default());
         api.create(&PostParams::default(), &crd)
             .await
             .expect("create CRD");
     }
     for name in names {
-        let full = format!("{name}.gateway.networking.k8s.io");
         eventually(Duration::from_secs(30), || async {
-            let crd = api.get(&full).await.ok()?;
+            let crd = api.get(&name).await.ok()?;
             let established = crd
                 .status?
                 .conditions?

@@ -53,14 +53,6 @@ impl<T> HostMap<T> {
             .filter_map(move |(dot, _)| self.wildcard.get(&host[dot..]));
         exact.into_iter().chain(wildcards).chain(self.any.as_ref())
     }
-
-    /// All stored values.
-    pub fn values(&self) -> impl Iterator<Item = &T> {
-        self.exact
-            .values()
-            .chain(self.wildcard.values())
-            .chain(self.any.as_ref())
-    }
 }
 
 /// The host of a `Host` header or `:authority`: port removed, lowercased only when needed.

@@ -93,11 +93,6 @@ impl<A> PathTable<A> {
             }
         }
     }
-
-    /// True when nothing was inserted.
-    pub fn is_empty(&self) -> bool {
-        self.inserted == 0
-    }
 }
 
 fn first_match<'a, A>(list: Option<&'a Vec<Candidate<A>>>, headers: &HeaderMap) -> Option<&'a A> {
