@@ -151,6 +151,24 @@ fn visit_mut(statuses: &mut Statuses, mut f: impl FnMut(String, &mut Condition))
             }
         }
     }
+    for route in &mut statuses.unserved_routes {
+        for parent in &mut route.status.parents {
+            let p = &parent.parent_ref;
+            let id = format!(
+                "{}/{}/parent/{}/{:?}/{}/{:?}/{:?}",
+                route.kind,
+                route.object,
+                parent.controller_name,
+                p.namespace,
+                p.name,
+                p.section_name,
+                p.port
+            );
+            for c in &mut parent.conditions {
+                f(format!("{id}/{}", c.type_), c);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

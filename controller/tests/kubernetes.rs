@@ -777,3 +777,70 @@ async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
         assert!(log.contains("cannot reach the controller"), "{log}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_of_kinds_not_served_yet_are_refused_with_a_reason() {
+    use gateway_api::grpcroutes::GrpcRoute;
+    use portico_translate::route_kinds::TcpRoute;
+
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    install_crds(
+        &client,
+        &["gatewayclasses", "gateways", "grpcroutes", "tcproutes"],
+    )
+    .await;
+    gateway_class(&client).await;
+    create(
+        &Api::<Gateway>::namespaced(client.clone(), "default"),
+        "metadata: {name: gw}\nspec:\n  gatewayClassName: portico\n  listeners: [{name: http, protocol: HTTP, port: 80}]\n",
+    )
+    .await;
+    let grpc: Api<GrpcRoute> = Api::namespaced(client.clone(), "default");
+    let tcp: Api<TcpRoute> = Api::namespaced(client.clone(), "default");
+    create(
+        &grpc,
+        "metadata: {name: greeter}\nspec:\n  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: greeter, port: 50051}]}]\n",
+    )
+    .await;
+    create(
+        &tcp,
+        "metadata: {name: db}\nspec:\n  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: postgres, port: 5432}]}]\n",
+    )
+    .await;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let _controller = start_controller(
+        &cluster,
+        dir.path(),
+        free_port(),
+        free_port(),
+        "controller.log",
+    );
+
+    let grpc_accepted = eventually(Duration::from_secs(30), || async {
+        let status = grpc.get("greeter").await.ok()?.status?;
+        condition(&status.parents.first()?.conditions, "Accepted").cloned()
+    })
+    .await;
+    assert_eq!(
+        (grpc_accepted.status.as_str(), grpc_accepted.reason.as_str()),
+        ("False", "NotAllowedByListeners")
+    );
+    assert!(
+        grpc_accepted.message.contains("does not serve GRPCRoute"),
+        "{}",
+        grpc_accepted.message
+    );
+    let tcp_parents = eventually(Duration::from_secs(30), || async {
+        Some(tcp.get("db").await.ok()?.status?.parents)
+    })
+    .await;
+    assert_eq!(tcp_parents.len(), 1);
+    assert_eq!(
+        tcp_parents[0].controller_name,
+        "portico.dev/gateway-controller"
+    );
+    let accepted = condition(&tcp_parents[0].conditions, "Accepted").expect("Accepted");
+    assert_eq!(accepted.reason, "NotAllowedByListeners");
+}

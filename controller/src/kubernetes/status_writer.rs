@@ -6,17 +6,24 @@
 
 use gateway_api::gatewayclasses::GatewayClass;
 use gateway_api::gateways::Gateway;
-use gateway_api::httproutes::{HttpRoute, HttpRouteStatus};
+use gateway_api::grpcroutes::GrpcRoute;
+use gateway_api::httproutes::HttpRoute;
+use gateway_api::tlsroutes::TlsRoute;
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
-use kube::runtime::reflector;
+use kube::runtime::reflector::{self, Store};
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
-use portico_translate::{ObjectStatus, Statuses};
+use portico_translate::route_kinds::{
+    ParentReference, RouteParentStatus, RouteStatus, TcpRoute, UdpRoute,
+};
+use portico_translate::{ObjectStatus, Statuses, UnservedRouteStatus};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -122,18 +129,44 @@ impl StatusWriter {
                     .await;
             }
         }
-        let desired_routes: HashMap<&ObjectRef, &HttpRouteStatus> = desired
+        let unserved = |kind: &str| -> HashMap<&ObjectRef, &RouteStatus> {
+            desired
+                .unserved_routes
+                .iter()
+                .filter(|r| r.kind == kind)
+                .map(|r| (&r.object, &r.status))
+                .collect()
+        };
+        let http: HashMap<_, _> = desired
             .http_routes
             .iter()
             .map(|r| (&r.object, &r.status))
             .collect();
-        for route in stores.http_routes.iter().flat_map(|s| s.state()) {
+        self.write_routes(&stores.http_routes, &http).await;
+        self.write_routes(&stores.grpc_routes, &unserved("GRPCRoute"))
+            .await;
+        self.write_routes(&stores.tls_routes, &unserved("TLSRoute"))
+            .await;
+        self.write_routes(&stores.tcp_routes, &unserved("TCPRoute"))
+            .await;
+        self.write_routes(&stores.udp_routes, &unserved("UDPRoute"))
+            .await;
+    }
+
+    /// Bring every route of kind `K` in line with `desired` (our parents' entries by route; a
+    /// route missing there gets ours removed).
+    async fn write_routes<K: RouteObject>(
+        &self,
+        store: &Option<Store<K>>,
+        desired: &HashMap<&ObjectRef, &RouteStatus>,
+    ) {
+        for route in store.iter().flat_map(|s| s.state()) {
             let object = ObjectRef {
                 namespace: route.namespace().unwrap_or_default(),
                 name: route.name_any(),
             };
-            let current = route.status.clone().unwrap_or_default();
-            let ours = desired_routes
+            let current = route.route_status();
+            let ours = desired
                 .get(&object)
                 .map(|r| r.parents.clone())
                 .unwrap_or_default();
@@ -145,36 +178,32 @@ impl StatusWriter {
                 .cloned()
                 .collect();
             parents.extend(ours);
-            let wanted = HttpRouteStatus { parents };
-            if !same_parents(&wanted, &current) {
-                let mut turned_bad = Vec::new();
-                for parent in wanted
+            let wanted = RouteStatus { parents };
+            if same_parents(&wanted, &current) {
+                continue;
+            }
+            let mut turned_bad = Vec::new();
+            for parent in wanted
+                .parents
+                .iter()
+                .filter(|p| p.controller_name == self.controller_name)
+            {
+                let before = current
                     .parents
                     .iter()
-                    .filter(|p| p.controller_name == self.controller_name)
-                {
-                    let before = current
-                        .parents
-                        .iter()
-                        .find(|p| {
-                            p.controller_name == parent.controller_name
-                                && p.parent_ref == parent.parent_ref
-                        })
-                        .map(|p| p.conditions.as_slice());
-                    let prefix = format!("parent {}: ", parent.parent_ref.name);
-                    turned_bad.extend(newly_bad(Some(&parent.conditions), before, &prefix));
-                }
-                self.warn(&route.object_ref(&()), turned_bad).await;
-                let api = Api::<HttpRoute>::namespaced(self.client.clone(), &object.namespace);
-                // Route parents are shared with other controllers: never overwrite a newer list.
-                self.apply(
-                    api,
-                    &object,
-                    &wanted,
-                    route.metadata.resource_version.clone(),
-                )
-                .await;
+                    .find(|p| {
+                        p.controller_name == parent.controller_name
+                            && p.parent_ref == parent.parent_ref
+                    })
+                    .map(|p| p.conditions.as_slice());
+                let prefix = format!("parent {}: ", parent.parent_ref.name);
+                turned_bad.extend(newly_bad(Some(&parent.conditions), before, &prefix));
             }
+            self.warn(&route.object_ref(&()), turned_bad).await;
+            let api = Api::<K>::namespaced(self.client.clone(), &object.namespace);
+            // Route parents are shared with other controllers: never overwrite a newer list.
+            self.apply(api, &object, &wanted, route.meta().resource_version.clone())
+                .await;
         }
     }
 
@@ -202,16 +231,50 @@ impl StatusWriter {
         Statuses {
             gateway_classes: collect(&stores.gateway_classes, |c: &GatewayClass| c.status.clone()),
             gateways: collect(&stores.gateways, |g: &Gateway| g.status.clone()),
-            http_routes: collect(&stores.http_routes, |r: &HttpRoute| {
-                r.status.clone().map(|s| HttpRouteStatus {
-                    parents: s
-                        .parents
-                        .into_iter()
-                        .filter(|p| p.controller_name == self.controller_name)
-                        .collect(),
-                })
-            }),
+            http_routes: self.our_parents(&stores.http_routes),
+            unserved_routes: [
+                self.unserved(&stores.grpc_routes),
+                self.unserved(&stores.tls_routes),
+                self.unserved(&stores.tcp_routes),
+                self.unserved(&stores.udp_routes),
+            ]
+            .concat(),
         }
+    }
+
+    /// Routes' statuses as the API server holds them, with our parents' entries only.
+    fn our_parents<K: RouteObject>(
+        &self,
+        store: &Option<Store<K>>,
+    ) -> Vec<ObjectStatus<RouteStatus>> {
+        store
+            .iter()
+            .flat_map(|s| s.state())
+            .map(|route| {
+                let mut status = route.route_status();
+                status
+                    .parents
+                    .retain(|p| p.controller_name == self.controller_name);
+                ObjectStatus {
+                    object: ObjectRef {
+                        namespace: route.namespace().unwrap_or_default(),
+                        name: route.name_any(),
+                    },
+                    status,
+                }
+            })
+            .collect()
+    }
+
+    fn unserved<K: RouteObject>(&self, store: &Option<Store<K>>) -> Vec<UnservedRouteStatus> {
+        self.our_parents(store)
+            .into_iter()
+            .map(|route| UnservedRouteStatus {
+                kind: K::kind(&()).into_owned(),
+                object: route.object,
+                status: route.status,
+            })
+            .collect()
     }
 
     /// One Warning Event per condition that turned bad: reason as the Event's reason.
@@ -270,6 +333,48 @@ impl StatusWriter {
     }
 }
 
+/// A route kind whose parents' statuses Portico writes.
+pub trait RouteObject:
+    Resource<DynamicType = (), Scope = NamespaceResourceScope>
+    + Clone
+    + DeserializeOwned
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// The route's status in the shape every route kind shares.
+    fn route_status(&self) -> RouteStatus;
+}
+
+/// Route kinds' generated status types all have the same fields: copy them over.
+macro_rules! route_object {
+    ($($kind:ty),*) => {$(
+        impl RouteObject for $kind {
+            fn route_status(&self) -> RouteStatus {
+                let parents = self.status.iter().flat_map(|s| &s.parents).map(|p| {
+                    let r = &p.parent_ref;
+                    RouteParentStatus {
+                        conditions: p.conditions.clone(),
+                        controller_name: p.controller_name.clone(),
+                        parent_ref: ParentReference {
+                            group: r.group.clone(),
+                            kind: r.kind.clone(),
+                            name: r.name.clone(),
+                            namespace: r.namespace.clone(),
+                            port: r.port,
+                            section_name: r.section_name.clone(),
+                        },
+                    }
+                });
+                RouteStatus { parents: parents.collect() }
+            }
+        }
+    )*};
+}
+
+route_object!(HttpRoute, GrpcRoute, TlsRoute, TcpRoute, UdpRoute);
+
 /// After a controller (re)start, data planes take a few seconds to reconnect (their backoff is
 /// at most 5 s); until then, `Programmed` would read Pending although they serve.
 const PROGRAMMED_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
@@ -310,10 +415,8 @@ fn keep_programmed_while_reconnecting(desired: &mut Statuses, live: &Statuses) {
 
 /// Route parents compared regardless of order, so another controller that orders the list
 /// differently does not make the two rewrite it in turn.
-fn same_parents(a: &HttpRouteStatus, b: &HttpRouteStatus) -> bool {
-    let key = |p: &gateway_api::httproutes::HttpRouteStatusParents| {
-        serde_json::to_string(p).unwrap_or_default()
-    };
+fn same_parents(a: &RouteStatus, b: &RouteStatus) -> bool {
+    let key = |p: &RouteParentStatus| serde_json::to_string(p).unwrap_or_default();
     let mut left: Vec<_> = a.parents.iter().map(key).collect();
     let mut right: Vec<_> = b.parents.iter().map(key).collect();
     left.sort();

@@ -5,17 +5,23 @@ use std::fmt::Debug;
 use std::sync::{Arc, RwLock};
 
 use futures::StreamExt;
+use gateway_api::backendtlspolicies::BackendTlsPolicy;
 use gateway_api::gatewayclasses::GatewayClass;
 use gateway_api::gateways::Gateway;
+use gateway_api::grpcroutes::GrpcRoute;
 use gateway_api::httproutes::HttpRoute;
+use gateway_api::listenersets::ListenerSet;
 use gateway_api::referencegrants::ReferenceGrant;
-use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use gateway_api::tlsroutes::TlsRoute;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::api::ListParams;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{WatchStreamExt, watcher};
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_translate::resources::SERVICE_NAME_LABEL;
+use portico_translate::route_kinds::{TcpRoute, UdpRoute};
 use portico_translate::{References, Resources};
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
@@ -37,6 +43,15 @@ pub struct Stores {
     pub services: Option<Store<Service>>,
     endpoint_slices: Option<Store<EndpointSlice>>,
     secrets: Option<Store<Secret>>,
+    pub grpc_routes: Option<Store<GrpcRoute>>,
+    pub tls_routes: Option<Store<TlsRoute>>,
+    pub tcp_routes: Option<Store<TcpRoute>>,
+    pub udp_routes: Option<Store<UdpRoute>>,
+    listener_sets: Option<Store<ListenerSet>>,
+    backend_tls_policies: Option<Store<BackendTlsPolicy>>,
+    config_maps: Option<Store<ConfigMap>>,
+    ingresses: Option<Store<Ingress>>,
+    ingress_classes: Option<Store<IngressClass>>,
     /// Portico's own parameters (for the provisioner).
     pub proxies: Option<Store<PorticoProxy>>,
 }
@@ -76,6 +91,14 @@ impl Stores {
                     .contains(&key(s.namespace(), s.name_any()))
             }
         };
+        let config_map = |refs: &SharedReferences| {
+            let refs = refs.clone();
+            move |c: &ConfigMap| {
+                read(&refs)
+                    .config_maps
+                    .contains(&key(c.namespace(), c.name_any()))
+            }
+        };
         let stores = Self {
             gateway_classes: watch(client, all(), changed, always).await,
             gateways: watch(client, all(), changed, always).await,
@@ -92,6 +115,24 @@ impl Stores {
                 secret(&references),
             )
             .await,
+            grpc_routes: watch(client, all(), changed, always).await,
+            tls_routes: watch(client, all(), changed, always).await,
+            tcp_routes: watch(client, all(), changed, always).await,
+            udp_routes: watch(client, all(), changed, always).await,
+            listener_sets: watch(client, all(), changed, always).await,
+            backend_tls_policies: watch(client, all(), changed, always).await,
+            // Every namespace has ConfigMaps; only CA bundles are kept, and only referenced
+            // ones wake translation.
+            config_maps: watch_trimmed(
+                client,
+                all(),
+                changed,
+                config_map(&references),
+                keep_only_ca_bundle,
+            )
+            .await,
+            ingresses: watch(client, all(), changed, always).await,
+            ingress_classes: watch(client, all(), changed, always).await,
             proxies: watch(client, all(), changed, always).await,
             references,
         };
@@ -116,6 +157,15 @@ impl Stores {
             services,
             endpoint_slices,
             secrets,
+            grpc_routes,
+            tls_routes,
+            tcp_routes,
+            udp_routes,
+            listener_sets,
+            backend_tls_policies,
+            config_maps,
+            ingresses,
+            ingress_classes,
             proxies
         );
     }
@@ -131,6 +181,15 @@ impl Stores {
             services: snapshot(&self.services),
             endpoint_slices: snapshot(&self.endpoint_slices),
             secrets: snapshot(&self.secrets),
+            grpc_routes: snapshot(&self.grpc_routes),
+            tls_routes: snapshot(&self.tls_routes),
+            tcp_routes: snapshot(&self.tcp_routes),
+            udp_routes: snapshot(&self.udp_routes),
+            listener_sets: snapshot(&self.listener_sets),
+            backend_tls_policies: snapshot(&self.backend_tls_policies),
+            config_maps: snapshot(&self.config_maps),
+            ingresses: snapshot(&self.ingresses),
+            ingress_classes: snapshot(&self.ingress_classes),
         }
     }
 }
@@ -161,6 +220,14 @@ fn key(namespace: Option<String>, name: String) -> (String, String) {
     (namespace.unwrap_or_else(|| "default".to_string()), name)
 }
 
+/// ConfigMaps keep only the key BackendTLSPolicy reads CA certificates from.
+fn keep_only_ca_bundle(config_map: &mut ConfigMap) {
+    if let Some(data) = config_map.data.as_mut() {
+        data.retain(|key, _| key == "ca.crt");
+    }
+    config_map.binary_data = None;
+}
+
 /// Watch every object of kind `K` into a store, or `None` when the API server does not serve
 /// the kind (its CRD is not installed). Changes to objects for which `relevant` is false update
 /// the store without waking translation.
@@ -169,6 +236,21 @@ async fn watch<K>(
     config: watcher::Config,
     changed: &Arc<Notify>,
     relevant: impl Fn(&K) -> bool + Send + Sync + 'static,
+) -> Option<Store<K>>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    watch_trimmed(client, config, changed, relevant, |_| {}).await
+}
+
+/// [`watch`], storing objects as `trim` leaves them (besides dropping `managedFields`, which
+/// nothing reads and which can be most of an object's size).
+async fn watch_trimmed<K>(
+    client: &Client,
+    config: watcher::Config,
+    changed: &Arc<Notify>,
+    relevant: impl Fn(&K) -> bool + Send + Sync + 'static,
+    trim: impl Fn(&mut K) + Send + Sync + 'static,
 ) -> Option<Store<K>>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
@@ -190,7 +272,11 @@ where
     let (reader, writer) = reflector::store();
     // Every event wakes translation, relists (Init .. InitDone) included: a relist can remove
     // objects without any Delete event.
-    let events = reflector::reflector(writer, watcher(api, config)).default_backoff();
+    let objects = watcher(api, config).modify(move |object| {
+        object.meta_mut().managed_fields = None;
+        trim(object);
+    });
+    let events = reflector::reflector(writer, objects).default_backoff();
     let changed = changed.clone();
     tokio::spawn(async move {
         let mut events = std::pin::pin!(events);

@@ -37,10 +37,19 @@ const KINDS: &[(&str, &str)] = &[
     ("gateway.networking.k8s.io", "Gateway"),
     ("gateway.networking.k8s.io", "HTTPRoute"),
     ("gateway.networking.k8s.io", "ReferenceGrant"),
+    ("gateway.networking.k8s.io", "GRPCRoute"),
+    ("gateway.networking.k8s.io", "TLSRoute"),
+    ("gateway.networking.k8s.io", "TCPRoute"),
+    ("gateway.networking.k8s.io", "UDPRoute"),
+    ("gateway.networking.k8s.io", "ListenerSet"),
+    ("gateway.networking.k8s.io", "BackendTLSPolicy"),
     ("", "Namespace"),
     ("", "Service"),
     ("", "Secret"),
+    ("", "ConfigMap"),
     ("discovery.k8s.io", "EndpointSlice"),
+    ("networking.k8s.io", "Ingress"),
+    ("networking.k8s.io", "IngressClass"),
 ];
 
 /// Parse every document of `text` into `into`. Errors and warnings are collected, never fatal.
@@ -118,8 +127,21 @@ fn add_object(value: Value, line: usize, into: &mut Parsed) -> Result<(), String
         "Namespace" => resources.namespaces.push(typed(value, line, warnings)?),
         "Service" => resources.services.push(typed(value, line, warnings)?),
         "Secret" => resources.secrets.push(typed(value, line, warnings)?),
-        _ => resources
+        "EndpointSlice" => resources
             .endpoint_slices
+            .push(typed(value, line, warnings)?),
+        "GRPCRoute" => resources.grpc_routes.push(typed(value, line, warnings)?),
+        "TLSRoute" => resources.tls_routes.push(typed(value, line, warnings)?),
+        "TCPRoute" => resources.tcp_routes.push(typed(value, line, warnings)?),
+        "UDPRoute" => resources.udp_routes.push(typed(value, line, warnings)?),
+        "ListenerSet" => resources.listener_sets.push(typed(value, line, warnings)?),
+        "BackendTLSPolicy" => resources
+            .backend_tls_policies
+            .push(typed(value, line, warnings)?),
+        "ConfigMap" => resources.config_maps.push(typed(value, line, warnings)?),
+        "Ingress" => resources.ingresses.push(typed(value, line, warnings)?),
+        _ => resources
+            .ingress_classes
             .push(typed(value, line, warnings)?),
     }
     Ok(())

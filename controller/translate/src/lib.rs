@@ -30,10 +30,12 @@ pub mod references;
 pub mod refgrant;
 pub mod resources;
 pub mod route;
+pub mod route_kinds;
 pub mod tls;
+mod unserved;
 
 pub use documents::{DocumentError, Parsed, parse_documents};
-pub use output::{GatewaySnapshot, ObjectStatus, Output, Statuses};
+pub use output::{GatewaySnapshot, ObjectStatus, Output, Statuses, UnservedRouteStatus};
 pub use references::{References, references};
 pub use resources::Resources;
 
@@ -72,6 +74,7 @@ pub fn translate(resources: &Resources, options: &Options) -> Output {
     let gateways = gateway::accept_gateways(&index, &classes, options);
     let routes = route::attach_routes(&index, options, &gateways);
     statuses.http_routes = routes.statuses;
+    statuses.unserved_routes = unserved::refuse_unserved_routes(resources, options, &gateways);
     let mut output = Output {
         gateways: Vec::new(),
         statuses,

@@ -2,9 +2,10 @@
 
 use gateway_api::gatewayclasses::GatewayClassStatus;
 use gateway_api::gateways::GatewayStatus;
-use gateway_api::httproutes::HttpRouteStatus;
 use portico_snapshot::{Cluster, GatewayConfig, ObjectRef};
 use serde::{Deserialize, Serialize};
+
+use crate::route_kinds::RouteStatus;
 
 /// The result of one translation.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -46,5 +47,20 @@ pub struct Statuses {
     pub gateways: Vec<ObjectStatus<GatewayStatus>>,
     /// HTTPRoutes with at least one parentRef to one of our Gateways.
     #[serde(rename = "httpRoutes")]
-    pub http_routes: Vec<ObjectStatus<HttpRouteStatus>>,
+    pub http_routes: Vec<ObjectStatus<RouteStatus>>,
+    /// Routes of kinds not served yet that name one of our Gateways, refused with a reason.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unserved_routes: Vec<UnservedRouteStatus>,
+}
+
+/// A GRPCRoute, TLSRoute, TCPRoute or UDPRoute with the status Portico gives it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct UnservedRouteStatus {
+    /// The route's kind, e.g. `GRPCRoute`.
+    pub kind: String,
+    /// Namespace and name.
+    #[serde(flatten)]
+    pub object: ObjectRef,
+    /// Our parents' entries.
+    pub status: RouteStatus,
 }

@@ -1,5 +1,6 @@
-//! What the current Gateways and routes refer to, resolved or not: the Services behind
-//! backendRefs and the Secrets behind certificateRefs. A provider uses it to ignore changes to
+//! What the current Gateways, routes and policies refer to, resolved or not: the Services
+//! behind backendRefs, the Secrets behind certificateRefs and the ConfigMaps behind CA
+//! certificate refs. A provider uses it to ignore changes to
 //! objects nothing refers to, so translation work does not grow with unrelated objects.
 
 use std::collections::HashSet;
@@ -14,6 +15,8 @@ pub struct References {
     pub services: HashSet<(String, String)>,
     /// Secrets named by listener certificateRefs.
     pub secrets: HashSet<(String, String)>,
+    /// ConfigMaps named by BackendTLSPolicies' caCertificateRefs.
+    pub config_maps: HashSet<(String, String)>,
 }
 
 /// Collect every reference in `resources`, whether or not its target exists yet.
@@ -54,6 +57,15 @@ pub fn references(resources: &Resources) -> References {
                     .unwrap_or_else(|| namespace.clone());
                 found.secrets.insert((target, reference.name.clone()));
             }
+        }
+    }
+    for policy in &resources.backend_tls_policies {
+        let namespace = namespace_of(policy);
+        let refs = policy.spec.validation.ca_certificate_refs.iter().flatten();
+        for reference in refs.filter(|r| r.group.is_empty() && r.kind == "ConfigMap") {
+            found
+                .config_maps
+                .insert((namespace.clone(), reference.name.clone()));
         }
     }
     found

@@ -2,13 +2,20 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use gateway_api::backendtlspolicies::BackendTlsPolicy;
 use gateway_api::gatewayclasses::GatewayClass;
 use gateway_api::gateways::Gateway;
+use gateway_api::grpcroutes::GrpcRoute;
 use gateway_api::httproutes::HttpRoute;
+use gateway_api::listenersets::ListenerSet;
 use gateway_api::referencegrants::ReferenceGrant;
-use k8s_openapi::api::core::v1::{Namespace, Secret, Service};
+use gateway_api::tlsroutes::TlsRoute;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
+use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
+
+use crate::route_kinds::{TcpRoute, UdpRoute};
 
 /// Every object translation may look at, as read from the API server or from files.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +36,24 @@ pub struct Resources {
     pub endpoint_slices: Vec<EndpointSlice>,
     /// Secrets holding listener certificates.
     pub secrets: Vec<Secret>,
+    /// GRPCRoutes (not served yet: parents naming our Gateways are refused, saying so).
+    pub grpc_routes: Vec<GrpcRoute>,
+    /// TLSRoutes (not served yet, as GRPCRoutes).
+    pub tls_routes: Vec<TlsRoute>,
+    /// TCPRoutes (not served yet, as GRPCRoutes).
+    pub tcp_routes: Vec<TcpRoute>,
+    /// UDPRoutes (not served yet, as GRPCRoutes).
+    pub udp_routes: Vec<UdpRoute>,
+    /// ListenerSets (not merged into Gateways yet).
+    pub listener_sets: Vec<ListenerSet>,
+    /// BackendTLSPolicies (upstream TLS is not built yet; read by no translation step).
+    pub backend_tls_policies: Vec<BackendTlsPolicy>,
+    /// ConfigMaps holding CA bundles for BackendTLSPolicies.
+    pub config_maps: Vec<ConfigMap>,
+    /// Ingresses, for the Ingress migration (not translated yet).
+    pub ingresses: Vec<Ingress>,
+    /// IngressClasses, for the Ingress migration (not translated yet).
+    pub ingress_classes: Vec<IngressClass>,
 }
 
 /// Label linking an EndpointSlice to its Service.

@@ -6,8 +6,7 @@ use std::collections::{HashMap, HashSet};
 use gateway_api::httproutes::{
     HttpRoute as HttpRouteObject, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesFilters,
     HttpRouteRulesFiltersRequestRedirectScheme as Scheme, HttpRouteRulesFiltersType as FilterType,
-    HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesPathType, HttpRouteStatus,
-    HttpRouteStatusParents, HttpRouteStatusParentsParentRef,
+    HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesPathType,
 };
 use kube::ResourceExt;
 use portico_snapshot::{
@@ -19,6 +18,7 @@ use crate::conditions::{Problem, outcome, reasons, types};
 use crate::gateway::{GATEWAY_GROUP, GatewayState};
 use crate::output::ObjectStatus;
 use crate::resources::{Index, namespace_of};
+use crate::route_kinds::{ParentReference, RouteParentStatus, RouteStatus};
 use crate::{Options, backends, hostnames};
 
 /// A route as attached to one listener.
@@ -55,7 +55,7 @@ impl Attachments {
 
 /// Route statuses plus the attachments the Gateways need.
 pub(crate) struct RouteOutput {
-    pub statuses: Vec<ObjectStatus<HttpRouteStatus>>,
+    pub statuses: Vec<ObjectStatus<RouteStatus>>,
     pub attachments: Attachments,
 }
 
@@ -141,7 +141,7 @@ pub(crate) fn attach_routes(
                     generation,
                 ),
             ];
-            parents.push(HttpRouteStatusParents {
+            parents.push(RouteParentStatus {
                 conditions,
                 controller_name: options.controller_name.clone(),
                 parent_ref: parent_ref_status(parent),
@@ -153,7 +153,7 @@ pub(crate) fn attach_routes(
                     namespace: namespace.clone(),
                     name: route.name_any(),
                 },
-                status: HttpRouteStatus { parents },
+                status: RouteStatus { parents },
             });
         }
     }
@@ -240,8 +240,8 @@ fn attach(
     Ok(())
 }
 
-fn parent_ref_status(parent: &HttpRouteParentRefs) -> HttpRouteStatusParentsParentRef {
-    HttpRouteStatusParentsParentRef {
+fn parent_ref_status(parent: &HttpRouteParentRefs) -> ParentReference {
+    ParentReference {
         group: parent.group.clone(),
         kind: parent.kind.clone(),
         name: parent.name.clone(),

@@ -1,0 +1,133 @@
+//! Routes of kinds Portico does not serve yet: GRPCRoute, TLSRoute, TCPRoute and UDPRoute.
+//!
+//! No listener of ours accepts these kinds (listeners' `supportedKinds` say so too), so every
+//! parentRef naming one of our Gateways is refused with `Accepted=False`,
+//! `NotAllowedByListeners` and a message naming the kind. Users see why such a route does
+//! nothing instead of silence.
+
+use std::collections::HashSet;
+
+use kube::{Resource, ResourceExt};
+use portico_snapshot::ObjectRef;
+
+use crate::Options;
+use crate::conditions::{condition, reasons, types};
+use crate::gateway::{GATEWAY_GROUP, GatewayState};
+use crate::output::UnservedRouteStatus;
+use crate::resources::{Resources, namespace_of};
+use crate::route_kinds::{ParentReference, RouteParentStatus, RouteStatus};
+
+/// Copy a generated parentRef type's fields into the shared shape.
+macro_rules! parent_refs {
+    ($route:expr) => {
+        $route
+            .spec
+            .parent_refs
+            .iter()
+            .flatten()
+            .map(|p| ParentReference {
+                group: p.group.clone(),
+                kind: p.kind.clone(),
+                name: p.name.clone(),
+                namespace: p.namespace.clone(),
+                port: p.port,
+                section_name: p.section_name.clone(),
+            })
+            .collect::<Vec<_>>()
+    };
+}
+
+/// Statuses for every unserved route with a parentRef to one of `gateways`, sorted by kind,
+/// namespace and name.
+pub(crate) fn refuse_unserved_routes(
+    resources: &Resources,
+    options: &Options,
+    gateways: &[GatewayState<'_>],
+) -> Vec<UnservedRouteStatus> {
+    let ours: HashSet<&ObjectRef> = gateways.iter().map(|g| &g.key).collect();
+    let mut statuses = Vec::new();
+    let mut refuse = |route: &dyn RouteMeta, parents: Vec<ParentReference>| {
+        if let Some(status) = refuse(route, &parents, &ours, options) {
+            statuses.push(status);
+        }
+    };
+    for route in &resources.grpc_routes {
+        refuse(route, parent_refs!(route));
+    }
+    for route in &resources.tls_routes {
+        refuse(route, parent_refs!(route));
+    }
+    for route in &resources.tcp_routes {
+        refuse(route, route.spec.parent_refs.clone().unwrap_or_default());
+    }
+    for route in &resources.udp_routes {
+        refuse(route, route.spec.parent_refs.clone().unwrap_or_default());
+    }
+    statuses.sort_by(|a, b| (&a.kind, &a.object).cmp(&(&b.kind, &b.object)));
+    statuses
+}
+
+/// What refusing needs to know of a route, whatever its kind.
+trait RouteMeta {
+    fn kind(&self) -> String;
+    fn key(&self) -> ObjectRef;
+    fn generation(&self) -> Option<i64>;
+}
+
+impl<K: Resource<DynamicType = ()>> RouteMeta for K {
+    fn kind(&self) -> String {
+        K::kind(&()).into_owned()
+    }
+    fn key(&self) -> ObjectRef {
+        ObjectRef {
+            namespace: namespace_of(self),
+            name: self.name_any(),
+        }
+    }
+    fn generation(&self) -> Option<i64> {
+        self.meta().generation
+    }
+}
+
+fn refuse(
+    route: &dyn RouteMeta,
+    parents: &[ParentReference],
+    ours: &HashSet<&ObjectRef>,
+    options: &Options,
+) -> Option<UnservedRouteStatus> {
+    let object = route.key();
+    let kind = route.kind();
+    let parents: Vec<_> = parents
+        .iter()
+        .filter(|p| {
+            p.group.as_deref().unwrap_or(GATEWAY_GROUP) == GATEWAY_GROUP
+                && p.kind.as_deref().unwrap_or("Gateway") == "Gateway"
+        })
+        .filter(|p| {
+            let gateway = ObjectRef {
+                namespace: p
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| object.namespace.clone()),
+                name: p.name.clone(),
+            };
+            ours.contains(&gateway)
+        })
+        .map(|p| RouteParentStatus {
+            parent_ref: p.clone(),
+            controller_name: options.controller_name.clone(),
+            conditions: vec![condition(
+                types::ACCEPTED,
+                false,
+                reasons::NOT_ALLOWED_BY_LISTENERS,
+                format!("no listener accepts {kind}: Portico does not serve {kind} yet"),
+                route.generation(),
+            )],
+        })
+        .collect();
+    (!parents.is_empty()).then_some(UnservedRouteStatus {
+        kind,
+        object,
+        status: RouteStatus { parents },
+    })
+}
