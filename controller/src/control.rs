@@ -3,14 +3,14 @@
 //! data-plane progress, transition times stamped). A mode only feeds it translations.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
 use k8s_openapi::jiff::Timestamp;
 use portico_snapshot::ObjectRef;
 use portico_snapshot::wire::SnapshotServiceServer;
-use portico_translate::{Options, Output, Resources, Statuses};
+use portico_translate::{Options, Output, Resources, RouteMemo, Statuses};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -40,6 +40,8 @@ pub struct Control {
     publisher: Publisher,
     acks: Arc<Acks>,
     translated: watch::Sender<Statuses>,
+    /// Routes compiled by earlier translations, reused while their inputs are unchanged.
+    memo: Mutex<RouteMemo>,
     /// Statuses as users see them, re-rendered whenever a translation or a report arrives.
     pub rendered: watch::Receiver<Arc<Statuses>>,
 }
@@ -67,6 +69,7 @@ impl Control {
             publisher: Publisher::new(),
             acks,
             translated,
+            memo: Mutex::default(),
             rendered,
         })
     }
@@ -119,7 +122,14 @@ impl Control {
     /// configuration changed, and the statuses either way. Returns the accepted Gateways.
     pub fn translate(&self, resources: &Resources, options: &Options) -> Vec<ObjectRef> {
         let timer = self.metrics.translation_seconds.start_timer();
-        let output = portico_translate::translate(resources, options);
+        let output = {
+            let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
+            let output = portico_translate::translate_with(resources, options, &mut memo);
+            self.metrics
+                .routes_compiled
+                .inc_by(u64::try_from(memo.compiled_last()).unwrap_or(u64::MAX));
+            output
+        };
         timer.observe_duration();
         let accepted = output
             .statuses

@@ -80,7 +80,8 @@ pub fn load(fingerprint: &Fingerprint) -> Resources {
 /// What the API server would fill in and files usually leave out: `metadata.generation`
 /// (1 when an object first appears, +1 whenever its spec changes) and `creationTimestamp`
 /// (when it was first seen), so `observedGeneration` and route age work as in a cluster.
-/// Values written in the files are kept.
+/// Values written in the files are kept, except `uid`, which is dropped: translation's route
+/// memo trusts `uid` and `generation` only as an API server sets them.
 #[derive(Default)]
 pub struct ServerSideMetadata {
     seen: HashMap<(&'static str, String, String), Seen>,
@@ -139,6 +140,9 @@ impl ServerSideMetadata {
                 created: now,
             },
         };
+        // The uid is the API server's to give: one copied into a file (from `kubectl get -o
+        // yaml`) would let a changed spec pass for the remembered one (see RouteMemo).
+        metadata.uid = None;
         metadata.generation.get_or_insert(entry.generation);
         metadata
             .creation_timestamp
@@ -203,5 +207,19 @@ mod tests {
         resources.gateways[0].metadata.generation = Some(7);
         metadata.fill(&mut resources, Timestamp::UNIX_EPOCH);
         assert_eq!(resources.gateways[0].metadata.generation, Some(7));
+    }
+
+    #[test]
+    fn uids_copied_into_files_are_dropped() {
+        let mut metadata = ServerSideMetadata::default();
+        let mut route = gateway_api::httproutes::HttpRoute::default();
+        route.metadata.name = Some("exported".into());
+        route.metadata.uid = Some("0a1b2c".into());
+        let mut resources = Resources {
+            http_routes: vec![route],
+            ..Resources::default()
+        };
+        metadata.fill(&mut resources, Timestamp::UNIX_EPOCH);
+        assert_eq!(resources.http_routes[0].metadata.uid, None);
     }
 }

@@ -12,6 +12,8 @@ pub struct Metrics {
     pub translations: IntCounter,
     /// Time one translation takes.
     pub translation_seconds: Histogram,
+    /// HTTPRoutes compiled by translations (the rest were reused unchanged).
+    pub routes_compiled: IntCounter,
     /// Snapshots per Gateway, by result: pushed to a data plane, acked, nacked.
     pub gateway_snapshots: IntCounterVec,
     /// Status writes to the API server, by kind and result (ok or error).
@@ -49,6 +51,10 @@ impl Metrics {
                 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
             ]),
         )?;
+        let routes_compiled = IntCounter::new(
+            "portico_controller_routes_compiled_total",
+            "HTTPRoutes compiled by translations; unchanged routes are reused, not counted",
+        )?;
         let gateway_snapshots = IntCounterVec::new(
             Opts::new(
                 "portico_controller_gateway_snapshots_total",
@@ -76,6 +82,7 @@ impl Metrics {
         )?;
         registry.register(Box::new(translations.clone()))?;
         registry.register(Box::new(translation_seconds.clone()))?;
+        registry.register(Box::new(routes_compiled.clone()))?;
         registry.register(Box::new(gateway_snapshots.clone()))?;
         registry.register(Box::new(status_writes.clone()))?;
         registry.register(Box::new(published.clone()))?;
@@ -86,6 +93,7 @@ impl Metrics {
             registry,
             translations,
             translation_seconds,
+            routes_compiled,
             gateway_snapshots,
             status_writes,
             published,

@@ -533,7 +533,7 @@ impl GatewayState<'_> {
                 let mut routes = attachments.routes_for(&l.key);
                 routes.sort_by(|a, b| a.order.cmp(&b.order));
                 for route in &routes {
-                    for cluster in &route.clusters {
+                    for cluster in &route.compiled.clusters {
                         clusters
                             .entry(cluster.name.clone())
                             .or_insert_with(|| cluster.clone());
@@ -547,7 +547,7 @@ impl GatewayState<'_> {
                     protocol: l.protocol.clone().unwrap_or_default(),
                     hostname: l.spec.hostname.clone(),
                     certificates: l.certificates.clone(),
-                    routes: routes.into_iter().map(|r| r.route.clone()).collect(),
+                    routes: routes.into_iter().map(|r| r.route()).collect(),
                 };
                 listener.version = hash::content_version(&(&listener, &listener.certificates));
                 listener

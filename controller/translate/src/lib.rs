@@ -25,6 +25,7 @@ pub mod documents;
 pub mod gateway;
 mod hash;
 pub mod hostnames;
+pub mod memo;
 pub mod output;
 pub mod references;
 pub mod refgrant;
@@ -35,6 +36,7 @@ pub mod tls;
 mod unserved;
 
 pub use documents::{DocumentError, Parsed, parse_documents};
+pub use memo::RouteMemo;
 pub use output::{GatewaySnapshot, ObjectStatus, Output, Statuses, UnservedRouteStatus};
 pub use references::{References, references};
 pub use resources::Resources;
@@ -68,11 +70,17 @@ impl Default for Options {
 /// Translate `resources` into one snapshot per owned Gateway plus the status of every object
 /// we are responsible for. Invalid objects produce status conditions, never errors.
 pub fn translate(resources: &Resources, options: &Options) -> Output {
+    translate_with(resources, options, &mut RouteMemo::default())
+}
+
+/// [`translate`], reusing routes `memo` compiled before whose inputs did not change, and
+/// remembering this translation's for the next. The output is the same as [`translate`]'s.
+pub fn translate_with(resources: &Resources, options: &Options, memo: &mut RouteMemo) -> Output {
     let index = resources::Index::new(resources);
     let mut statuses = Statuses::default();
     let classes = gateway::accept_classes(resources, options, &mut statuses);
     let gateways = gateway::accept_gateways(&index, &classes, options);
-    let routes = route::attach_routes(&index, options, &gateways);
+    let routes = route::attach_routes(&index, options, &gateways, memo);
     statuses.http_routes = routes.statuses;
     statuses.unserved_routes = unserved::refuse_unserved_routes(resources, options, &gateways);
     let mut output = Output {

@@ -2,6 +2,7 @@
 //! rules into snapshot rules.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use gateway_api::httproutes::{
     HttpRoute as HttpRouteObject, HttpRouteParentRefs, HttpRouteRules, HttpRouteRulesFilters,
@@ -16,6 +17,7 @@ use portico_snapshot::{
 
 use crate::conditions::{Problem, outcome, reasons, types};
 use crate::gateway::{GATEWAY_GROUP, GatewayState};
+use crate::memo::RouteMemo;
 use crate::output::ObjectStatus;
 use crate::resources::{Index, namespace_of};
 use crate::route_kinds::{ParentReference, RouteParentStatus, RouteStatus};
@@ -26,8 +28,22 @@ use crate::{Options, backends, hostnames};
 pub(crate) struct Attached {
     /// Precedence among routes: older first, then by namespace and name.
     pub order: (String, String, String),
-    pub route: HttpRoute,
-    pub clusters: Vec<Cluster>,
+    /// `namespace/name` of the route.
+    pub key: String,
+    /// The hostnames it answers on this listener.
+    pub hostnames: Vec<String>,
+    pub compiled: Arc<CompiledRoute>,
+}
+
+impl Attached {
+    /// The route as this listener's snapshot carries it.
+    pub fn route(&self) -> HttpRoute {
+        HttpRoute {
+            key: self.key.clone(),
+            hostnames: self.hostnames.clone(),
+            rules: self.compiled.rules.clone(),
+        }
+    }
 }
 
 /// Routes per listener key, and how many routes each listener counts as attached.
@@ -60,9 +76,10 @@ pub(crate) struct RouteOutput {
 }
 
 /// Rules translated once per route, shared by every listener it attaches to.
-struct CompiledRoute {
+#[derive(Debug)]
+pub(crate) struct CompiledRoute {
     rules: Vec<HttpRule>,
-    clusters: Vec<Cluster>,
+    pub clusters: Vec<Cluster>,
     /// First backendRef problem (route stays accepted; that share answers 500).
     unresolved: Option<Problem>,
 }
@@ -71,6 +88,7 @@ pub(crate) fn attach_routes(
     index: &Index<'_>,
     options: &Options,
     gateways: &[GatewayState<'_>],
+    memo: &mut RouteMemo,
 ) -> RouteOutput {
     let by_key: HashMap<&ObjectRef, &GatewayState<'_>> =
         gateways.iter().map(|g| (&g.key, g)).collect();
@@ -83,7 +101,9 @@ pub(crate) fn attach_routes(
     for route in routes {
         let namespace = namespace_of(route);
         let generation = route.metadata.generation;
-        let compiled = compile(index, &namespace, route);
+        let compiled = memo.compiled(index, &namespace, route, || {
+            compile(index, &namespace, route)
+        });
         let order = (
             route
                 .metadata
@@ -157,6 +177,7 @@ pub(crate) fn attach_routes(
             });
         }
     }
+    memo.finish();
     output
 }
 
@@ -167,7 +188,7 @@ fn attach(
     namespace: &str,
     parent: &HttpRouteParentRefs,
     gateway: &GatewayState<'_>,
-    compiled: &CompiledRoute,
+    compiled: &Arc<CompiledRoute>,
     order: &(String, String, String),
     attachments: &mut Attachments,
 ) -> Result<(), Problem> {
@@ -229,12 +250,9 @@ fn attach(
             .or_default()
             .push(Attached {
                 order: order.clone(),
-                route: HttpRoute {
-                    key: route_key.clone(),
-                    hostnames,
-                    rules: compiled.rules.clone(),
-                },
-                clusters: compiled.clusters.clone(),
+                key: route_key.clone(),
+                hostnames,
+                compiled: compiled.clone(),
             });
     }
     Ok(())
