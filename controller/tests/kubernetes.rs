@@ -416,8 +416,19 @@ async fn accepted_gateways_are_provisioned_and_collected_with_them() {
         "metadata: {name: gw2}\nspec:\n  gatewayClassName: portico-b\n  listeners: [{name: http, protocol: HTTP, port: 80}]\n",
     )
     .await;
+    // A third, to see a Gateway that stops being ours while no controller runs lose its data plane.
+    create(
+        &Api::<gateway_api::gatewayclasses::GatewayClass>::all(client.clone()),
+        "metadata: {name: portico-c}\nspec: {controllerName: portico.dev/gateway-controller}\n",
+    )
+    .await;
+    create(
+        &gateways,
+        "metadata: {name: gw3}\nspec:\n  gatewayClassName: portico-c\n  listeners: [{name: http, protocol: HTTP, port: 80}]\n",
+    )
+    .await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let _controller = start_controller_with(
+    let mut controller = start_controller_with(
         &cluster,
         dir.path(),
         free_port(),
@@ -512,6 +523,34 @@ async fn accepted_gateways_are_provisioned_and_collected_with_them() {
         gateways.get("gw2").await.is_ok(),
         "the Gateway itself stays"
     );
+
+    // Its class goes while the controller is down: the restarted controller finds the objects
+    // by label and removes them, and leaves the accepted Gateway's alone.
+    eventually(Duration::from_secs(30), || async {
+        deployments.get("portico-gw3").await.ok()
+    })
+    .await;
+    controller.kill();
+    Api::<gateway_api::gatewayclasses::GatewayClass>::all(client.clone())
+        .delete("portico-c", &Default::default())
+        .await
+        .expect("delete class");
+    let _restarted = start_controller_with(
+        &cluster,
+        dir.path(),
+        free_port(),
+        free_port(),
+        "restarted.log",
+        &["--provision"],
+    );
+    eventually(Duration::from_secs(30), || async {
+        let deployment = deployments.get_opt("portico-gw3").await.ok()?;
+        let service = services.get_opt("portico-gw3").await.ok()?;
+        (deployment.is_none() && service.is_none()).then_some(())
+    })
+    .await;
+    let kept = deployments.get("portico-gw").await.expect("deployment");
+    assert_eq!(kept.metadata.uid, deployment.metadata.uid);
 
     // Deleting the Gateway garbage-collects what was provisioned for it.
     gateways

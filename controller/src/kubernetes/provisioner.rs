@@ -40,6 +40,11 @@ const TOKEN_DIR: &str = "/var/run/secrets/portico";
 /// of the Gateway uses.
 const ADMIN_PORTS: [i32; 3] = [9902, 19902, 29902];
 const PARAMETERS_GROUP: &str = "gateway.portico.dev";
+const NAME_LABEL: &str = "app.kubernetes.io/name";
+const DATAPLANE_NAME: &str = "portico-dataplane";
+const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
+const MANAGED_BY: &str = "portico";
+const GATEWAY_LABEL: &str = "gateway.portico.dev/gateway";
 const PARAMETERS_KIND: &str = "PorticoProxy";
 
 /// Where provisioned data planes find the controller, and what they run.
@@ -69,6 +74,8 @@ pub struct Provisioner {
     since: std::time::Instant,
     /// Gateways provisioned so far, to clean up after those no longer accepted.
     provisioned: BTreeSet<ObjectRef>,
+    /// Whether objects left behind while no controller ran have been looked for since `since`.
+    swept: bool,
 }
 
 impl Provisioner {
@@ -80,6 +87,7 @@ impl Provisioner {
             applied: HashMap::new(),
             since: std::time::Instant::now(),
             provisioned: BTreeSet::new(),
+            swept: false,
         }
     }
 
@@ -90,8 +98,13 @@ impl Provisioner {
         if self.since.elapsed() > REAPPLY_EVERY {
             self.applied.clear();
             self.since = std::time::Instant::now();
+            self.swept = false;
         }
         let still: BTreeSet<ObjectRef> = accepted.iter().cloned().collect();
+        // Without both kinds' watches, "not accepted" could mean "not known": never sweep then.
+        if !self.swept && stores.gateways.is_some() && stores.gateway_classes.is_some() {
+            self.swept = self.remove_orphans(&still).await;
+        }
         for gone in self
             .provisioned
             .difference(&still)
@@ -200,33 +213,74 @@ impl Provisioner {
         }
     }
 
+    /// Delete objects this controller provisioned for Gateways that are not accepted now,
+    /// found by label: those left behind while no controller ran (the Gateway changed class,
+    /// say), which `provisioned` cannot know about. True when the search succeeded.
+    async fn remove_orphans(&mut self, accepted: &BTreeSet<ObjectRef>) -> bool {
+        let wanted: BTreeSet<(String, String)> = accepted
+            .iter()
+            .map(|g| (g.namespace.clone(), object_name(&g.name)))
+            .collect();
+        let params = kube::api::ListParams::default().labels(&format!(
+            "{MANAGED_BY_LABEL}={MANAGED_BY},{NAME_LABEL}={DATAPLANE_NAME}"
+        ));
+        let mut orphans = BTreeSet::new();
+        let listed = [
+            list_owners::<Deployment>(&self.client, &params).await,
+            list_owners::<Service>(&self.client, &params).await,
+            list_owners::<ServiceAccount>(&self.client, &params).await,
+        ];
+        for owners in listed {
+            match owners {
+                Ok(owners) => orphans.extend(owners.into_iter().filter(|o| !wanted.contains(o))),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot look for objects of Gateways no longer accepted");
+                    return false;
+                }
+            }
+        }
+        for (namespace, name) in orphans {
+            tracing::info!(
+                namespace,
+                name,
+                "removing a data plane whose Gateway is not accepted"
+            );
+            self.remove_objects(&namespace, &name).await;
+        }
+        true
+    }
+
     /// Delete what was provisioned for a Gateway that is no longer accepted.
     async fn remove(&mut self, gateway: &ObjectRef) {
-        let name = object_name(&gateway.name);
-        let namespace = &gateway.namespace;
+        self.remove_objects(&gateway.namespace, &object_name(&gateway.name))
+            .await;
+        tracing::info!(gateway = %gateway, "Gateway no longer accepted; its data plane is removed");
+    }
+
+    /// Delete the Deployment, Service and ServiceAccount called `name`.
+    async fn remove_objects(&mut self, namespace: &str, name: &str) {
         let params = kube::api::DeleteParams::background();
         let results = [
             Api::<Deployment>::namespaced(self.client.clone(), namespace)
-                .delete(&name, &params)
+                .delete(name, &params)
                 .await
                 .err(),
             Api::<Service>::namespaced(self.client.clone(), namespace)
-                .delete(&name, &params)
+                .delete(name, &params)
                 .await
                 .err(),
             Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
-                .delete(&name, &params)
+                .delete(name, &params)
                 .await
                 .err(),
         ];
         for error in results.into_iter().flatten() {
             if !matches!(&error, kube::Error::Api(s) if s.code == 404) {
-                tracing::warn!(gateway = %gateway, %error, "cannot remove provisioned objects");
+                tracing::warn!(namespace, name, %error, "cannot remove provisioned objects");
             }
         }
         self.applied
             .retain(|key, _| !key.ends_with(&format!("/{namespace}/{name}")));
-        tracing::info!(gateway = %gateway, "Gateway no longer accepted; its data plane is removed");
     }
 
     async fn apply<K>(&mut self, api: Api<K>, object: K)
@@ -261,6 +315,22 @@ impl Provisioner {
             }
         }
     }
+}
+
+/// Namespace and name of every provisioned object of kind `K` that `params` selects.
+async fn list_owners<K>(
+    client: &Client,
+    params: &kube::api::ListParams,
+) -> Result<Vec<(String, String)>, kube::Error>
+where
+    K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let objects = Api::<K>::all(client.clone()).list_metadata(params).await?;
+    Ok(objects
+        .items
+        .into_iter()
+        .map(|o| (o.namespace().unwrap_or_default(), o.name_any()))
+        .collect())
 }
 
 /// Name of the Secret holding a Gateway's client certificate.
@@ -321,19 +391,11 @@ fn manifests(
 ) -> (ServiceAccount, Deployment, Service) {
     let name = object_name(&gateway.name_any());
     let namespace = gateway.namespace().unwrap_or_default();
+    // Label values are at most 63 characters: the object name stands for the Gateway.
     let labels = BTreeMap::from([
-        (
-            "app.kubernetes.io/name".to_string(),
-            "portico-dataplane".to_string(),
-        ),
-        (
-            "app.kubernetes.io/managed-by".to_string(),
-            "portico".to_string(),
-        ),
-        (
-            "gateway.portico.dev/gateway".to_string(),
-            gateway.name_any(),
-        ),
+        (NAME_LABEL.to_string(), DATAPLANE_NAME.to_string()),
+        (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
+        (GATEWAY_LABEL.to_string(), name.clone()),
     ]);
     let owner = gateway
         .controller_owner_ref(&())
