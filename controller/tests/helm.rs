@@ -1,0 +1,186 @@
+//! The Helm chart against a real control plane: `helm install` with default values succeeds,
+//! and the controller, started with the arguments and the ServiceAccount the chart installed
+//! (its RBAC, nothing more), serves a Gateway end to end: status, provisioning, certificates.
+//! The control plane has no nodes, so the chart's own pods never run; the controller runs here
+//! as a process instead, with the identity those pods would have.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use gateway_api::gateways::Gateway;
+use gateway_api::grpcroutes::GrpcRoute;
+use gateway_api::httproutes::HttpRoute;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::authentication::v1::TokenRequest;
+use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
+use kube::Api;
+use kube::api::PostParams;
+use support::cluster::*;
+use support::*;
+
+const NAMESPACE: &str = "portico-system";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chart_installs_and_its_rbac_is_all_the_controller_needs() {
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    install_crds(
+        &client,
+        &[
+            "gatewayclasses",
+            "gateways",
+            "httproutes",
+            "grpcroutes",
+            "tlsroutes",
+            "tcproutes",
+            "udproutes",
+            "referencegrants",
+            "listenersets",
+            "backendtlspolicies",
+        ],
+    )
+    .await;
+
+    let charts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../charts");
+    let helm = Command::new(charts.join("helm.sh"))
+        .output()
+        .expect("run charts/helm.sh");
+    assert!(helm.status.success(), "cannot get helm");
+    let helm = String::from_utf8_lossy(&helm.stdout).trim().to_string();
+    let installed = Command::new(&helm)
+        .args(["install", "portico"])
+        .arg(charts.join("portico"))
+        .args([
+            "--namespace",
+            NAMESPACE,
+            "--create-namespace",
+            "--kubeconfig",
+        ])
+        .arg(cluster.kubeconfig())
+        .status()
+        .expect("run helm install");
+    assert!(installed.success(), "helm install failed");
+
+    // The controller as the chart runs it: its arguments, its ServiceAccount's token.
+    let deployment = Api::<Deployment>::namespaced(client.clone(), NAMESPACE)
+        .get("portico-controller")
+        .await
+        .expect("the chart's controller Deployment");
+    let container = deployment
+        .spec
+        .and_then(|s| s.template.spec)
+        .map(|p| p.containers[0].clone())
+        .expect("controller container");
+    let (grpc, admin) = (free_port(), free_port());
+    let args: Vec<String> = container
+        .args
+        .unwrap_or_default()
+        .into_iter()
+        .map(|arg| {
+            // Ports inside a pod are free; here they must be picked.
+            if arg.starts_with("--grpc-address=") {
+                format!("--grpc-address=127.0.0.1:{grpc}")
+            } else if arg.starts_with("--admin-address=") {
+                format!("--admin-address=127.0.0.1:{admin}")
+            } else {
+                arg
+            }
+        })
+        .collect();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = dir.path().join("controller.kubeconfig");
+    let token = service_account_token(&client, "portico-controller").await;
+    std::fs::write(&kubeconfig, with_token(&cluster, &token)).expect("kubeconfig");
+    let mut command = portico();
+    command
+        .args(&args)
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["--listen-address", "127.0.0.1"])
+        .env("POD_NAMESPACE", NAMESPACE)
+        .env("POD_NAME", "portico-controller-0");
+    let log = dir.path().join("controller.log");
+    let _controller = Process::start(command, log.clone());
+
+    let gateways: Api<Gateway> = Api::namespaced(client.clone(), "default");
+    create(
+        &gateways,
+        "metadata: {name: gw}\nspec:\n  gatewayClassName: portico\n  listeners: [{name: http, protocol: HTTP, port: 80}]\n",
+    )
+    .await;
+    let routes: Api<HttpRoute> = Api::namespaced(client.clone(), "default");
+    create(
+        &routes,
+        "metadata: {name: web}\nspec:\n  parentRefs: [{name: gw}]\n",
+    )
+    .await;
+    let grpc_routes: Api<GrpcRoute> = Api::namespaced(client.clone(), "default");
+    create(
+        &grpc_routes,
+        "metadata: {name: greeter}\nspec:\n  parentRefs: [{name: gw}]\n",
+    )
+    .await;
+
+    // Status of every kind, the data plane provisioned, both ends of mutual TLS in place.
+    eventually(Duration::from_secs(60), || async {
+        let conditions = gateways.get("gw").await.ok()?.status?.conditions?;
+        let accepted = condition(&conditions, "Accepted")?;
+        (accepted.status == "True").then_some(())
+    })
+    .await;
+    route_status_written(&routes, "web", Duration::from_secs(30)).await;
+    eventually(Duration::from_secs(30), || async {
+        (!grpc_routes
+            .get("greeter")
+            .await
+            .ok()?
+            .status?
+            .parents
+            .is_empty())
+        .then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(30), || async {
+        Api::<Deployment>::namespaced(client.clone(), "default")
+            .get("portico-gw")
+            .await
+            .ok()
+    })
+    .await;
+    let secrets = |namespace: &str| Api::<Secret>::namespaced(client.clone(), namespace);
+    eventually(Duration::from_secs(30), || async {
+        secrets(NAMESPACE).get("portico-dataplane-ca").await.ok()?;
+        secrets("default").get("portico-gw-tls").await.ok()
+    })
+    .await;
+
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    for refusal in ["forbidden", "not allowed"] {
+        assert!(
+            !text.to_lowercase().contains(refusal),
+            "the chart's RBAC refused something the controller does:\n{text}"
+        );
+    }
+}
+
+/// A token for `account` in the release namespace, for the API server's default audience.
+async fn service_account_token(client: &kube::Client, account: &str) -> String {
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), NAMESPACE);
+    let issued = accounts
+        .create_token_request(account, &PostParams::default(), &TokenRequest::default())
+        .await
+        .expect("token");
+    issued.status.map(|s| s.token).unwrap_or_default()
+}
+
+/// The cluster's kubeconfig with its user replaced by `token`.
+fn with_token(cluster: &Cluster, token: &str) -> String {
+    let admin = std::fs::read_to_string(cluster.kubeconfig()).expect("kubeconfig");
+    let mut config: serde_yaml::Value = serde_yaml::from_str(&admin).expect("kubeconfig YAML");
+    config["users"][0]["user"] =
+        serde_yaml::from_str(&format!("{{token: {token}}}")).expect("user with a token");
+    serde_yaml::to_string(&config).expect("kubeconfig YAML")
+}
