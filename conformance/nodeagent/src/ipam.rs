@@ -1,0 +1,98 @@
+//! Pod addresses: a pool over the node's pod CIDR. The first host address belongs to the bridge
+//! (the pods' gateway); pods get the others, lowest free first.
+
+use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
+
+/// A pod CIDR such as `10.244.0.0/24`, with the addresses handed out.
+#[derive(Debug, Clone)]
+pub struct Pool {
+    network: u32,
+    prefix: u8,
+    used: BTreeSet<u32>,
+}
+
+/// A CIDR that cannot serve as a pod network.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("pod CIDR {0:?}: expected an IPv4 network such as 10.244.0.0/24, prefix 8 to 29")]
+pub struct BadCidr(pub String);
+
+impl Pool {
+    /// Parse `a.b.c.d/prefix`; host bits must be zero.
+    pub fn new(cidr: &str) -> Result<Self, BadCidr> {
+        let bad = || BadCidr(cidr.to_string());
+        let (address, prefix) = cidr.split_once('/').ok_or_else(bad)?;
+        let address: Ipv4Addr = address.parse().map_err(|_| bad())?;
+        let prefix: u8 = prefix.parse().map_err(|_| bad())?;
+        if !(8..=29).contains(&prefix) {
+            return Err(bad());
+        }
+        let network = u32::from(address);
+        if network & !mask(prefix) != 0 {
+            return Err(bad());
+        }
+        Ok(Self {
+            network,
+            prefix,
+            used: BTreeSet::new(),
+        })
+    }
+
+    /// The bridge's address: the first host of the network.
+    pub fn gateway(&self) -> Ipv4Addr {
+        Ipv4Addr::from(self.network + 1)
+    }
+
+    /// Prefix length, for addresses written as `ip/prefix`.
+    pub fn prefix(&self) -> u8 {
+        self.prefix
+    }
+
+    /// The lowest free pod address, or `None` when the pool is exhausted.
+    pub fn allocate(&mut self) -> Option<Ipv4Addr> {
+        let broadcast = self.network | !mask(self.prefix);
+        let free = (self.network + 2..broadcast).find(|a| !self.used.contains(a))?;
+        self.used.insert(free);
+        Some(Ipv4Addr::from(free))
+    }
+
+    /// Give an address back.
+    pub fn release(&mut self, address: Ipv4Addr) {
+        self.used.remove(&u32::from(address));
+    }
+}
+
+fn mask(prefix: u8) -> u32 {
+    u32::MAX << (32 - u32::from(prefix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hands_out_host_addresses_after_the_gateway_and_reuses_released_ones() {
+        let mut pool = Pool::new("10.244.3.0/29").unwrap();
+        assert_eq!(pool.gateway(), Ipv4Addr::new(10, 244, 3, 1));
+        let all: Vec<_> = std::iter::from_fn(|| pool.allocate()).collect();
+        // .0 is the network, .1 the bridge, .7 broadcast.
+        assert_eq!(all.first(), Some(&Ipv4Addr::new(10, 244, 3, 2)));
+        assert_eq!(all.len(), 5);
+        pool.release(Ipv4Addr::new(10, 244, 3, 4));
+        assert_eq!(pool.allocate(), Some(Ipv4Addr::new(10, 244, 3, 4)));
+        assert_eq!(pool.allocate(), None);
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_network() {
+        for bad in [
+            "10.244.0.1/24",
+            "10.244.0.0",
+            "10.244.0.0/31",
+            "fd00::/64",
+            "x/24",
+        ] {
+            assert!(Pool::new(bad).is_err(), "{bad}");
+        }
+    }
+}
