@@ -1,0 +1,323 @@
+//! The node agent against a real control plane (conformance/localcluster): a Deployment's pods
+//! are bound, run as processes in their own network namespaces, serve on their pod IPs with
+//! their ConfigMap and downward-API volumes mounted, become Ready, appear in EndpointSlices,
+//! stop when deleted; an unknown image fails its pod visibly; stopping the agent removes every
+//! namespace and the bridge. The "image" is python3's HTTP server, so the test needs nothing
+//! built besides the agent.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Pod};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
+use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config, ResourceExt};
+
+const BRIDGE: &str = "pntest0";
+const POD_CIDR: &str = "10.244.200.0/24";
+
+fn localcluster() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../localcluster")
+}
+
+/// A control plane in a temporary directory, stopped on drop.
+struct Cluster {
+    state: tempfile::TempDir,
+}
+
+impl Cluster {
+    fn start() -> Self {
+        let state = tempfile::tempdir().expect("temp dir");
+        let started = Command::new(localcluster().join("start.sh"))
+            .arg(state.path())
+            .status()
+            .expect("start.sh");
+        assert!(started.success(), "the local control plane did not start");
+        Self { state }
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.state.path().join("kubeconfig")
+    }
+
+    async fn client(&self) -> Client {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let kubeconfig = Kubeconfig::read_from(self.kubeconfig()).expect("kubeconfig");
+        let config = Config::from_custom_kubeconfig(kubeconfig, &KubeConfigOptions::default())
+            .await
+            .expect("client config");
+        Client::try_from(config).expect("client")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(localcluster().join("stop.sh"))
+            .arg(self.state.path())
+            .status();
+    }
+}
+
+/// The agent process; stopped with SIGTERM (then killed) on drop.
+struct AgentProcess {
+    child: Child,
+    log: PathBuf,
+}
+
+impl AgentProcess {
+    fn start(cluster: &Cluster, dir: &Path) -> Self {
+        let images = dir.join("images.yaml");
+        std::fs::write(
+            &images,
+            "- image: test/python-http\n  entrypoint: [python3]\n",
+        )
+        .expect("image table");
+        let log = dir.join("agent.log");
+        let output = std::fs::File::create(&log).expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_portico-nodeagent"))
+            .arg("--kubeconfig")
+            .arg(cluster.kubeconfig())
+            .arg("--images")
+            .arg(&images)
+            .args(["--bridge", BRIDGE, "--pod-cidr", POD_CIDR])
+            .arg("--state-dir")
+            .arg(dir.join("state"))
+            .stdout(output.try_clone().expect("log"))
+            .stderr(output)
+            .spawn()
+            .expect("start the agent");
+        Self { child, log }
+    }
+
+    /// SIGTERM, then wait for the agent to finish cleaning up.
+    fn stop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        panic!("the agent did not stop on SIGTERM; log:\n{}", self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for AgentProcess {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            self.stop();
+        }
+    }
+}
+
+async fn eventually<T, F, Fut>(what: &str, agent: &AgentProcess, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; agent log:\n{}",
+            agent.log()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn namespaces() -> Vec<String> {
+    let output = Command::new("ip")
+        .args(["netns", "list"])
+        .output()
+        .expect("ip");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|n| n.starts_with(BRIDGE))
+        .map(str::to_string)
+        .collect()
+}
+
+fn ready(pod: &Pod) -> bool {
+    pod.status
+        .iter()
+        .flat_map(|s| s.conditions.iter().flatten())
+        .any(|c| c.type_ == "Ready" && c.status == "True")
+}
+
+fn pod_ip(pod: &Pod) -> String {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.pod_ip.clone())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pods_run_as_processes_in_their_own_network_namespaces() {
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut agent = AgentProcess::start(&cluster, dir.path());
+
+    let create = |yaml: &str| serde_yaml::from_str::<serde_yaml::Value>(yaml).expect("YAML");
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    let config_map: ConfigMap = serde_yaml::from_value(create(
+        "metadata: {name: site}\ndata: {index.html: hello from a ConfigMap}\n",
+    ))
+    .expect("ConfigMap");
+    config_maps
+        .create(&PostParams::default(), &config_map)
+        .await
+        .expect("create ConfigMap");
+    let deployment: Deployment = serde_yaml::from_value(create(
+        "metadata: {name: web}\n\
+         spec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n\
+         \x20   metadata: {labels: {app: web}}\n    spec:\n\
+         \x20     terminationGracePeriodSeconds: 5\n\
+         \x20     containers:\n      - name: http\n        image: test/python-http:3\n\
+         \x20       args: [-m, http.server, '8080', --directory, /srv/www]\n\
+         \x20       ports: [{name: http, containerPort: 8080}]\n\
+         \x20       readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}\n\
+         \x20       volumeMounts:\n        - {name: site, mountPath: /srv/www}\n\
+         \x20       - {name: about, mountPath: /srv/www/about}\n\
+         \x20     volumes:\n      - {name: site, configMap: {name: site}}\n\
+         \x20     - name: about\n        downwardAPI:\n          items: [{path: name, fieldRef: {fieldPath: metadata.name}}]\n",
+    ))
+    .expect("Deployment");
+    Api::<Deployment>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &deployment)
+        .await
+        .expect("create Deployment");
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
+    let web = ListParams::default().labels("app=web");
+    let running = eventually("two Ready pods", &agent, || async {
+        let list = pods.list(&web).await.ok()?.items;
+        (list.len() == 2 && list.iter().all(ready)).then_some(list)
+    })
+    .await;
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client");
+    for pod in &running {
+        let ip = pod_ip(pod);
+        assert!(ip.starts_with("10.244.200."), "{ip}");
+        let index = http
+            .get(format!("http://{ip}:8080/index.html"))
+            .send()
+            .await
+            .expect("pod answers on its IP")
+            .text()
+            .await
+            .expect("body");
+        assert_eq!(index, "hello from a ConfigMap");
+        let name = http
+            .get(format!("http://{ip}:8080/about/name"))
+            .send()
+            .await
+            .expect("downward API file")
+            .text()
+            .await
+            .expect("body");
+        assert_eq!(name, pod.name_any());
+    }
+    assert_eq!(namespaces().len(), 2);
+
+    // Both pods are endpoints of a Service selecting them.
+    let service: k8s_openapi::api::core::v1::Service = serde_yaml::from_value(create(
+        "metadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n",
+    ))
+    .expect("Service");
+    Api::<k8s_openapi::api::core::v1::Service>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &service)
+        .await
+        .expect("create Service");
+    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), "default");
+    let mut expected: Vec<String> = running.iter().map(pod_ip).collect();
+    expected.sort();
+    eventually("an EndpointSlice with both pods", &agent, || async {
+        let list = slices
+            .list(&ListParams::default().labels("kubernetes.io/service-name=web"))
+            .await
+            .ok()?;
+        let mut ready: Vec<String> = list
+            .items
+            .iter()
+            .flat_map(|s| s.endpoints.iter())
+            .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
+            .flat_map(|e| e.addresses.clone())
+            .collect();
+        ready.sort();
+        (ready == expected).then_some(())
+    })
+    .await;
+
+    // A deleted pod stops, its namespace goes, and the Deployment's replacement runs.
+    let victim = running[0].name_any();
+    pods.delete(&victim, &DeleteParams::default())
+        .await
+        .expect("delete pod");
+    eventually("the deleted pod to be gone", &agent, || async {
+        matches!(pods.get_opt(&victim).await, Ok(None)).then_some(())
+    })
+    .await;
+    eventually("a replacement pod", &agent, || async {
+        let list = pods.list(&web).await.ok()?.items;
+        (list.len() == 2 && list.iter().all(ready) && namespaces().len() == 2).then_some(())
+    })
+    .await;
+
+    // An image the table does not know fails its pod, saying so.
+    let unknown: Pod = serde_yaml::from_value(create(
+        "metadata: {name: unknown}\nspec: {containers: [{name: c, image: 'example.com/nope:1'}]}\n",
+    ))
+    .expect("Pod");
+    pods.create(&PostParams::default(), &unknown)
+        .await
+        .expect("create pod");
+    let waiting = eventually("the unknown image to be reported", &agent, || async {
+        let status = pods.get("unknown").await.ok()?.status?;
+        status.container_statuses?.first()?.state.clone()?.waiting
+    })
+    .await;
+    assert_eq!(waiting.reason.as_deref(), Some("ErrImagePull"));
+    assert!(
+        waiting
+            .message
+            .unwrap_or_default()
+            .contains("example.com/nope:1"),
+        "the message names the image"
+    );
+
+    // Stopping the agent stops every container and removes the network.
+    agent.stop();
+    assert!(
+        namespaces().is_empty(),
+        "namespaces left: {:?}",
+        namespaces()
+    );
+    let bridge = Command::new("ip")
+        .args(["link", "show", BRIDGE])
+        .output()
+        .expect("ip");
+    assert!(!bridge.status.success(), "the bridge is left");
+}
