@@ -46,18 +46,25 @@ pub fn exec(launch: &Launch) -> anyhow::Error {
 }
 
 fn prepare_and_exec(launch: &Launch) -> anyhow::Result<std::convert::Infallible> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::process::CommandExt;
+    let (program, args) = launch
+        .command
+        .split_first()
+        .context("the container has no command")?;
+    // Opened before mounting: a volume may cover the program's directory (a pod mounting its
+    // config at /root hides a program under /root). Executing the open file still works.
+    let path = resolve(program, launch)?;
+    let binary =
+        std::fs::File::open(&path).with_context(|| format!("opening {}", path.display()))?;
     for m in &launch.mounts {
         bind(m).with_context(|| {
             format!("mounting {} at {}", m.source.display(), m.target.display())
         })?;
     }
-    let (program, args) = launch
-        .command
-        .split_first()
-        .context("the container has no command")?;
-    let mut command = std::process::Command::new(program);
+    let mut command = std::process::Command::new(format!("/proc/self/fd/{}", binary.as_raw_fd()));
     command
+        .arg0(program)
         .args(args)
         .env_clear()
         .envs(launch.env.iter().cloned());
@@ -65,6 +72,23 @@ fn prepare_and_exec(launch: &Launch) -> anyhow::Result<std::convert::Infallible>
         command.current_dir(dir);
     }
     Err(command.exec()).with_context(|| format!("starting {program}"))
+}
+
+/// The file `program` names: a path as given, a bare name through the container's `PATH`.
+fn resolve(program: &str, launch: &Launch) -> anyhow::Result<PathBuf> {
+    if program.contains('/') {
+        return Ok(PathBuf::from(program));
+    }
+    let path = launch
+        .env
+        .iter()
+        .rev()
+        .find(|(name, _)| name == "PATH")
+        .map_or("/usr/local/bin:/usr/bin:/bin", |(_, value)| value.as_str());
+    path.split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|candidate| candidate.is_file())
+        .with_context(|| format!("{program} is not on PATH ({path})"))
 }
 
 fn bind(m: &Mount) -> anyhow::Result<()> {

@@ -1,7 +1,8 @@
 //! The node agent against a real control plane (conformance/localcluster): a Deployment's pods
 //! are bound, run as processes in their own network namespaces, serve on their pod IPs with
 //! their ConfigMap and downward-API volumes mounted, become Ready, appear in EndpointSlices,
-//! stop when deleted; an unknown image fails its pod visibly; stopping the agent removes every
+//! stop when deleted (even with a volume mounted over the program's own directory); an
+//! unknown image fails its pod visibly; stopping the agent removes every
 //! namespace and the bridge. The "image" is python3's HTTP server, so the test needs nothing
 //! built besides the agent.
 
@@ -198,7 +199,9 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
          \x20       readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}\n\
          \x20       volumeMounts:\n        - {name: site, mountPath: /srv/www}\n\
          \x20       - {name: about, mountPath: /srv/www/about}\n\
+         \x20       - {name: cover, mountPath: /usr/bin}\n\
          \x20     volumes:\n      - {name: site, configMap: {name: site}}\n\
+         \x20     - {name: cover, emptyDir: {}}\n\
          \x20     - name: about\n        downwardAPI:\n          items: [{path: name, fieldRef: {fieldPath: metadata.name}}]\n",
     ))
     .expect("Deployment");
