@@ -1,10 +1,10 @@
 //! The node agent against a real control plane (conformance/localcluster): a Deployment's pods
 //! are bound, run as processes in their own network namespaces, serve on their pod IPs with
-//! their ConfigMap and downward-API volumes mounted, become Ready, appear in EndpointSlices,
-//! stop when deleted (even with a volume mounted over the program's own directory); an
-//! unknown image fails its pod visibly; stopping the agent removes every
-//! namespace and the bridge. The "image" is python3's HTTP server, so the test needs nothing
-//! built besides the agent.
+//! their ConfigMap and downward-API volumes mounted (and an empty directory mounted over the
+//! program's own directory), become Ready, appear in EndpointSlices, stop when deleted; an
+//! unknown image fails its pod visibly; stopping the agent removes every namespace and the
+//! bridge. The "image" is python3's HTTP server, so the test needs nothing built besides the
+//! agent.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
