@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Print the directory holding the pinned Gateway API release's CRDs (CHANNEL: standard, the
-# default, or experimental), fetched through the Go module proxy like any Go dependency.
+# default, or experimental). The release is the sigs.k8s.io/gateway-api version conformance/go.mod
+# pins (the same as the conformance suite's), fetched through the Go module proxy.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-# shellcheck source=localcluster/versions.env
-source "$here/localcluster/versions.env"
 channel="${1:-standard}"
-dir="$(cd "$here/localcluster/etcd-build" &&
-  go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" |
+dir="$(cd "$here" &&
+  GOFLAGS=-mod=readonly go mod download -json sigs.k8s.io/gateway-api |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
 echo "$dir/config/crd/$channel"
