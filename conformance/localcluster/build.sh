@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Build the local cluster's control plane (kube-apiserver, kube-controller-manager, etcd) from
-# the Go module proxy at the pinned versions, into $HOME/.cache/portico/localcluster/<versions>/bin.
+# Build the local cluster's control plane (kube-apiserver, kube-controller-manager, etcd) and
+# kube-proxy from the Go module proxy at the pinned versions, into
+# $HOME/.cache/portico/localcluster/<versions>/bin.
 # A cached build is reused; only the first run pays (about 10 minutes on 2 cores).
 # Prints the bin directory.
 set -euo pipefail
@@ -35,4 +36,5 @@ build etcd etcd-build go.etcd.io/etcd/server/v3
 build kube-apiserver kubernetes-build k8s.io/kubernetes/cmd/kube-apiserver "$kube_version_flags"
 build kube-controller-manager kubernetes-build k8s.io/kubernetes/cmd/kube-controller-manager \
   "$kube_version_flags"
+build kube-proxy kubernetes-build k8s.io/kubernetes/cmd/kube-proxy "$kube_version_flags"
 echo "$bin"

@@ -1,5 +1,6 @@
-//! Pod addresses: a pool over the node's pod CIDR. The first host address belongs to the bridge
-//! (the pods' gateway); pods get the others, lowest free first.
+//! Address pools: pod addresses over the node's pod CIDR, and load-balancer addresses. The
+//! first host address of a pool is reserved (the pods' gateway on the bridge); the others are
+//! handed out lowest free first.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -56,6 +57,19 @@ impl Pool {
         Some(Ipv4Addr::from(free))
     }
 
+    /// Take `address` if it is a free host address of the pool (one a Service asks for, or
+    /// already has from before a restart). False when it is outside the pool or taken.
+    pub fn claim(&mut self, address: Ipv4Addr) -> bool {
+        let value = u32::from(address);
+        let broadcast = self.network | !mask(self.prefix);
+        value >= self.network + 2 && value < broadcast && self.used.insert(value)
+    }
+
+    /// The pool as `network/prefix`.
+    pub fn cidr(&self) -> String {
+        format!("{}/{}", Ipv4Addr::from(self.network), self.prefix)
+    }
+
     /// Give an address back.
     pub fn release(&mut self, address: Ipv4Addr) {
         self.used.remove(&u32::from(address));
@@ -81,6 +95,16 @@ mod tests {
         pool.release(Ipv4Addr::new(10, 244, 3, 4));
         assert_eq!(pool.allocate(), Some(Ipv4Addr::new(10, 244, 3, 4)));
         assert_eq!(pool.allocate(), None);
+    }
+
+    #[test]
+    fn claims_only_free_addresses_inside_the_pool() {
+        let mut pool = Pool::new("10.250.0.0/24").unwrap();
+        assert!(pool.claim(Ipv4Addr::new(10, 250, 0, 9)));
+        assert!(!pool.claim(Ipv4Addr::new(10, 250, 0, 9)), "taken");
+        assert!(!pool.claim(Ipv4Addr::new(10, 250, 1, 9)), "outside");
+        assert!(!pool.claim(Ipv4Addr::new(10, 250, 0, 1)), "the gateway");
+        assert_eq!(pool.cidr(), "10.250.0.0/24");
     }
 
     #[test]

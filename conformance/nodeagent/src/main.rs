@@ -9,6 +9,7 @@
 //! ```text
 //! portico-nodeagent --kubeconfig KUBECONFIG --images images.yaml [--node-name portico-local]
 //!                   [--pod-cidr 10.244.0.0/24] [--bridge portico0] [--state-dir DIR]
+//!                   [--service-cidr 10.96.0.0/16] [--lb-pool 10.250.0.0/24]
 //! ```
 //!
 //! Pods reach the API server as `kubernetes.default.svc:443` (mapped in their `/etc/hosts` to
@@ -16,12 +17,14 @@
 //!
 //! Modules: [`images`] (image table), [`ipam`] (pod addresses), [`network`] (bridge, netns),
 //! [`container`] (a container as a process), [`env`] and [`volumes`] (what a container sees),
-//! [`probes`], [`node`] (Node and Lease), [`pods`] (the pod lifecycle), [`relay`].
+//! [`probes`], [`node`] (Node and Lease), [`pods`] (the pod lifecycle), [`relay`],
+//! [`loadbalancers`] (addresses for LoadBalancer Services).
 
 mod container;
 mod env;
 mod images;
 mod ipam;
+mod loadbalancers;
 mod network;
 mod node;
 mod pods;
@@ -75,6 +78,13 @@ struct Args {
     /// Port of the agent's kubelet API (container logs), on the node address.
     #[arg(long, default_value_t = 10250)]
     kubelet_port: u16,
+    /// The cluster's Service addresses (the API server's --service-cluster-ip-range); pods
+    /// route them through the bridge.
+    #[arg(long, default_value = "10.96.0.0/16")]
+    service_cidr: String,
+    /// Addresses given to LoadBalancer Services, routed from the host to the bridge.
+    #[arg(long, default_value = "10.250.0.0/24")]
+    lb_pool: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -107,10 +117,12 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", images_path.display()))?;
     let images = images::ImageTable::parse(&table, |name| std::env::var(name).ok())?;
     let pool = ipam::Pool::new(&args.pod_cidr)?;
+    let lb_pool = ipam::Pool::new(&args.lb_pool)?;
     let bridge = network::Bridge {
         name: args.bridge.clone(),
         gateway: pool.gateway(),
         prefix: pool.prefix(),
+        routed: vec![args.service_cidr.clone(), lb_pool.cidr()],
     };
     let (client, api_server) = connect(args.kubeconfig.as_deref()).await?;
     let version = client
@@ -120,6 +132,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     network::remove_stale_namespaces(&bridge).await;
     bridge.up().await.context("setting up the pod bridge")?;
+    bridge
+        .route(&lb_pool.cidr())
+        .await
+        .context("routing the load-balancer pool")?;
     let relay = relay::start((bridge.gateway, 443).into(), api_server.clone()).await?;
     let node = node::NodeIdentity {
         name: args.node_name.clone(),
@@ -131,6 +147,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     };
     node::register(&client, &node).await?;
     tokio::spawn(node::heartbeat(client.clone(), node));
+    tokio::spawn(loadbalancers::run(client.clone(), lb_pool));
     tracing::info!(node = %args.node_name, bridge = %bridge.name, cidr = %args.pod_cidr, "node ready");
 
     let agent = Arc::new(pods::Agent {

@@ -19,6 +19,9 @@ pub struct Bridge {
     pub gateway: Ipv4Addr,
     /// Prefix length of the pod network.
     pub prefix: u8,
+    /// Networks pods reach through the bridge besides their own (Service and load-balancer
+    /// addresses). Pods get no default route: nothing they send can leave the machine.
+    pub routed: Vec<String>,
 }
 
 impl Bridge {
@@ -30,6 +33,11 @@ impl Bridge {
         let address = format!("{}/{}", self.gateway, self.prefix);
         ip(&["addr", "replace", &address, "dev", &self.name]).await?;
         ip(&["link", "set", &self.name, "up"]).await
+    }
+
+    /// Route `cidr` from the host to the bridge (load-balancer addresses live there).
+    pub async fn route(&self, cidr: &str) -> anyhow::Result<()> {
+        ip(&["route", "replace", cidr, "dev", &self.name]).await
     }
 
     /// Remove the bridge.
@@ -90,16 +98,10 @@ impl PodNetwork {
         ip(&["-n", ns, "addr", "add", &address, "dev", "eth0"]).await?;
         ip(&["-n", ns, "link", "set", "eth0", "up"]).await?;
         ip(&["-n", ns, "link", "set", "lo", "up"]).await?;
-        ip(&[
-            "-n",
-            ns,
-            "route",
-            "add",
-            "default",
-            "via",
-            &bridge.gateway.to_string(),
-        ])
-        .await?;
+        let gateway = bridge.gateway.to_string();
+        for network in &bridge.routed {
+            ip(&["-n", ns, "route", "add", network, "via", &gateway]).await?;
+        }
         let etc = self.etc();
         tokio::fs::create_dir_all(&etc).await?;
         tokio::fs::write(etc.join("hosts"), hosts).await?;

@@ -1,7 +1,8 @@
 //! The node agent against a real control plane (conformance/localcluster): a Deployment's pods
 //! are bound, run as processes in their own network namespaces, serve on their pod IPs with
 //! their ConfigMap and downward-API volumes mounted (and an empty directory mounted over the
-//! program's own directory), become Ready, appear in EndpointSlices, stop when deleted; an
+//! program's own directory), cannot route off the machine, become Ready, appear in
+//! EndpointSlices of a LoadBalancer Service that gets a pool address, stop when deleted; an
 //! unknown image fails its pod visibly; stopping the agent removes every namespace and the
 //! bridge. The "image" is python3's HTTP server, so the test needs nothing built besides the
 //! agent.
@@ -19,6 +20,7 @@ use kube::{Api, Client, Config, ResourceExt};
 
 const BRIDGE: &str = "pntest0";
 const POD_CIDR: &str = "10.244.200.0/24";
+const LB_POOL: &str = "10.250.200.0/24";
 
 fn localcluster() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../localcluster")
@@ -83,7 +85,14 @@ impl AgentProcess {
             .arg(cluster.kubeconfig())
             .arg("--images")
             .arg(&images)
-            .args(["--bridge", BRIDGE, "--pod-cidr", POD_CIDR])
+            .args([
+                "--bridge",
+                BRIDGE,
+                "--pod-cidr",
+                POD_CIDR,
+                "--lb-pool",
+                LB_POOL,
+            ])
             .arg("--state-dir")
             .arg(dir.join("state"))
             .stdout(output.try_clone().expect("log"))
@@ -245,15 +254,43 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
     }
     assert_eq!(namespaces().len(), 2);
 
-    // Both pods are endpoints of a Service selecting them.
+    // Pods reach the cluster's networks only: there is no route off the machine.
+    for namespace in namespaces() {
+        let route = Command::new("ip")
+            .args(["-n", &namespace, "route", "get", "8.8.8.8"])
+            .output()
+            .expect("ip route get");
+        assert!(
+            !route.status.success(),
+            "{namespace} can route off the machine"
+        );
+    }
+
+    // Both pods are endpoints of a LoadBalancer Service selecting them, which gets an address
+    // from the pool.
     let service: k8s_openapi::api::core::v1::Service = serde_yaml::from_value(create(
-        "metadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n",
+        "metadata: {name: web}\n\
+         spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n",
     ))
     .expect("Service");
-    Api::<k8s_openapi::api::core::v1::Service>::namespaced(client.clone(), "default")
+    let services: Api<k8s_openapi::api::core::v1::Service> =
+        Api::namespaced(client.clone(), "default");
+    services
         .create(&PostParams::default(), &service)
         .await
         .expect("create Service");
+    let address = eventually("a load-balancer address", &agent, || async {
+        let ingress = services
+            .get("web")
+            .await
+            .ok()?
+            .status?
+            .load_balancer?
+            .ingress?;
+        ingress.first()?.ip.clone()
+    })
+    .await;
+    assert!(address.starts_with("10.250.200."), "{address}");
     let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), "default");
     let mut expected: Vec<String> = running.iter().map(pod_ip).collect();
     expected.sort();
