@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the local cluster's control plane (kube-apiserver, kube-controller-manager, etcd) and
-# kube-proxy from the Go module proxy at the pinned versions, into
+# Build the local cluster's control plane (kube-apiserver, kube-controller-manager, etcd),
+# kube-proxy and CoreDNS from the Go module proxy at the pinned versions, into
 # $HOME/.cache/portico/localcluster/<versions>/bin.
 # A cached build is reused; only the first run pays (about 10 minutes on 2 cores).
 # Prints the bin directory.
@@ -10,7 +10,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 source "$here/versions.env"
 # BUILD_REVISION changes whenever how the binaries are built changes, so old caches are not reused.
 BUILD_REVISION=2
-bin="${PORTICO_LOCALCLUSTER_CACHE:-$HOME/.cache/portico/localcluster}/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-r$BUILD_REVISION/bin"
+bin="${PORTICO_LOCALCLUSTER_CACHE:-$HOME/.cache/portico/localcluster}/k8s-$KUBERNETES_VERSION-etcd-$ETCD_VERSION-coredns-$COREDNS_VERSION-r$BUILD_REVISION/bin"
 mkdir -p "$bin"
 export GOFLAGS="${GOFLAGS:--buildvcs=false} -mod=readonly"
 
@@ -37,4 +37,5 @@ build kube-apiserver kubernetes-build k8s.io/kubernetes/cmd/kube-apiserver "$kub
 build kube-controller-manager kubernetes-build k8s.io/kubernetes/cmd/kube-controller-manager \
   "$kube_version_flags"
 build kube-proxy kubernetes-build k8s.io/kubernetes/cmd/kube-proxy "$kube_version_flags"
+build coredns coredns-build github.com/coredns/coredns
 echo "$bin"

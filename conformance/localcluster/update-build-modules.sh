@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Regenerate kubernetes-build/go.mod and etcd-build/go.mod (and their go.sum) for the versions
+# Regenerate kubernetes-build/, etcd-build/ and coredns-build/ go.mod (and go.sum) for the versions
 # in versions.env. k8s.io/kubernetes names its staging modules (k8s.io/api, k8s.io/client-go,
 # ...) by local path; the build module replaces each with its published v0.X.Y release.
 set -euo pipefail
@@ -39,5 +39,17 @@ gomod="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | python3
   echo
   echo "require go.etcd.io/etcd/server/v3 $ETCD_VERSION"
 } > "$here/etcd-build/go.mod"
+{
+  echo "// Builds CoreDNS for Portico's local test cluster: the cluster DNS, and the image the"
+  echo "// conformance suite's base manifests run. Regenerate with ../update-build-modules.sh."
+  echo "module portico.dev/localcluster/coredns-build"
+  echo
+  echo "go 1.26.0"
+  echo
+  echo "tool github.com/coredns/coredns"
+  echo
+  echo "require github.com/coredns/coredns $COREDNS_VERSION"
+} > "$here/coredns-build/go.mod"
 (cd "$here/kubernetes-build" && go mod tidy)
+(cd "$here/coredns-build" && go mod tidy)
 (cd "$here/etcd-build" && go mod tidy)
