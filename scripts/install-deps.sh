@@ -3,7 +3,7 @@
 #   - Rust stable with rustfmt and clippy (rustup), if cargo is missing.
 #   - cmake: Pingora always builds zlib-ng with it.
 #   - Go (the local control plane is built from the Go module proxy), openssl, curl, python3:
-#     conformance/localcluster/; iproute2 for the node agent's pod networks.
+#     conformance/localcluster/; iproute2 and nftables for the node agent's pod networks and kube-proxy.
 # protoc is not needed: the build uses protoc-bin-vendored.
 set -euo pipefail
 
@@ -25,8 +25,10 @@ command -v cc >/dev/null 2>&1 || missing+=(build-essential)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
-# The node agent (conformance/nodeagent) builds pod networks with iproute2.
+# The node agent (conformance/nodeagent) builds pod networks with iproute2; kube-proxy programs
+# Service addresses with nftables.
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v nft >/dev/null 2>&1 || missing+=(nftables)
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo_cmd=""
   [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"

@@ -17,6 +17,8 @@ for pidfile in "$state"/*.pid; do
     exit 1
   fi
 done
+# shellcheck source=network.env
+source "$here/network.env"
 bin="$("$here/build.sh")"
 # Whatever fails from here on, nothing is left running.
 trap '"$here/stop.sh" "$state"' ERR
@@ -101,7 +103,7 @@ start kube-apiserver --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
   --client-ca-file "$pki/ca.crt" --authorization-mode Node,RBAC \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
-  --service-cluster-ip-range 10.96.0.0/16 --enable-priority-and-fairness=false
+  --service-cluster-ip-range "$SERVICE_CIDR" --enable-priority-and-fairness=false
 
 ready() {
   curl -sf --cacert "$pki/ca.crt" --cert "$pki/admin.crt" --key "$pki/admin.key" \

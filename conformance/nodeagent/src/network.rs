@@ -25,14 +25,35 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    /// Create the bridge (or keep the existing one) and give it the gateway address.
+    /// Create the bridge (or keep the existing one) and give it the gateway address. Pods
+    /// reach Services through the host (kube-proxy rewrites the address, the host forwards to
+    /// the pod), so forwarding is switched on, and a table of ours drops anything forwarded
+    /// between the bridge and any other interface: only pod-to-pod traffic is forwarded.
     pub async fn up(&self) -> anyhow::Result<()> {
         if !link_exists(&self.name).await {
             ip(&["link", "add", &self.name, "type", "bridge"]).await?;
         }
         let address = format!("{}/{}", self.gateway, self.prefix);
         ip(&["addr", "replace", &address, "dev", &self.name]).await?;
-        ip(&["link", "set", &self.name, "up"]).await
+        ip(&["link", "set", &self.name, "up"]).await?;
+        let table = self.firewall_table();
+        let rules = format!(
+            "table inet {table} {{\n\
+             \x20 chain forward {{\n\
+             \x20   type filter hook forward priority 0; policy accept;\n\
+             \x20   iifname \"{bridge}\" oifname != \"{bridge}\" drop\n\
+             \x20   oifname \"{bridge}\" iifname != \"{bridge}\" drop\n\
+             \x20 }}\n\
+             }}\n",
+            bridge = self.name
+        );
+        let _ = nft(&["delete", "table", "inet", &table], None).await;
+        nft(&["-f", "-"], Some(&rules))
+            .await
+            .context("installing the forwarding guard")?;
+        tokio::fs::write("/proc/sys/net/ipv4/ip_forward", "1")
+            .await
+            .context("enabling IPv4 forwarding")
     }
 
     /// Route `cidr` from the host to the bridge (load-balancer addresses live there).
@@ -40,12 +61,18 @@ impl Bridge {
         ip(&["route", "replace", cidr, "dev", &self.name]).await
     }
 
-    /// Remove the bridge.
+    /// Remove the bridge and its forwarding guard. (Forwarding stays on: another bridge may
+    /// need it, and with no bridge nothing is forwarded through ours.)
     pub async fn down(&self) -> anyhow::Result<()> {
         if link_exists(&self.name).await {
             ip(&["link", "del", &self.name]).await?;
         }
+        let _ = nft(&["delete", "table", "inet", &self.firewall_table()], None).await;
         Ok(())
+    }
+
+    fn firewall_table(&self) -> String {
+        format!("portico_{}", self.name.replace('-', "_"))
     }
 }
 
@@ -152,6 +179,32 @@ pub async fn remove_stale_namespaces(bridge: &Bridge) {
 
 async fn link_exists(name: &str) -> bool {
     ip(&["link", "show", name]).await.is_ok()
+}
+
+/// Run `nft ARGS` with `input` on stdin, failing with its stderr.
+async fn nft(args: &[&str], input: Option<&str>) -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let mut child = Command::new("nft")
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .context("running nft (nftables)")?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(input.unwrap_or_default().as_bytes())
+            .await?;
+    }
+    let output = child.wait_with_output().await?;
+    if !output.status.success() {
+        bail!(
+            "nft {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(())
 }
 
 /// Run `ip ARGS`, failing with its stderr.
