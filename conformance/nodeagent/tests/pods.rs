@@ -3,12 +3,14 @@
 //! their ConfigMap and downward-API volumes mounted (and an empty directory mounted over the
 //! program's own directory), cannot route off the machine, become Ready, appear in
 //! EndpointSlices of a LoadBalancer Service that gets a pool address, stop when deleted; an
-//! unknown image fails its pod visibly; stopping the agent removes every namespace and the
-//! bridge. The "image" is python3's HTTP server, so the test needs nothing built besides the
-//! agent.
+//! unknown image fails its pod visibly; the load-balancer address (through kube-proxy) and the
+//! Service's DNS name (through the cluster DNS, from inside a pod) answer; stopping the node
+//! removes every namespace and the bridge. The node is started by start-node.sh, as
+//! `make conformance` does. The "image" is python3's HTTP server, so the test needs nothing
+//! built besides the agent.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::apps::v1::Deployment;
@@ -18,9 +20,8 @@ use kube::api::{DeleteParams, ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config, ResourceExt};
 
-const BRIDGE: &str = "pntest0";
-const POD_CIDR: &str = "10.244.200.0/24";
-const LB_POOL: &str = "10.250.200.0/24";
+/// As conformance/localcluster/network.env says.
+const BRIDGE: &str = "portico0";
 
 fn localcluster() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../localcluster")
@@ -64,77 +65,37 @@ impl Drop for Cluster {
     }
 }
 
-/// The agent process; stopped with SIGTERM (then killed) on drop.
-struct AgentProcess {
-    child: Child,
-    log: PathBuf,
+/// The node (agent, kube-proxy, cluster DNS) started by start-node.sh; the image table maps a
+/// test image to python3.
+struct Node {
+    state: PathBuf,
 }
 
-impl AgentProcess {
-    fn start(cluster: &Cluster, dir: &Path) -> Self {
-        let images = dir.join("images.yaml");
+impl Node {
+    fn start(cluster: &Cluster) -> Self {
+        let state = cluster.state.path().to_path_buf();
+        let images = state.join("images.yaml");
         std::fs::write(
             &images,
             "- image: test/python-http\n  entrypoint: [python3]\n",
         )
         .expect("image table");
-        let log = dir.join("agent.log");
-        let output = std::fs::File::create(&log).expect("log");
-        let child = Command::new(env!("CARGO_BIN_EXE_portico-nodeagent"))
-            .arg("--kubeconfig")
-            .arg(cluster.kubeconfig())
-            .arg("--images")
+        let started = Command::new(localcluster().join("start-node.sh"))
+            .arg(&state)
+            .arg(env!("CARGO_BIN_EXE_portico-nodeagent"))
             .arg(&images)
-            .args([
-                "--bridge",
-                BRIDGE,
-                "--pod-cidr",
-                POD_CIDR,
-                "--lb-pool",
-                LB_POOL,
-            ])
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .stdout(output.try_clone().expect("log"))
-            .stderr(output)
-            .spawn()
-            .expect("start the agent");
-        Self { child, log }
-    }
-
-    /// SIGTERM, then wait for the agent to finish cleaning up.
-    fn stop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.child.id()) {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(pid),
-                nix::sys::signal::Signal::SIGTERM,
-            );
-        }
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        let _ = self.child.kill();
-        panic!("the agent did not stop on SIGTERM; log:\n{}", self.log());
+            .status()
+            .expect("start-node.sh");
+        assert!(started.success(), "the node did not start");
+        Self { state }
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        std::fs::read_to_string(self.state.join("portico-nodeagent.log")).unwrap_or_default()
     }
 }
 
-impl Drop for AgentProcess {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            self.stop();
-        }
-    }
-}
-
-async fn eventually<T, F, Fut>(what: &str, agent: &AgentProcess, mut probe: F) -> T
+async fn eventually<T, F, Fut>(what: &str, agent: &Node, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
@@ -184,8 +145,7 @@ fn pod_ip(pod: &Pod) -> String {
 async fn pods_run_as_processes_in_their_own_network_namespaces() {
     let cluster = Cluster::start();
     let client = cluster.client().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut agent = AgentProcess::start(&cluster, dir.path());
+    let agent = Node::start(&cluster);
 
     let create = |yaml: &str| serde_yaml::from_str::<serde_yaml::Value>(yaml).expect("YAML");
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
@@ -232,7 +192,7 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
         .expect("client");
     for pod in &running {
         let ip = pod_ip(pod);
-        assert!(ip.starts_with("10.244.200."), "{ip}");
+        assert!(ip.starts_with("10.244.0."), "{ip}");
         let index = http
             .get(format!("http://{ip}:8080/index.html"))
             .send()
@@ -290,7 +250,7 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
         ingress.first()?.ip.clone()
     })
     .await;
-    assert!(address.starts_with("10.250.200."), "{address}");
+    assert!(address.starts_with("10.250.0."), "{address}");
     let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), "default");
     let mut expected: Vec<String> = running.iter().map(pod_ip).collect();
     expected.sort();
@@ -348,8 +308,37 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
         "the message names the image"
     );
 
-    // Stopping the agent stops every container and removes the network.
-    agent.stop();
+    // kube-proxy sends the load-balancer address to the pods; inside a pod, the Service's name
+    // resolves through the cluster DNS and answers.
+    let through_lb = eventually("the load-balancer address to answer", &agent, || async {
+        let response = http
+            .get(format!("http://{address}/index.html"))
+            .send()
+            .await
+            .ok()?;
+        response.text().await.ok()
+    })
+    .await;
+    assert_eq!(through_lb, "hello from a ConfigMap");
+    let pod_namespace = namespaces().into_iter().next().expect("a pod namespace");
+    let fetch = Command::new("ip")
+        .args(["netns", "exec", &pod_namespace, "python3", "-c"])
+        .arg("import urllib.request; print(urllib.request.urlopen('http://web.default.svc.cluster.local/index.html', timeout=5).read().decode())")
+        .output()
+        .expect("fetch from inside a pod");
+    assert_eq!(
+        String::from_utf8_lossy(&fetch.stdout).trim(),
+        "hello from a ConfigMap",
+        "{}",
+        String::from_utf8_lossy(&fetch.stderr)
+    );
+
+    // Stopping the node stops every container and removes the network.
+    let stopped = Command::new(localcluster().join("stop.sh"))
+        .arg(&agent.state)
+        .status()
+        .expect("stop.sh");
+    assert!(stopped.success());
     assert!(
         namespaces().is_empty(),
         "namespaces left: {:?}",
