@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the local cluster's control plane (kube-apiserver, kube-controller-manager, etcd),
-# kube-proxy and CoreDNS from the Go module proxy at the pinned versions, into
+# kube-proxy, kubectl and CoreDNS from the Go module proxy at the pinned versions, into
 # $HOME/.cache/portico/localcluster/<versions>/bin.
 # A cached build is reused; only the first run pays (about 10 minutes on 2 cores).
 # Prints the bin directory.
@@ -37,5 +37,6 @@ build kube-apiserver kubernetes-build k8s.io/kubernetes/cmd/kube-apiserver "$kub
 build kube-controller-manager kubernetes-build k8s.io/kubernetes/cmd/kube-controller-manager \
   "$kube_version_flags"
 build kube-proxy kubernetes-build k8s.io/kubernetes/cmd/kube-proxy "$kube_version_flags"
+build kubectl kubernetes-build k8s.io/kubernetes/cmd/kubectl "$kube_version_flags"
 build coredns coredns-build github.com/coredns/coredns
 echo "$bin"

@@ -19,6 +19,7 @@ gomod="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | python3
   echo "	k8s.io/kubernetes/cmd/kube-apiserver"
   echo "	k8s.io/kubernetes/cmd/kube-controller-manager"
   echo "	k8s.io/kubernetes/cmd/kube-proxy"
+  echo "	k8s.io/kubernetes/cmd/kubectl"
   echo ")"
   echo
   echo "require k8s.io/kubernetes $KUBERNETES_VERSION"
