@@ -66,6 +66,6 @@ phase "cluster and node up"
 phase "CRDs and chart installed"
 
 # shellcheck disable=SC2086
-(cd "$here" && go test -count=1 -timeout 80m -run TestConformance . -args \
+(cd "$here" && go test -v -count=1 -timeout 80m -run TestConformance . -args \
   -conformance-profiles="$profiles" ${SUITE_ARGS:-}) 2>&1 | tee "$reports/suite.log"
 phase "suite finished"

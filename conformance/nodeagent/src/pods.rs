@@ -207,6 +207,9 @@ async fn remove_object(agent: Arc<Agent>, pod: Pod) {
     }
 }
 
+/// How long to wait before setting up a pod again after a failure.
+const SETUP_RETRY: Duration = Duration::from_secs(2);
+
 /// One container's process and what its status reports.
 struct Running {
     spec: Container,
@@ -240,14 +243,23 @@ async fn worker(agent: Arc<Agent>, pod: Pod, mut stop: watch::Receiver<Option<St
     let started = Timestamp::now();
     let mut state = PodState::new(&pod, address, started);
 
-    let setup = setup(&agent, &pod, &network, &dir, &mut state).await;
-    if let Err(error) = &setup {
-        tracing::warn!(%namespace, pod = %name, error = %format!("{error:#}"), "cannot start the pod");
-        state.fail_all("CreateContainerConfigError", &format!("{error:#}"));
-    }
     let mut written = None;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
+    // Set up (network, volumes, launches) until it works: a Secret a volume needs may appear
+    // later, as with the kubelet.
+    let mut set_up = false;
+    let mut next_setup = tokio::time::Instant::now();
     let stopped = loop {
+        if !set_up && tokio::time::Instant::now() >= next_setup {
+            match setup(&agent, &pod, &network, &dir, &mut state).await {
+                Ok(()) => set_up = true,
+                Err(error) => {
+                    tracing::warn!(%namespace, pod = %name, error = %format!("{error:#}"), "cannot start the pod yet; retrying");
+                    state.fail_all("CreateContainerConfigError", &format!("{error:#}"));
+                    next_setup = tokio::time::Instant::now() + SETUP_RETRY;
+                }
+            }
+        }
         state.supervise(&agent, &network, &dir).await;
         state.probe(&network).await;
         let status = state.status(&agent);
@@ -327,14 +339,12 @@ async fn setup(
     for running in &mut state.containers {
         match launch(agent, &context, &running.spec, &volumes).await {
             Ok(launch) => running.launch = Some(launch),
-            Err(error) => {
-                let reason = if error.downcast_ref::<crate::images::ImageError>().is_some() {
-                    "ErrImagePull"
-                } else {
-                    "CreateContainerConfigError"
-                };
-                running.waiting = Some((reason.to_string(), format!("{error:#}")));
+            // An image missing from the table stays missing: report it, do not retry.
+            Err(error) if error.downcast_ref::<crate::images::ImageError>().is_some() => {
+                running.waiting = Some(("ErrImagePull".to_string(), format!("{error:#}")));
             }
+            // A Secret or ConfigMap key may appear later: try the whole setup again.
+            Err(error) => return Err(error.context(format!("container {}", running.spec.name))),
         }
     }
     Ok(())

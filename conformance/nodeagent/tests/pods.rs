@@ -3,11 +3,11 @@
 //! their ConfigMap and downward-API volumes mounted (and an empty directory mounted over the
 //! program's own directory), cannot route off the machine, become Ready, appear in
 //! EndpointSlices of a LoadBalancer Service that gets a pool address, stop when deleted; an
-//! unknown image fails its pod visibly; the load-balancer address (through kube-proxy) and the
-//! Service's DNS name (through the cluster DNS, from inside a pod) answer; stopping the node
-//! removes every namespace and the bridge. The node is started by start-node.sh, as
-//! `make conformance` does. The "image" is python3's HTTP server, so the test needs nothing
-//! built besides the agent.
+//! unknown image fails its pod visibly; a pod whose Secret appears later runs then; the
+//! load-balancer address (through kube-proxy) and the Service's DNS name (through the cluster
+//! DNS, from inside a pod) answer; stopping the node removes every namespace and the bridge.
+//! The node is started by start-node.sh, as `make conformance` does. The "image" is python3's
+//! HTTP server, so the test needs nothing built besides the agent.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -307,6 +307,35 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
             .contains("example.com/nope:1"),
         "the message names the image"
     );
+
+    // A pod whose Secret does not exist yet waits for it, then runs.
+    let waiting: Pod = serde_yaml::from_value(create(
+        "metadata: {name: patient}\n\
+         spec:\n  containers:\n  - {name: c, image: test/python-http, args: [-m, http.server, '8080'],\n\
+         \x20    volumeMounts: [{name: s, mountPath: /etc/s}]}\n\
+         \x20 volumes: [{name: s, secret: {secretName: late}}]\n",
+    ))
+    .expect("Pod");
+    pods.create(&PostParams::default(), &waiting)
+        .await
+        .expect("create pod");
+    eventually("the missing Secret to be reported", &agent, || async {
+        let status = pods.get("patient").await.ok()?.status?;
+        let waiting = status.container_statuses?.first()?.state.clone()?.waiting?;
+        (waiting.reason.as_deref() == Some("CreateContainerConfigError")).then_some(())
+    })
+    .await;
+    let secret: k8s_openapi::api::core::v1::Secret =
+        serde_yaml::from_value(create("metadata: {name: late}\nstringData: {key: value}\n"))
+            .expect("Secret");
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), "default")
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("create Secret");
+    eventually("the pod to run once its Secret exists", &agent, || async {
+        ready(&pods.get("patient").await.ok()?).then_some(())
+    })
+    .await;
 
     // kube-proxy sends the load-balancer address to the pods; inside a pod, the Service's name
     // resolves through the cluster DNS and answers.
