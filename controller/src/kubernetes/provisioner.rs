@@ -31,6 +31,7 @@ use super::parameters::{PorticoProxy, PorticoProxySpec};
 use super::pki::Authority;
 use super::status_writer::FIELD_MANAGER;
 use super::stores::Stores;
+use portico_translate::parameters;
 
 /// Where the client certificate is mounted in data-plane pods.
 const TLS_DIR: &str = "/var/run/secrets/portico-tls";
@@ -39,13 +40,11 @@ const TOKEN_DIR: &str = "/var/run/secrets/portico";
 /// Ports the data plane's admin endpoint may use inside its pod: the first one no listener
 /// of the Gateway uses.
 const ADMIN_PORTS: [i32; 3] = [9902, 19902, 29902];
-const PARAMETERS_GROUP: &str = "gateway.portico.dev";
 const NAME_LABEL: &str = "app.kubernetes.io/name";
 const DATAPLANE_NAME: &str = "portico-dataplane";
 const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 const MANAGED_BY: &str = "portico";
 const GATEWAY_LABEL: &str = "gateway.portico.dev/gateway";
-const PARAMETERS_KIND: &str = "PorticoProxy";
 
 /// Where provisioned data planes find the controller, and what they run.
 #[derive(Clone)]
@@ -364,14 +363,14 @@ fn parameters(gateway: &Gateway, stores: &Stores) -> PorticoProxySpec {
         .infrastructure
         .as_ref()
         .and_then(|i| i.parameters_ref.as_ref())
-        .filter(|r| r.group == PARAMETERS_GROUP && r.kind == PARAMETERS_KIND)
+        .filter(|r| r.group == parameters::GROUP && r.kind == parameters::KIND)
         .map(|r| StoreRef::<PorticoProxy>::new(&r.name).within(&namespace));
     let class = stores
         .gateway_classes
         .as_ref()
         .and_then(|s| s.get(&StoreRef::new(&gateway.spec.gateway_class_name)))
         .and_then(|c| c.spec.parameters_ref.clone())
-        .filter(|r| r.group == PARAMETERS_GROUP && r.kind == PARAMETERS_KIND)
+        .filter(|r| r.group == parameters::GROUP && r.kind == parameters::KIND)
         .map(|r| {
             StoreRef::<PorticoProxy>::new(&r.name)
                 .within(r.namespace.as_deref().unwrap_or("default"))

@@ -190,6 +190,7 @@ impl Stores {
             config_maps: snapshot(&self.config_maps),
             ingresses: snapshot(&self.ingresses),
             ingress_classes: snapshot(&self.ingress_classes),
+            proxies: snapshot(&self.proxies),
         }
     }
 }

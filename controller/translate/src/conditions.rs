@@ -42,6 +42,7 @@ pub mod reasons {
     pub const BACKEND_NOT_FOUND: &str = "BackendNotFound";
     pub const INVALID_KIND: &str = "InvalidKind";
     pub const PORT_UNAVAILABLE: &str = "PortUnavailable";
+    pub const INVALID_PARAMETERS: &str = "InvalidParameters";
 }
 
 /// Build a condition with an unset (epoch) transition time.

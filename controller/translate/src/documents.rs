@@ -50,6 +50,7 @@ const KINDS: &[(&str, &str)] = &[
     ("discovery.k8s.io", "EndpointSlice"),
     ("networking.k8s.io", "Ingress"),
     ("networking.k8s.io", "IngressClass"),
+    ("gateway.portico.dev", "PorticoProxy"),
 ];
 
 /// Parse every document of `text` into `into`. Errors and warnings are collected, never fatal.
@@ -140,6 +141,7 @@ fn add_object(value: Value, line: usize, into: &mut Parsed) -> Result<(), String
             .push(typed(value, line, warnings)?),
         "ConfigMap" => resources.config_maps.push(typed(value, line, warnings)?),
         "Ingress" => resources.ingresses.push(typed(value, line, warnings)?),
+        "PorticoProxy" => resources.proxies.push(typed(value, line, warnings)?),
         _ => resources
             .ingress_classes
             .push(typed(value, line, warnings)?),

@@ -18,7 +18,7 @@ use crate::conditions::{Problem, condition, outcome, reasons, types};
 use crate::output::{GatewaySnapshot, ObjectStatus, Statuses};
 use crate::resources::{Index, Resources, namespace_of};
 use crate::route::Attachments;
-use crate::{Options, hash, tls};
+use crate::{Options, hash, parameters, tls};
 
 /// API group of Gateway API kinds.
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
@@ -38,14 +38,31 @@ pub(crate) fn accept_classes(
         .filter(|c| c.spec.controller_name == options.controller_name)
         .collect();
     ours.sort_by_key(|c| c.name_any());
+    let mut accepted_names = Vec::new();
     for class in &ours {
-        let accepted = condition(
-            types::ACCEPTED,
-            true,
-            reasons::ACCEPTED,
-            "Handled by Portico",
-            class.metadata.generation,
-        );
+        let parameters = class.spec.parameters_ref.as_ref().map_or(Ok(()), |p| {
+            let namespace = p.namespace.as_deref().unwrap_or_default();
+            parameters::check(resources, &p.group, &p.kind, namespace, &p.name)
+        });
+        let accepted = match &parameters {
+            Ok(()) => {
+                accepted_names.push(class.name_any());
+                condition(
+                    types::ACCEPTED,
+                    true,
+                    reasons::ACCEPTED,
+                    "Handled by Portico",
+                    class.metadata.generation,
+                )
+            }
+            Err(problem) => condition(
+                types::ACCEPTED,
+                false,
+                problem.reason,
+                &problem.message,
+                class.metadata.generation,
+            ),
+        };
         statuses.gateway_classes.push(ObjectStatus {
             object: ObjectRef {
                 namespace: String::new(),
@@ -64,7 +81,7 @@ pub(crate) fn accept_classes(
             },
         });
     }
-    ours.into_iter().map(|c| c.name_any()).collect()
+    accepted_names.into_iter().collect()
 }
 
 /// A Gateway of one of our classes, with its listeners checked.
@@ -167,6 +184,8 @@ pub(crate) fn accept_gateways<'a>(
                 .map(|l| check_listener(index, &namespace, &gateway.name_any(), l))
                 .collect();
             mark_conflicts(&mut listeners);
+            let address = gateway_parameters(index.resources, gateway, &namespace)
+                .and_then(|()| bind_address(gateway, options));
             GatewayState {
                 created: gateway.metadata.creation_timestamp.as_ref().map(|t| t.0),
                 key: ObjectRef {
@@ -174,7 +193,7 @@ pub(crate) fn accept_gateways<'a>(
                     name: gateway.name_any(),
                 },
                 generation: gateway.metadata.generation,
-                address: bind_address(gateway, options),
+                address,
                 listeners,
             }
         })
@@ -255,6 +274,23 @@ struct Socket {
     first: ObjectRef,
     protocol: Protocol,
     hostnames: HashMap<Option<String>, ObjectRef>,
+}
+
+/// A Gateway's own `infrastructure.parametersRef`, if any, must name a PorticoProxy of its
+/// namespace.
+fn gateway_parameters(
+    resources: &Resources,
+    gateway: &Gateway,
+    namespace: &str,
+) -> Result<(), Problem> {
+    let reference = gateway
+        .spec
+        .infrastructure
+        .as_ref()
+        .and_then(|i| i.parameters_ref.as_ref());
+    reference.map_or(Ok(()), |p| {
+        parameters::check(resources, &p.group, &p.kind, namespace, &p.name)
+    })
 }
 
 fn bind_address(gateway: &Gateway, options: &Options) -> Result<String, Problem> {
@@ -442,22 +478,31 @@ impl GatewayState<'_> {
             .collect();
         let (snapshot, conditions, addresses) = match &self.address {
             Err(problem) => {
-                let conditions = vec![
+                let programmed = if problem.reason == reasons::INVALID_PARAMETERS {
                     condition(
-                        types::ACCEPTED,
+                        types::PROGRAMMED,
                         false,
-                        problem.reason,
-                        &problem.message,
+                        reasons::INVALID,
+                        "the Gateway's parameters are not valid",
                         generation,
-                    ),
+                    )
+                } else {
                     condition(
                         types::PROGRAMMED,
                         false,
                         reasons::ADDRESS_NOT_ASSIGNED,
                         "the Gateway has no usable address",
                         generation,
-                    ),
-                ];
+                    )
+                };
+                let accepted = condition(
+                    types::ACCEPTED,
+                    false,
+                    problem.reason,
+                    &problem.message,
+                    generation,
+                );
+                let conditions = vec![accepted, programmed];
                 (None, conditions, None)
             }
             Ok(address) => {

@@ -27,6 +27,7 @@ mod hash;
 pub mod hostnames;
 pub mod memo;
 pub mod output;
+pub mod parameters;
 pub mod references;
 pub mod refgrant;
 pub mod resources;

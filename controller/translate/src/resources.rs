@@ -15,6 +15,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
 
+use crate::parameters::PorticoProxy;
 use crate::route_kinds::{TcpRoute, UdpRoute};
 
 /// Every object translation may look at, as read from the API server or from files.
@@ -54,6 +55,8 @@ pub struct Resources {
     pub ingresses: Vec<Ingress>,
     /// IngressClasses, for the Ingress migration (not translated yet).
     pub ingress_classes: Vec<IngressClass>,
+    /// Portico's parameters, which GatewayClasses and Gateways may refer to.
+    pub proxies: Vec<PorticoProxy>,
 }
 
 /// Label linking an EndpointSlice to its Service.
