@@ -18,13 +18,14 @@
 //! Modules: [`images`] (image table), [`ipam`] (pod addresses), [`network`] (bridge, netns),
 //! [`container`] (a container as a process), [`env`] and [`volumes`] (what a container sees),
 //! [`probes`], [`node`] (Node and Lease), [`pods`] (the pod lifecycle), [`relay`],
-//! [`loadbalancers`] (addresses for LoadBalancer Services).
+//! [`loadbalancers`] (addresses for LoadBalancer Services), [`logs`] (`kubectl logs`).
 
 mod container;
 mod env;
 mod images;
 mod ipam;
 mod loadbalancers;
+mod logs;
 mod network;
 mod node;
 mod pods;
@@ -132,14 +133,19 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
     network::remove_stale_namespaces(&bridge).await;
     bridge.up().await.context("setting up the pod bridge")?;
-    bridge
-        .route(&lb_pool.cidr())
-        .await
-        .context("routing the load-balancer pool")?;
+    // Load-balancer and Service addresses go to the bridge, never out of the machine; kube-proxy
+    // rewrites them to pod addresses on the way.
+    for network in &bridge.routed {
+        bridge
+            .route(network)
+            .await
+            .with_context(|| format!("routing {network} to the bridge"))?;
+    }
     let relay = relay::start((bridge.gateway, 443).into(), api_server.clone()).await?;
     let node = node::NodeIdentity {
         name: args.node_name.clone(),
-        address: bridge.gateway.to_string(),
+        // The API server reaches the log endpoint here; pods do not.
+        address: "127.0.0.1".to_string(),
         pod_cidr: args.pod_cidr.clone(),
         kubelet_port: args.kubelet_port,
         kubernetes_version: version.git_version,
@@ -159,7 +165,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
         state_dir: args.state_dir,
         api_server: (API_SERVER_NAME.to_string(), 443),
     });
+    let logs = logs::serve(([127, 0, 0, 1], args.kubelet_port).into(), agent.clone()).await?;
     pods::run(agent, shutdown_signal()).await;
+    logs.abort();
     relay.abort();
     bridge.down().await?;
     tracing::info!("stopped");

@@ -56,7 +56,7 @@ impl Bridge {
             .context("enabling IPv4 forwarding")
     }
 
-    /// Route `cidr` from the host to the bridge (load-balancer addresses live there).
+    /// Route `cidr` from the host to the bridge.
     pub async fn route(&self, cidr: &str) -> anyhow::Result<()> {
         ip(&["route", "replace", cidr, "dev", &self.name]).await
     }

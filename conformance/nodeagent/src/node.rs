@@ -21,7 +21,8 @@ const STATUS_EVERY: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct NodeIdentity {
     pub name: String,
-    /// InternalIP: where the API server reaches the agent's kubelet port.
+    /// InternalIP, the Node's only address: where the API server reaches the agent's kubelet
+    /// port.
     pub address: String,
     pub pod_cidr: String,
     pub kubelet_port: u16,
@@ -74,10 +75,7 @@ async fn report_status(client: &Client, node: &NodeIdentity) -> anyhow::Result<(
                 condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "no disk pressure"),
                 condition("PIDPressure", "False", "KubeletHasSufficientPID", "no PID pressure"),
             ],
-            "addresses": [
-                { "type": "InternalIP", "address": node.address },
-                { "type": "Hostname", "address": node.name },
-            ],
+            "addresses": [{ "type": "InternalIP", "address": node.address }],
             "capacity": capacity,
             "allocatable": capacity,
             "daemonEndpoints": { "kubeletEndpoint": { "Port": node.kubelet_port } },

@@ -292,6 +292,10 @@ async fn worker(agent: Arc<Agent>, pod: Pod, mut stop: watch::Receiver<Option<St
     let _ = tokio::fs::remove_dir_all(&dir).await;
     match stopped {
         Some(Stop::Delete(_)) => {
+            let logs = agent.log_path(&namespace, &name, "");
+            if let Some(dir) = logs.parent() {
+                let _ = tokio::fs::remove_dir_all(dir).await;
+            }
             remove_object(agent.clone(), pod).await;
             tracing::info!(%namespace, pod = %name, "pod stopped and removed");
         }

@@ -1,5 +1,6 @@
 //! The node agent against a real control plane (conformance/localcluster): a Deployment's pods
-//! are bound, run as processes in their own network namespaces, serve on their pod IPs with
+//! are bound, run as processes in their own network namespaces, serve on their pod IPs (their
+//! output readable through the API server, as `kubectl logs` reads it) with
 //! their ConfigMap and downward-API volumes mounted (and an empty directory mounted over the
 //! program's own directory), cannot route off the machine, become Ready, appear in
 //! EndpointSlices of a LoadBalancer Service that gets a pool address, stop when deleted; an
@@ -16,7 +17,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
-use kube::api::{DeleteParams, ListParams, PostParams};
+use kube::api::{DeleteParams, ListParams, LogParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config, ResourceExt};
 
@@ -213,6 +214,25 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
         assert_eq!(name, pod.name_any());
     }
     assert_eq!(namespaces().len(), 2);
+
+    // The API server serves the containers' output (`kubectl logs`), tails included.
+    let first = running[0].name_any();
+    let logs = pods
+        .logs(&first, &LogParams::default())
+        .await
+        .expect("pod logs through the API server");
+    assert!(logs.contains("GET /index.html"), "{logs}");
+    let last = pods
+        .logs(
+            &first,
+            &LogParams {
+                tail_lines: Some(1),
+                ..LogParams::default()
+            },
+        )
+        .await
+        .expect("tail");
+    assert_eq!(last.trim_end().lines().count(), 1, "{last}");
 
     // Pods reach the cluster's networks only: there is no route off the machine.
     for namespace in namespaces() {
