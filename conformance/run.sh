@@ -23,7 +23,7 @@ phase() { printf '%-28s %5ss\n' "$1" "$SECONDS" | tee -a "$timings"; }
 phase "start"
 cargo build --release --locked --bin portico --bin portico-nodeagent
 suite_version="$(cd "$here" && go list -m -f '{{.Version}}' sigs.k8s.io/gateway-api/conformance)"
-images="$HOME/.cache/portico/conformance-images/$suite_version"
+images="${PORTICO_IMAGES_CACHE:-$HOME/.cache/portico/conformance-images}/$suite_version"
 if [ ! -x "$images/echo-basic" ]; then
   mkdir -p "$images"
   (cd "$here" && go build -trimpath -o "$images/echo-basic.partial" sigs.k8s.io/gateway-api/conformance/echo-basic)
