@@ -99,7 +99,7 @@ pub async fn environment(
             BTreeMap::new()
         };
         for (key, value) in data {
-            set(&mut env, format!("{prefix}{key}"), value);
+            set(&mut env, format!("{prefix}{key}"), text(value));
         }
     }
     for variable in container.env.iter().flatten() {
@@ -168,34 +168,47 @@ async fn value_from(
     Ok(None)
 }
 
+/// A value as an environment variable: text, with invalid UTF-8 replaced.
+fn text(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
 fn lookup(
-    data: Option<BTreeMap<String, String>>,
+    data: Option<BTreeMap<String, Vec<u8>>>,
     key: &str,
     optional: Option<bool>,
     kind: &str,
     name: &str,
 ) -> anyhow::Result<Option<String>> {
     match data.and_then(|mut d| d.remove(key)) {
-        Some(value) => Ok(Some(value)),
+        Some(value) => Ok(Some(text(value))),
         None if optional == Some(true) => Ok(None),
         None => bail!("{kind} {name} has no key {key}"),
     }
 }
 
-/// A ConfigMap's data (binary data decoded lossily), `None` when it is missing and optional.
+/// A ConfigMap's data and binary data, `None` when it is missing and optional.
 pub async fn config_map(
     client: &Client,
     namespace: &str,
     name: &str,
     optional: Option<bool>,
-) -> anyhow::Result<Option<BTreeMap<String, String>>> {
+) -> anyhow::Result<Option<BTreeMap<String, Vec<u8>>>> {
     let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
     match api.get_opt(name).await.context("reading a ConfigMap")? {
         Some(map) => {
-            let mut data = map.data.unwrap_or_default();
-            for (key, bytes) in map.binary_data.unwrap_or_default() {
-                data.insert(key, String::from_utf8_lossy(&bytes.0).into_owned());
-            }
+            let mut data: BTreeMap<String, Vec<u8>> = map
+                .data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.into_bytes()))
+                .collect();
+            data.extend(
+                map.binary_data
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(k, v)| (k, v.0)),
+            );
             Ok(Some(data))
         }
         None if optional == Some(true) => Ok(None),
@@ -203,24 +216,18 @@ pub async fn config_map(
     }
 }
 
-/// A Secret's data as text, `None` when it is missing and optional.
+/// A Secret's data, `None` when it is missing and optional.
 pub async fn secret(
     client: &Client,
     namespace: &str,
     name: &str,
     optional: Option<bool>,
-) -> anyhow::Result<Option<BTreeMap<String, String>>> {
+) -> anyhow::Result<Option<BTreeMap<String, Vec<u8>>>> {
     let api: Api<Secret> = Api::namespaced(client.clone(), namespace);
     match api.get_opt(name).await.context("reading a Secret")? {
         Some(secret) => {
-            let mut data: BTreeMap<String, String> = secret
-                .data
-                .unwrap_or_default()
-                .into_iter()
-                .map(|(k, v)| (k, String::from_utf8_lossy(&v.0).into_owned()))
-                .collect();
-            data.extend(secret.string_data.unwrap_or_default());
-            Ok(Some(data))
+            let data = secret.data.unwrap_or_default();
+            Ok(Some(data.into_iter().map(|(k, v)| (k, v.0)).collect()))
         }
         None if optional == Some(true) => Ok(None),
         None => bail!("Secret {namespace}/{name} does not exist"),

@@ -139,7 +139,7 @@ async fn service_account_token(
 
 fn write_keys(
     dir: &Path,
-    data: Option<BTreeMap<String, String>>,
+    data: Option<BTreeMap<String, Vec<u8>>>,
     items: Option<&[KeyToPath]>,
     default_mode: Option<i32>,
 ) -> anyhow::Result<()> {
@@ -149,7 +149,7 @@ fn write_keys(
     match items {
         None => {
             for (key, value) in &data {
-                write_file(&dir.join(key), value.as_bytes(), default_mode)?;
+                write_file(&dir.join(key), value, default_mode)?;
             }
         }
         Some(items) => {
@@ -157,11 +157,7 @@ fn write_keys(
                 let value = data
                     .get(&item.key)
                     .with_context(|| format!("no key {}", item.key))?;
-                write_file(
-                    &dir.join(&item.path),
-                    value.as_bytes(),
-                    item.mode.or(default_mode),
-                )?;
+                write_file(&dir.join(&item.path), value, item.mode.or(default_mode))?;
             }
         }
     }
