@@ -15,12 +15,26 @@ pub fn portico() -> Command {
     Command::new(env!("CARGO_BIN_EXE_portico"))
 }
 
-/// A free loopback port (bound then released; the OS does not hand it out again at once).
+/// A loopback port that is free now, for a process the test starts to listen on.
+///
+/// Ports come from 20000–31999, below Linux's ephemeral range (32768 and up): a port the kernel
+/// handed out for `127.0.0.1:0` could be given next to an outgoing connection (a data plane
+/// dialling a backend) before the process binds it. Each test process walks its own stretch
+/// of the range, and every port is checked free before it is returned.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    use std::sync::atomic::{AtomicU16, Ordering};
+    const FIRST: u16 = 20000;
+    const SPAN: u16 = 12000;
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let stretch = u16::try_from(std::process::id() % 60).unwrap_or(0) * 200;
+    for _ in 0..SPAN {
+        let step = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = FIRST + (stretch + step) % SPAN;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {FIRST}..{}", FIRST + SPAN);
 }
 
 /// A running process, stopped with SIGTERM (then SIGKILL) on drop.
