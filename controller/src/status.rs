@@ -139,30 +139,20 @@ fn visit_mut(statuses: &mut Statuses, mut f: impl FnMut(String, &mut Condition))
             }
         }
     }
-    for route in &mut statuses.http_routes {
-        for parent in &mut route.status.parents {
+    let http = statuses
+        .http_routes
+        .iter_mut()
+        .map(|r| ("HTTPRoute", &r.object, &mut r.status));
+    let unserved = statuses
+        .unserved_routes
+        .iter_mut()
+        .map(|r| (r.kind.as_str(), &r.object, &mut r.status));
+    for (kind, object, status) in http.chain(unserved) {
+        for parent in &mut status.parents {
             let p = &parent.parent_ref;
             let id = format!(
-                "HTTPRoute/{}/parent/{}/{:?}/{}/{:?}/{:?}",
-                route.object, parent.controller_name, p.namespace, p.name, p.section_name, p.port
-            );
-            for c in &mut parent.conditions {
-                f(format!("{id}/{}", c.type_), c);
-            }
-        }
-    }
-    for route in &mut statuses.unserved_routes {
-        for parent in &mut route.status.parents {
-            let p = &parent.parent_ref;
-            let id = format!(
-                "{}/{}/parent/{}/{:?}/{}/{:?}/{:?}",
-                route.kind,
-                route.object,
-                parent.controller_name,
-                p.namespace,
-                p.name,
-                p.section_name,
-                p.port
+                "{kind}/{object}/parent/{}/{:?}/{}/{:?}/{:?}",
+                parent.controller_name, p.namespace, p.name, p.section_name, p.port
             );
             for c in &mut parent.conditions {
                 f(format!("{id}/{}", c.type_), c);

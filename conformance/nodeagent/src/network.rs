@@ -183,40 +183,30 @@ async fn link_exists(name: &str) -> bool {
 
 /// Run `nft ARGS` with `input` on stdin, failing with its stderr.
 async fn nft(args: &[&str], input: Option<&str>) -> anyhow::Result<()> {
+    run("nft", args, input.unwrap_or_default()).await
+}
+
+/// Run `ip ARGS`, failing with its stderr.
+pub async fn ip(args: &[&str]) -> anyhow::Result<()> {
+    run("ip", args, "").await
+}
+
+async fn run(program: &str, args: &[&str], input: &str) -> anyhow::Result<()> {
     use tokio::io::AsyncWriteExt;
-    let mut child = Command::new("nft")
+    let mut child = Command::new(program)
         .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .context("running nft (nftables)")?;
+        .with_context(|| format!("running {program}"))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(input.unwrap_or_default().as_bytes())
-            .await?;
+        stdin.write_all(input.as_bytes()).await?;
     }
     let output = child.wait_with_output().await?;
     if !output.status.success() {
         bail!(
-            "nft {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(())
-}
-
-/// Run `ip ARGS`, failing with its stderr.
-pub async fn ip(args: &[&str]) -> anyhow::Result<()> {
-    let output = Command::new("ip")
-        .args(args)
-        .output()
-        .await
-        .context("running ip (iproute2)")?;
-    if !output.status.success() {
-        bail!(
-            "ip {}: {}",
+            "{program} {}: {}",
             args.join(" "),
             String::from_utf8_lossy(&output.stderr).trim()
         );

@@ -460,13 +460,8 @@ impl PodState {
             let Some(launch) = running.launch.clone() else {
                 continue;
             };
-            let exited_ok = running.last_exit.is_some_and(|(code, _)| code == 0);
-            let restart = match self.restart_policy.as_str() {
-                "Never" => running.last_exit.is_none(),
-                "OnFailure" => running.last_exit.is_none() || !exited_ok,
-                _ => true,
-            };
-            if running.child.is_some() || !restart || now < running.next_start {
+            let due = running.last_exit.is_none() || restarts(&self.restart_policy, running);
+            if running.child.is_some() || !due || now < running.next_start {
                 continue;
             }
             let log = agent.log_path(&self.namespace, &self.name, &running.spec.name);
@@ -518,13 +513,7 @@ impl PodState {
     /// No container runs and none will be started again.
     fn finished(&self) -> bool {
         self.containers.iter().all(|c| {
-            c.child.is_none()
-                && c.last_exit.is_some()
-                && match self.restart_policy.as_str() {
-                    "Never" => true,
-                    "OnFailure" => c.last_exit.is_some_and(|(code, _)| code == 0),
-                    _ => false,
-                }
+            c.child.is_none() && c.last_exit.is_some() && !restarts(&self.restart_policy, c)
         })
     }
 
@@ -619,6 +608,15 @@ impl PodState {
             ],
             "containerStatuses": containers,
         })
+    }
+}
+
+/// Whether `policy` (a pod's `restartPolicy`) starts `container` again after its last exit.
+fn restarts(policy: &str, container: &Running) -> bool {
+    match policy {
+        "Never" => false,
+        "OnFailure" => container.last_exit.is_none_or(|(code, _)| code != 0),
+        _ => true,
     }
 }
 

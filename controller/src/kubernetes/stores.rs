@@ -1,6 +1,7 @@
 //! One shared watch per kind, each feeding an in-memory store (a kube-rs reflector). Any change
 //! wakes the translation loop. Kinds whose CRDs are not installed are skipped with a log line.
 
+use std::collections::HashSet;
 use std::fmt::Debug;
 use std::sync::{Arc, RwLock};
 
@@ -64,14 +65,6 @@ impl Stores {
         let references: SharedReferences = Arc::default();
         // Services, their EndpointSlices and Secrets are many and mostly unrelated: only
         // those a Gateway or route refers to wake translation.
-        let service = |refs: &SharedReferences| {
-            let refs = refs.clone();
-            move |s: &Service| {
-                read(&refs)
-                    .services
-                    .contains(&key(s.namespace(), s.name_any()))
-            }
-        };
         let slice = |refs: &SharedReferences| {
             let refs = refs.clone();
             move |s: &EndpointSlice| {
@@ -83,36 +76,26 @@ impl Stores {
                 read(&refs).services.contains(&key(s.namespace(), service))
             }
         };
-        let secret = |refs: &SharedReferences| {
-            let refs = refs.clone();
-            move |s: &Secret| {
-                read(&refs)
-                    .secrets
-                    .contains(&key(s.namespace(), s.name_any()))
-            }
-        };
-        let config_map = |refs: &SharedReferences| {
-            let refs = refs.clone();
-            move |c: &ConfigMap| {
-                read(&refs)
-                    .config_maps
-                    .contains(&key(c.namespace(), c.name_any()))
-            }
-        };
         let stores = Self {
             gateway_classes: watch(client, all(), changed, always).await,
             gateways: watch(client, all(), changed, always).await,
             http_routes: watch(client, all(), changed, always).await,
             reference_grants: watch(client, all(), changed, always).await,
             namespaces: watch(client, all(), changed, always).await,
-            services: watch(client, all(), changed, service(&references)).await,
+            services: watch(
+                client,
+                all(),
+                changed,
+                named_in(&references, |r| &r.services),
+            )
+            .await,
             endpoint_slices: watch(client, all(), changed, slice(&references)).await,
             // Only TLS Secrets can be listener certificates; the rest are never cached.
             secrets: watch(
                 client,
                 all().fields("type=kubernetes.io/tls"),
                 changed,
-                secret(&references),
+                named_in(&references, |r| &r.secrets),
             )
             .await,
             grpc_routes: watch(client, all(), changed, always).await,
@@ -127,7 +110,7 @@ impl Stores {
                 client,
                 all(),
                 changed,
-                config_map(&references),
+                named_in(&references, |r| &r.config_maps),
                 keep_only_ca_bundle,
             )
             .await,
@@ -204,6 +187,18 @@ where
         .as_ref()
         .map(|s| s.state().iter().map(|o| (**o).clone()).collect())
         .unwrap_or_default()
+}
+
+/// Relevance of objects that matter only when the set `names` picks from the references holds
+/// their namespace and name.
+fn named_in<K: Resource>(
+    references: &SharedReferences,
+    names: fn(&References) -> &HashSet<(String, String)>,
+) -> impl Fn(&K) -> bool + Send + Sync + 'static {
+    let references = references.clone();
+    move |object: &K| {
+        names(&read(&references)).contains(&key(object.namespace(), object.name_any()))
+    }
 }
 
 /// Every change of kinds like Gateways and routes matters.
