@@ -7,10 +7,12 @@
 //! - [`validate`]: the checks a data plane runs before it swaps a snapshot in. A snapshot that
 //!   fails them is rejected (NACK) and the last good one keeps serving.
 //! - [`wire`]: the gRPC service generated from `proto/portico/snapshot/v1/snapshot.proto`, and
-//!   the conversions between it and [`model`]. See `docs/snapshot-protocol.md`.
+//!   the conversions between it and [`model`]. See `docs/snapshot-protocol.md`. Only with the
+//!   `grpc` feature, so crates that need just the model do not compile tonic.
 
 pub mod model;
 pub mod validate;
+#[cfg(feature = "grpc")]
 pub mod wire;
 
 pub use model::*;
