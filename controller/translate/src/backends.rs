@@ -1,26 +1,130 @@
-//! backendRefs: resolve a reference to a Service port, and the Service's ready endpoints (from
-//! its EndpointSlices) into a [`Cluster`].
+//! backendRefs of any route kind: resolve a reference to a Service port, and the Service's
+//! ready endpoints (from its EndpointSlices) into a [`Cluster`].
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use gateway_api::httproutes::HttpRouteRulesBackendRefs;
 use portico_snapshot::{Cluster, Endpoint};
 
 use crate::conditions::{Problem, reasons};
+use crate::names::{GATEWAY_GROUP, RouteKind};
 use crate::resources::Index;
 use crate::{hash, refgrant};
 
-/// Resolve one backendRef of an HTTPRoute in `route_namespace`.
-pub(crate) fn resolve(
+/// A `backendRef` as every route kind spells it (`BackendRef` in the Gateway API), borrowed
+/// from the kind's generated type.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BackendRef<'a> {
+    /// API group; the core group when unset.
+    pub group: Option<&'a str>,
+    /// Kind; `Service` when unset.
+    pub kind: Option<&'a str>,
+    /// Name of the backend.
+    pub name: &'a str,
+    /// Namespace of the backend; the route's own when unset.
+    pub namespace: Option<&'a str>,
+    /// Service port.
+    pub port: Option<i32>,
+}
+
+impl BackendRef<'_> {
+    /// Namespace of the target, given the route's.
+    pub fn target_namespace<'n>(&'n self, route_namespace: &'n str) -> &'n str {
+        self.namespace.unwrap_or(route_namespace)
+    }
+
+    /// Whether the reference names a Service (the only backend kind served).
+    pub fn is_service(&self) -> bool {
+        refgrant::core_group(self.group.unwrap_or("")).is_empty()
+            && self.kind.unwrap_or("Service") == "Service"
+    }
+}
+
+/// Resolves the backendRefs of one route, collecting the clusters they name (once each) and
+/// the first problem found.
+pub(crate) struct Resolver<'i, 'a> {
+    index: &'i Index<'a>,
+    kind: RouteKind,
+    route_namespace: &'i str,
+    /// Clusters named so far, in first-reference order.
+    pub clusters: Vec<Cluster>,
+    /// The first reference that did not resolve (the route stays accepted; that share of its
+    /// traffic answers 500).
+    pub unresolved: Option<Problem>,
+}
+
+impl<'i, 'a> Resolver<'i, 'a> {
+    /// A resolver for a route of `kind` in `route_namespace`.
+    pub fn new(index: &'i Index<'a>, kind: RouteKind, route_namespace: &'i str) -> Self {
+        Self {
+            index,
+            kind,
+            route_namespace,
+            clusters: Vec::new(),
+            unresolved: None,
+        }
+    }
+
+    /// The cluster name `reference` resolves to, or `None` (remembering the problem).
+    pub fn resolve(&mut self, reference: &BackendRef<'_>) -> Option<String> {
+        match resolve(self.index, self.kind, self.route_namespace, reference) {
+            Ok(cluster) => {
+                let name = cluster.name.clone();
+                if !self.clusters.iter().any(|c| c.name == name) {
+                    self.clusters.push(cluster);
+                }
+                Some(name)
+            }
+            Err(problem) => {
+                self.unresolved.get_or_insert(problem);
+                None
+            }
+        }
+    }
+}
+
+/// Whether a route of `kind` in `route_namespace` may refer to `reference`'s namespace.
+pub(crate) fn permitted(
     index: &Index<'_>,
+    kind: RouteKind,
     route_namespace: &str,
-    reference: &HttpRouteRulesBackendRefs,
+    reference: &BackendRef<'_>,
+) -> bool {
+    refgrant::permitted(
+        &index.resources.reference_grants,
+        from(kind, route_namespace),
+        service(reference, route_namespace),
+    )
+}
+
+fn from(kind: RouteKind, namespace: &str) -> refgrant::From<'_> {
+    refgrant::From {
+        group: GATEWAY_GROUP,
+        kind: kind.name(),
+        namespace,
+    }
+}
+
+fn service<'r>(reference: &BackendRef<'r>, route_namespace: &'r str) -> refgrant::To<'r> {
+    refgrant::To {
+        group: "",
+        kind: "Service",
+        namespace: reference.namespace.unwrap_or(route_namespace),
+        name: reference.name,
+    }
+}
+
+/// Resolve one backendRef of a route of `kind` in `route_namespace`.
+fn resolve(
+    index: &Index<'_>,
+    kind: RouteKind,
+    route_namespace: &str,
+    reference: &BackendRef<'_>,
 ) -> Result<Cluster, Problem> {
-    let group = refgrant::core_group(reference.group.as_deref().unwrap_or(""));
-    let kind = reference.kind.as_deref().unwrap_or("Service");
-    let name = &reference.name;
-    if !group.is_empty() || kind != "Service" {
+    let name = reference.name;
+    if !reference.is_service() {
+        let group = refgrant::core_group(reference.group.unwrap_or(""));
+        let kind = reference.kind.unwrap_or("Service");
         return Err(Problem::new(
             reasons::INVALID_KIND,
             format!(
@@ -28,19 +132,12 @@ pub(crate) fn resolve(
             ),
         ));
     }
-    let namespace = reference.namespace.as_deref().unwrap_or(route_namespace);
-    let from = refgrant::From {
-        group: crate::gateway::GATEWAY_GROUP,
-        kind: "HTTPRoute",
-        namespace: route_namespace,
-    };
-    let to = refgrant::To {
-        group: "",
-        kind: "Service",
-        namespace,
-        name,
-    };
-    refgrant::check(&index.resources.reference_grants, from, to)?;
+    let namespace = reference.target_namespace(route_namespace);
+    refgrant::check(
+        &index.resources.reference_grants,
+        from(kind, route_namespace),
+        service(reference, route_namespace),
+    )?;
     let not_found = |what: String| Problem::new(reasons::BACKEND_NOT_FOUND, what);
     let service = index
         .service(namespace, name)

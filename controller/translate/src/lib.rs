@@ -4,12 +4,16 @@
 //! object statuses out. No Kubernetes client, no async runtime, no clock: the caller supplies
 //! [`Resources`] (from the API server or from YAML files) and stamps condition times itself.
 //!
-//! Pipeline, one module each:
-//! 1. [`gateway`]: which GatewayClasses are ours, which Gateways we own, which listeners are valid
-//!    (protocol, conflicts, allowed route kinds, TLS certificates via [`tls`]).
-//! 2. [`route`]: which HTTPRoutes attach to which listeners ([`hostnames`] intersection,
-//!    allowedRoutes, [`refgrant`]), and what their rules become.
-//! 3. [`backends`]: backendRefs resolved through Services and EndpointSlices into clusters.
+//! Pipeline, one module each, run in this order by [`translate_with`]:
+//! 1. [`classes`]: which GatewayClasses are ours.
+//! 2. [`gateways`]: which Gateways we own, their address and [`listeners`] (protocol, route
+//!    kinds, certificates via [`tls`], conflicts within a Gateway); then [`conflicts`] between
+//!    Gateways sharing sockets.
+//! 3. [`attach`]: the route pipeline every kind shares, parameterised by [`route_kind`]:
+//!    compile (or reuse from the [`memo`]) a route's rules, resolve its [`backends`], attach it
+//!    to listeners ([`hostnames`], allowedRoutes, [`refgrant`]), report its parents' status.
+//!    [`http_route`] is the HTTPRoute kind; kinds not served yet are refused by [`unserved`].
+//! 4. [`assemble`] and [`gateway_status`]: each Gateway's snapshot and status.
 //!
 //! ```no_run
 //! use portico_translate::{translate, Options, Resources};
@@ -19,26 +23,39 @@
 //! }
 //! ```
 
+mod assemble;
+mod attach;
 pub mod backends;
+mod classes;
 pub mod conditions;
+mod conflicts;
 pub mod documents;
-pub mod gateway;
+mod gateway_status;
+mod gateways;
 mod hash;
 pub mod hostnames;
+mod http_route;
+mod listeners;
 pub mod memo;
+pub mod names;
 pub mod output;
 pub mod parameters;
+mod parents;
 pub mod references;
 pub mod refgrant;
 pub mod resources;
-pub mod route;
+mod route_kind;
 pub mod route_kinds;
 pub mod tls;
 mod unserved;
 
+pub use classes::SUPPORTED_FEATURES;
 pub use documents::{DocumentError, Parsed, parse_documents};
 pub use memo::RouteMemo;
-pub use output::{GatewaySnapshot, ObjectStatus, Output, Statuses, UnservedRouteStatus};
+pub use output::{
+    GatewayFacts, GatewaySnapshot, ListenerFacts, ObjectStatus, Output, Statuses,
+    UnservedRouteStatus,
+};
 pub use references::{References, references};
 pub use resources::Resources;
 
@@ -79,20 +96,40 @@ pub fn translate(resources: &Resources, options: &Options) -> Output {
 pub fn translate_with(resources: &Resources, options: &Options, memo: &mut RouteMemo) -> Output {
     let index = resources::Index::new(resources);
     let mut statuses = Statuses::default();
-    let classes = gateway::accept_classes(resources, options, &mut statuses);
-    let gateways = gateway::accept_gateways(&index, &classes, options);
-    let routes = route::attach_routes(&index, options, &gateways, memo);
-    statuses.http_routes = routes.statuses;
+    let classes = classes::accept_classes(resources, options, &mut statuses);
+    let mut gateways = gateways::accept_gateways(&index, &classes, options);
+    if options.shared_dataplanes {
+        conflicts::mark_cross_gateway_conflicts(&mut gateways);
+    }
+    let http = attach::attach_routes::<http_route::HttpRouteKind>(
+        &index,
+        options,
+        &gateways,
+        &mut memo.http,
+    );
+    statuses.http_routes = http.statuses;
     statuses.unserved_routes = unserved::refuse_unserved_routes(resources, options, &gateways);
+    let mut attached = gateway_status::AttachedCounts::new();
+    for (listener, count) in http.attachments.counts() {
+        *attached.entry(listener).or_default() += i32::try_from(count).unwrap_or(i32::MAX);
+    }
+    let routes = assemble::Routes {
+        http: &http.attachments,
+    };
     let mut output = Output {
         gateways: Vec::new(),
         statuses,
+        facts: gateways.iter().map(gateways::GatewayState::facts).collect(),
     };
-    for gateway in gateways {
-        let (snapshot, status) = gateway.finish(&routes.attachments);
-        output.statuses.gateways.push(status);
-        if let Some(snapshot) = snapshot {
-            output.gateways.push(snapshot);
+    for gateway in &gateways {
+        output
+            .statuses
+            .gateways
+            .push(gateway_status::status(gateway, &attached));
+        if let Ok(address) = &gateway.address {
+            output
+                .gateways
+                .push(assemble::snapshot(gateway, address, &routes));
         }
     }
     output

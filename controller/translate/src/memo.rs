@@ -12,49 +12,67 @@ use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
-use gateway_api::httproutes::HttpRoute;
-use kube::ResourceExt;
+use kube::Resource;
+use portico_snapshot::{HttpRule, ObjectRef};
 
+use crate::backends;
 use crate::conditions::Problem;
-use crate::gateway::GATEWAY_GROUP;
-use crate::refgrant;
+use crate::names::object_ref;
 use crate::resources::Index;
-use crate::route::CompiledRoute;
+use crate::route_kind::{CompiledRoute, RouteKind};
 
 /// A compiled route (shared by every listener it attaches to), or why it could not be compiled.
-pub(crate) type Compiled = Result<Arc<CompiledRoute>, Problem>;
+pub(crate) type Compiled<R> = Result<Arc<CompiledRoute<R>>, Problem>;
 
-/// Compiled routes by namespace and name, kept from one translation to the next.
+/// Compiled routes of every served kind, kept from one translation to the next.
 #[derive(Debug, Default)]
 pub struct RouteMemo {
-    routes: HashMap<(String, String), (u64, Compiled)>,
-    /// Entries used by the translation in progress; the rest are dropped when it ends.
-    used: HashMap<(String, String), (u64, Compiled)>,
-    /// Routes the translation in progress compiled (the others were remembered).
-    compiling: usize,
-    compiled_last: usize,
+    pub(crate) http: KindMemo<Vec<HttpRule>>,
 }
 
 impl RouteMemo {
     /// How many routes the last translation compiled; every other route was reused.
     pub fn compiled_last(&self) -> usize {
-        self.compiled_last
+        self.http.compiled_last
     }
+}
 
+/// Compiled routes of one kind by namespace and name.
+#[derive(Debug)]
+pub(crate) struct KindMemo<R> {
+    routes: HashMap<ObjectRef, (u64, Compiled<R>)>,
+    /// Entries used by the translation in progress; the rest are dropped when it ends.
+    used: HashMap<ObjectRef, (u64, Compiled<R>)>,
+    /// Routes the translation in progress compiled (the others were remembered).
+    compiling: usize,
+    compiled_last: usize,
+}
+
+impl<R> Default for KindMemo<R> {
+    fn default() -> Self {
+        Self {
+            routes: HashMap::new(),
+            used: HashMap::new(),
+            compiling: 0,
+            compiled_last: 0,
+        }
+    }
+}
+
+impl<R> KindMemo<R> {
     /// The compiled form of `route`: remembered when its inputs are unchanged, otherwise made
     /// by `compile` (and remembered when the inputs can be fingerprinted).
-    pub(crate) fn compiled(
+    pub fn compiled<K: RouteKind<Rules = R>>(
         &mut self,
         index: &Index<'_>,
-        namespace: &str,
-        route: &HttpRoute,
-        compile: impl FnOnce() -> Result<CompiledRoute, Problem>,
-    ) -> Compiled {
-        let key = (namespace.to_string(), route.name_any());
-        let Some(fingerprint) = fingerprint(index, namespace, route) else {
+        route: &K::Object,
+        compile: impl FnOnce() -> Result<CompiledRoute<R>, Problem>,
+    ) -> Compiled<R> {
+        let Some(fingerprint) = fingerprint::<K>(index, route) else {
             self.compiling += 1;
             return compile().map(Arc::new);
         };
+        let key = object_ref(route);
         let compiled = match self.routes.remove(&key) {
             Some((known, compiled)) if known == fingerprint => compiled,
             _ => {
@@ -67,7 +85,7 @@ impl RouteMemo {
     }
 
     /// End a translation: forget routes it did not look at (deleted ones).
-    pub(crate) fn finish(&mut self) {
+    pub fn finish(&mut self) {
         self.routes = std::mem::take(&mut self.used);
         self.compiled_last = std::mem::take(&mut self.compiling);
     }
@@ -75,31 +93,16 @@ impl RouteMemo {
 
 /// Hash of everything compiling `route` reads, or `None` when some input lacks server-side
 /// metadata to tell its versions apart.
-fn fingerprint(index: &Index<'_>, namespace: &str, route: &HttpRoute) -> Option<u64> {
+fn fingerprint<K: RouteKind>(index: &Index<'_>, route: &K::Object) -> Option<u64> {
     let mut hasher = DefaultHasher::new();
-    route.metadata.uid.as_ref()?.hash(&mut hasher);
-    route.metadata.generation?.hash(&mut hasher);
-    let references = route
-        .spec
-        .rules
-        .iter()
-        .flatten()
-        .flat_map(|rule| rule.backend_refs.iter().flatten());
-    for reference in references {
-        let target = reference.namespace.as_deref().unwrap_or(namespace);
-        let from = refgrant::From {
-            group: GATEWAY_GROUP,
-            kind: "HTTPRoute",
-            namespace,
-        };
-        let to = refgrant::To {
-            group: "",
-            kind: "Service",
-            namespace: target,
-            name: &reference.name,
-        };
-        refgrant::permitted(&index.resources.reference_grants, from, to).hash(&mut hasher);
-        match index.service(target, &reference.name) {
+    let meta = route.meta();
+    meta.uid.as_ref()?.hash(&mut hasher);
+    meta.generation?.hash(&mut hasher);
+    let namespace = object_ref(route).namespace;
+    for reference in K::backend_refs(route) {
+        let target = reference.target_namespace(&namespace);
+        backends::permitted(index, K::KIND, &namespace, &reference).hash(&mut hasher);
+        match index.service(target, reference.name) {
             Some(service) => service
                 .metadata
                 .resource_version
@@ -109,7 +112,7 @@ fn fingerprint(index: &Index<'_>, namespace: &str, route: &HttpRoute) -> Option<
         }
         // Slices come in no particular order: combine their versions order-independently.
         let mut slices = 0u64;
-        for slice in index.endpoint_slices(target, &reference.name) {
+        for slice in index.endpoint_slices(target, reference.name) {
             let mut one = DefaultHasher::new();
             slice.metadata.name.hash(&mut one);
             slice.metadata.resource_version.as_ref()?.hash(&mut one);

@@ -15,6 +15,35 @@ pub struct Output {
     pub gateways: Vec<GatewaySnapshot>,
     /// Status of every object Portico is responsible for.
     pub statuses: Statuses,
+    /// What translation decided about each Gateway of ours, sorted by namespace and name.
+    /// Typed, so later stages (data-plane progress, provisioning) never re-derive it from
+    /// condition strings. Not serialised: the statuses say the same to users.
+    #[serde(skip)]
+    pub facts: Vec<GatewayFacts>,
+}
+
+/// What translation decided about one Gateway of one of our classes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GatewayFacts {
+    /// Namespace and name.
+    pub gateway: ObjectRef,
+    /// The `metadata.generation` translated.
+    pub generation: i64,
+    /// Whether the Gateway is accepted (its status says `Accepted=True`).
+    pub accepted: bool,
+    /// Every listener, in the Gateway's order.
+    pub listeners: Vec<ListenerFacts>,
+}
+
+/// What translation decided about one listener.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListenerFacts {
+    /// The listener's name.
+    pub name: String,
+    /// `namespace/gateway/listener`, as snapshots and data-plane reports key it.
+    pub key: String,
+    /// Whether it is in the snapshot (its `Programmed` waits for a data plane).
+    pub programmable: bool,
 }
 
 /// Everything one Gateway needs: its listeners and the clusters its routes use.

@@ -11,6 +11,9 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::conditions::{Problem, reasons};
+use crate::names::namespace_of;
+
 /// Settings of the data-plane proxies Portico provisions for a Gateway.
 #[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[kube(
@@ -70,22 +73,21 @@ pub const KIND: &str = "PorticoProxy";
 /// A `parametersRef` must name a PorticoProxy that exists; otherwise the referrer is not
 /// accepted, with reason `InvalidParameters`.
 pub(crate) fn check(
-    resources: &crate::Resources,
+    proxies: &[PorticoProxy],
     group: &str,
     kind: &str,
     namespace: &str,
     name: &str,
-) -> Result<(), crate::conditions::Problem> {
-    use crate::conditions::{Problem, reasons};
+) -> Result<(), Problem> {
     if group != GROUP || kind != KIND {
         return Err(Problem::new(
             reasons::INVALID_PARAMETERS,
             format!("parametersRef names {group}/{kind}; Portico takes {GROUP}/{KIND}"),
         ));
     }
-    let exists = resources.proxies.iter().any(|p| {
-        p.metadata.name.as_deref() == Some(name) && crate::resources::namespace_of(p) == namespace
-    });
+    let exists = proxies
+        .iter()
+        .any(|p| p.metadata.name.as_deref() == Some(name) && namespace_of(p) == namespace);
     if exists {
         Ok(())
     } else {

@@ -5,8 +5,10 @@
 
 use std::collections::HashSet;
 
-use crate::refgrant::core_group;
-use crate::resources::{Resources, namespace_of};
+use crate::http_route::HttpRouteKind;
+use crate::names::namespace_of;
+use crate::resources::Resources;
+use crate::route_kind::RouteKind;
 
 /// Namespaced names (`namespace`, `name`) that translation depends on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,23 +24,14 @@ pub struct References {
 /// Collect every reference in `resources`, whether or not its target exists yet.
 pub fn references(resources: &Resources) -> References {
     let mut found = References::default();
-    for route in &resources.http_routes {
+    for route in HttpRouteKind::objects(resources) {
         let namespace = namespace_of(route);
-        let refs = route
-            .spec
-            .rules
-            .iter()
-            .flatten()
-            .flat_map(|rule| rule.backend_refs.iter().flatten());
-        for reference in refs {
-            let group = core_group(reference.group.as_deref().unwrap_or(""));
-            if group.is_empty() && reference.kind.as_deref().unwrap_or("Service") == "Service" {
-                let target = reference
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| namespace.clone());
-                found.services.insert((target, reference.name.clone()));
-            }
+        let services = HttpRouteKind::backend_refs(route)
+            .into_iter()
+            .filter(|r| r.is_service());
+        for reference in services {
+            let target = reference.target_namespace(&namespace).to_string();
+            found.services.insert((target, reference.name.to_string()));
         }
     }
     for gateway in &resources.gateways {

@@ -15,6 +15,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
 
+use crate::names::namespace_of;
 use crate::parameters::PorticoProxy;
 use crate::route_kinds::{TcpRoute, UdpRoute};
 
@@ -61,11 +62,6 @@ pub struct Resources {
 
 /// Label linking an EndpointSlice to its Service.
 pub const SERVICE_NAME_LABEL: &str = "kubernetes.io/service-name";
-
-/// Namespace of a namespaced object; objects without one count as `default`, as kubectl does.
-pub fn namespace_of<K: kube::Resource>(object: &K) -> String {
-    object.namespace().unwrap_or_else(|| "default".to_string())
-}
 
 /// Lookups by namespace and name, built once per translation.
 pub(crate) struct Index<'a> {

@@ -7,6 +7,7 @@ use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 use crate::conditions::{Problem, reasons};
+use crate::names::{GATEWAY_GROUP, GATEWAY_KIND};
 use crate::refgrant;
 use crate::resources::Index;
 
@@ -54,8 +55,8 @@ fn resolve(
     let namespace = reference.namespace.as_deref().unwrap_or(gateway_namespace);
     let name = &reference.name;
     let from = refgrant::From {
-        group: "gateway.networking.k8s.io",
-        kind: "Gateway",
+        group: GATEWAY_GROUP,
+        kind: GATEWAY_KIND,
         namespace: gateway_namespace,
     };
     let to = refgrant::To {

@@ -7,35 +7,17 @@
 
 use std::collections::HashSet;
 
-use kube::{Resource, ResourceExt};
+use kube::Resource;
 use portico_snapshot::ObjectRef;
 
 use crate::Options;
 use crate::conditions::{condition, reasons, types};
-use crate::gateway::{GATEWAY_GROUP, GatewayState};
+use crate::gateways::GatewayState;
+use crate::names::object_ref;
 use crate::output::UnservedRouteStatus;
-use crate::resources::{Resources, namespace_of};
+use crate::parents::{gateway_named, parent_references};
+use crate::resources::Resources;
 use crate::route_kinds::{ParentReference, RouteParentStatus, RouteStatus};
-
-/// Copy a generated parentRef type's fields into the shared shape.
-macro_rules! parent_refs {
-    ($route:expr) => {
-        $route
-            .spec
-            .parent_refs
-            .iter()
-            .flatten()
-            .map(|p| ParentReference {
-                group: p.group.clone(),
-                kind: p.kind.clone(),
-                name: p.name.clone(),
-                namespace: p.namespace.clone(),
-                port: p.port,
-                section_name: p.section_name.clone(),
-            })
-            .collect::<Vec<_>>()
-    };
-}
 
 /// Statuses for every unserved route with a parentRef to one of `gateways`, sorted by kind,
 /// namespace and name.
@@ -52,10 +34,10 @@ pub(crate) fn refuse_unserved_routes(
         }
     };
     for route in &resources.grpc_routes {
-        refuse(route, parent_refs!(route));
+        refuse(route, parent_references!(route));
     }
     for route in &resources.tls_routes {
-        refuse(route, parent_refs!(route));
+        refuse(route, parent_references!(route));
     }
     for route in &resources.tcp_routes {
         refuse(route, route.spec.parent_refs.clone().unwrap_or_default());
@@ -79,10 +61,7 @@ impl<K: Resource<DynamicType = ()>> RouteMeta for K {
         K::kind(&()).into_owned()
     }
     fn key(&self) -> ObjectRef {
-        ObjectRef {
-            namespace: namespace_of(self),
-            name: self.name_any(),
-        }
+        object_ref(self)
     }
     fn generation(&self) -> Option<i64> {
         self.meta().generation
@@ -99,20 +78,7 @@ fn refuse(
     let kind = route.kind();
     let parents: Vec<_> = parents
         .iter()
-        .filter(|p| {
-            p.group.as_deref().unwrap_or(GATEWAY_GROUP) == GATEWAY_GROUP
-                && p.kind.as_deref().unwrap_or("Gateway") == "Gateway"
-        })
-        .filter(|p| {
-            let gateway = ObjectRef {
-                namespace: p
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| object.namespace.clone()),
-                name: p.name.clone(),
-            };
-            ours.contains(&gateway)
-        })
+        .filter(|p| gateway_named(p, &object.namespace).is_some_and(|g| ours.contains(&g)))
         .map(|p| RouteParentStatus {
             parent_ref: p.clone(),
             controller_name: options.controller_name.clone(),

@@ -2,11 +2,14 @@
 //! (statuses and snapshots) compared with `<kind>-<scenario>.out.yaml`.
 //!
 //! `UPDATE_GOLDEN=1 cargo test -p portico-translate` rewrites the outputs and deletes stale ones.
-//! Inputs are parsed strictly: an unknown field or a bad document fails the test.
+//! Inputs are parsed strictly: an unknown field or a bad document fails the test. Every snapshot
+//! produced must pass the data plane's validation and compile into its routing table.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use portico_translate::{Options, Parsed, parse_documents, translate};
+use portico_snapshot::Snapshot;
+use portico_translate::{GatewaySnapshot, Options, Output, Parsed, parse_documents, translate};
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/testdata")
@@ -20,6 +23,7 @@ fn render(input: &Path) -> Result<String, String> {
         return Err(format!("{}: {problem}", input.display()));
     }
     let output = translate(&parsed.resources, &Options::default());
+    check_dataplane_accepts(&output).map_err(|e| format!("{}: {e}", input.display()))?;
     let yaml = serde_yaml::to_string(&output).map_err(|e| e.to_string())?;
     Ok(format!(
         "# Generated from {} by `UPDATE_GOLDEN=1 cargo test -p portico-translate`.\n{yaml}",
@@ -28,6 +32,35 @@ fn render(input: &Path) -> Result<String, String> {
             .map(|n| n.to_string_lossy())
             .unwrap_or_default()
     ))
+}
+
+/// The data plane must accept what the translator emits: each Gateway's snapshot alone (a
+/// provisioned data plane), and all of them together (one data plane serving every Gateway).
+fn check_dataplane_accepts(output: &Output) -> Result<(), String> {
+    let alone = output
+        .gateways
+        .iter()
+        .map(|g| snapshot(std::slice::from_ref(g)));
+    for snapshot in alone.chain([snapshot(&output.gateways)]) {
+        portico_snapshot::validate(&snapshot).map_err(|e| format!("invalid snapshot: {e}"))?;
+        portico_router::Router::build(&snapshot)
+            .map_err(|e| format!("unroutable snapshot: {e}"))?;
+    }
+    Ok(())
+}
+
+/// A snapshot of `gateways` with their clusters, each once, as the controller serves it.
+fn snapshot(gateways: &[GatewaySnapshot]) -> Snapshot {
+    let clusters: BTreeMap<_, _> = gateways
+        .iter()
+        .flat_map(|g| &g.clusters)
+        .map(|c| (c.name.clone(), c.clone()))
+        .collect();
+    Snapshot {
+        version: 1,
+        gateways: gateways.iter().map(|g| g.config.clone()).collect(),
+        clusters: clusters.into_values().collect(),
+    }
 }
 
 #[test]

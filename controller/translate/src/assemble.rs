@@ -1,0 +1,68 @@
+//! A Gateway's snapshot: its programmable listeners with the routes attached to each, and the
+//! clusters those routes use.
+
+use std::collections::BTreeMap;
+
+use portico_snapshot::{Cluster, GatewayConfig, HttpRoute, HttpRule, Listener};
+
+use crate::attach::{Attached, Attachments};
+use crate::gateways::GatewayState;
+use crate::hash;
+use crate::output::GatewaySnapshot;
+
+/// The routes of every served kind, by listener.
+pub(crate) struct Routes<'r> {
+    /// HTTPRoutes.
+    pub http: &'r Attachments<Vec<HttpRule>>,
+}
+
+/// The snapshot of `gateway`, whose listeners bind `address`.
+pub(crate) fn snapshot(
+    gateway: &GatewayState<'_>,
+    address: &str,
+    routes: &Routes<'_>,
+) -> GatewaySnapshot {
+    let mut clusters: BTreeMap<String, Cluster> = BTreeMap::new();
+    let listeners = gateway
+        .programmable_listeners()
+        .map(|l| {
+            let http = routes.http.routes_for(&l.key);
+            for route in &http {
+                for cluster in &route.compiled.clusters {
+                    clusters
+                        .entry(cluster.name.clone())
+                        .or_insert_with(|| cluster.clone());
+                }
+            }
+            let mut listener = Listener {
+                key: l.key.clone(),
+                version: 0,
+                address: address.to_string(),
+                port: l.port,
+                protocol: l.protocol.clone().unwrap_or_default(),
+                hostname: l.spec.hostname.clone(),
+                certificates: l.certificates.clone(),
+                routes: http.into_iter().map(http_route).collect(),
+            };
+            listener.version = hash::content_version(&(&listener, &listener.certificates));
+            listener
+        })
+        .collect();
+    GatewaySnapshot {
+        config: GatewayConfig {
+            gateway: gateway.key.clone(),
+            generation: gateway.generation.unwrap_or_default(),
+            listeners,
+        },
+        clusters: clusters.into_values().collect(),
+    }
+}
+
+/// An HTTPRoute as one listener's snapshot carries it.
+fn http_route(attached: &Attached<Vec<HttpRule>>) -> HttpRoute {
+    HttpRoute {
+        key: attached.route.to_string(),
+        hostnames: attached.hostnames.clone(),
+        rules: attached.compiled.rules.clone(),
+    }
+}

@@ -1,0 +1,74 @@
+//! GatewayClasses: which name our controller, whether their parameters are valid, and the
+//! features they report.
+
+use std::collections::HashSet;
+
+use gateway_api::gatewayclasses::{GatewayClassStatus, GatewayClassStatusSupportedFeatures};
+use kube::ResourceExt;
+use portico_snapshot::ObjectRef;
+
+use crate::conditions::{condition, reasons, types};
+use crate::output::{ObjectStatus, Statuses};
+use crate::resources::Resources;
+use crate::{Options, parameters};
+
+/// Features Portico reports in `GatewayClass.status.supportedFeatures` (sorted).
+pub const SUPPORTED_FEATURES: &[&str] = &["Gateway", "HTTPRoute", "ReferenceGrant"];
+
+/// Accept every GatewayClass naming our controller; return their names.
+pub(crate) fn accept_classes(
+    resources: &Resources,
+    options: &Options,
+    statuses: &mut Statuses,
+) -> HashSet<String> {
+    let mut ours: Vec<_> = resources
+        .gateway_classes
+        .iter()
+        .filter(|c| c.spec.controller_name == options.controller_name)
+        .collect();
+    ours.sort_by_key(|c| c.name_any());
+    let mut accepted_names = Vec::new();
+    for class in &ours {
+        let parameters = class.spec.parameters_ref.as_ref().map_or(Ok(()), |p| {
+            let namespace = p.namespace.as_deref().unwrap_or_default();
+            parameters::check(&resources.proxies, &p.group, &p.kind, namespace, &p.name)
+        });
+        let accepted = match &parameters {
+            Ok(()) => {
+                accepted_names.push(class.name_any());
+                condition(
+                    types::ACCEPTED,
+                    true,
+                    reasons::ACCEPTED,
+                    "Handled by Portico",
+                    class.metadata.generation,
+                )
+            }
+            Err(problem) => condition(
+                types::ACCEPTED,
+                false,
+                problem.reason,
+                &problem.message,
+                class.metadata.generation,
+            ),
+        };
+        statuses.gateway_classes.push(ObjectStatus {
+            object: ObjectRef {
+                namespace: String::new(),
+                name: class.name_any(),
+            },
+            status: GatewayClassStatus {
+                conditions: Some(vec![accepted]),
+                supported_features: Some(
+                    SUPPORTED_FEATURES
+                        .iter()
+                        .map(|f| GatewayClassStatusSupportedFeatures {
+                            name: f.to_string(),
+                        })
+                        .collect(),
+                ),
+            },
+        });
+    }
+    accepted_names.into_iter().collect()
+}

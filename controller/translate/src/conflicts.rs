@@ -1,0 +1,79 @@
+//! Gateways that share data planes share sockets: listeners of different Gateways on one
+//! address and port must agree on the protocol and serve distinct hostnames.
+
+use std::collections::HashMap;
+
+use portico_snapshot::{ObjectRef, Protocol};
+
+use crate::conditions::{Problem, reasons};
+use crate::gateways::GatewayState;
+
+/// Gateways binding the same address and port share one socket (when they share data planes).
+/// The oldest Gateway (then by namespace and name) keeps it; a later Gateway's listener
+/// conflicts when it wants another protocol there, or a hostname an earlier Gateway already
+/// serves on it.
+pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
+    let mut order: Vec<usize> = (0..gateways.len()).collect();
+    order.sort_by(|&a, &b| gateways[a].age.cmp(&gateways[b].age));
+    let mut owners: HashMap<(String, u16), Socket> = HashMap::new();
+    for index in order {
+        let gateway = &mut gateways[index];
+        let Ok(address) = gateway.address.clone() else {
+            continue;
+        };
+        let mut claims = Vec::new();
+        for listener in &mut gateway.listeners {
+            let Ok(protocol) = listener.protocol.clone() else {
+                continue;
+            };
+            if listener.conflict.is_some() {
+                continue;
+            }
+            let socket = (address.clone(), listener.port);
+            let hostname = listener.spec.hostname.clone();
+            let owner = owners.get(&socket);
+            let protocol_owner = owner.filter(|o| o.protocol != protocol).map(|o| &o.first);
+            let hostname_owner = owner
+                .and_then(|o| o.hostnames.get(&hostname))
+                .filter(|g| **g != gateway.key);
+            if let Some(other) = protocol_owner {
+                listener.conflict = Some(Problem::new(
+                    reasons::PROTOCOL_CONFLICT,
+                    format!(
+                        "port {} is used with another protocol by Gateway {other}",
+                        listener.port
+                    ),
+                ));
+            } else if let Some(other) = hostname_owner {
+                listener.conflict = Some(Problem::new(
+                    reasons::HOSTNAME_CONFLICT,
+                    format!(
+                        "Gateway {other} already serves this hostname on port {}",
+                        listener.port
+                    ),
+                ));
+            } else {
+                claims.push((socket, protocol, hostname));
+            }
+        }
+        for (socket, protocol, hostname) in claims {
+            owners
+                .entry(socket)
+                .or_insert_with(|| Socket {
+                    first: gateway.key.clone(),
+                    protocol,
+                    hostnames: HashMap::new(),
+                })
+                .hostnames
+                .entry(hostname)
+                .or_insert_with(|| gateway.key.clone());
+        }
+    }
+}
+
+/// Who first claimed a socket (and so its protocol), and which Gateway serves each hostname.
+struct Socket {
+    first: ObjectRef,
+    protocol: Protocol,
+    hostnames: HashMap<Option<String>, ObjectRef>,
+}

@@ -1,0 +1,172 @@
+//! A Gateway's status as translation sees it: Accepted, Programmed (Pending until a data plane
+//! reports), addresses, and per-listener conditions with attached-route counts.
+
+use std::collections::HashMap;
+
+use gateway_api::gateways::{GatewayStatus, GatewayStatusAddresses, GatewayStatusListeners};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+
+use crate::conditions::{Problem, condition, outcome, reasons, types};
+use crate::gateways::GatewayState;
+use crate::listeners::ListenerState;
+use crate::output::ObjectStatus;
+
+/// Routes of every kind attached per listener key.
+pub(crate) type AttachedCounts<'a> = HashMap<&'a str, i32>;
+
+/// The status of `gateway`.
+pub(crate) fn status(
+    gateway: &GatewayState<'_>,
+    attached: &AttachedCounts<'_>,
+) -> ObjectStatus<GatewayStatus> {
+    let generation = gateway.generation;
+    let listeners = gateway
+        .listeners
+        .iter()
+        .map(|l| listener_status(l, attached, generation))
+        .collect();
+    let (conditions, addresses) = match &gateway.address {
+        Err(problem) => (not_accepted(problem, generation), None),
+        Ok(address) => {
+            let addresses = vec![GatewayStatusAddresses {
+                r#type: Some("IPAddress".to_string()),
+                value: address.clone(),
+            }];
+            (accepted(gateway, generation), Some(addresses))
+        }
+    };
+    ObjectStatus {
+        object: gateway.key.clone(),
+        status: GatewayStatus {
+            addresses,
+            attached_listener_sets: None,
+            conditions: Some(conditions),
+            listeners: Some(listeners),
+        },
+    }
+}
+
+/// Conditions of a Gateway that cannot be served at all (no usable address or parameters).
+fn not_accepted(problem: &Problem, generation: Option<i64>) -> Vec<Condition> {
+    let programmed = if problem.reason == reasons::INVALID_PARAMETERS {
+        condition(
+            types::PROGRAMMED,
+            false,
+            reasons::INVALID,
+            "the Gateway's parameters are not valid",
+            generation,
+        )
+    } else {
+        condition(
+            types::PROGRAMMED,
+            false,
+            reasons::ADDRESS_NOT_ASSIGNED,
+            "the Gateway has no usable address",
+            generation,
+        )
+    };
+    let accepted = condition(
+        types::ACCEPTED,
+        false,
+        problem.reason,
+        &problem.message,
+        generation,
+    );
+    vec![accepted, programmed]
+}
+
+/// Conditions of a Gateway with an address: accepted unless every listener is invalid.
+fn accepted(gateway: &GatewayState<'_>, generation: Option<i64>) -> Vec<Condition> {
+    let total = gateway.listeners.len();
+    let invalid = gateway.invalid_listeners();
+    let accepted = if invalid == 0 {
+        condition(
+            types::ACCEPTED,
+            true,
+            reasons::ACCEPTED,
+            "Accepted by Portico",
+            generation,
+        )
+    } else {
+        condition(
+            types::ACCEPTED,
+            gateway.accepted(),
+            reasons::LISTENERS_NOT_VALID,
+            format!("{invalid} of {total} listeners are not valid"),
+            generation,
+        )
+    };
+    let programmed = if invalid > 0 && invalid == total {
+        condition(
+            types::PROGRAMMED,
+            false,
+            reasons::INVALID,
+            "the Gateway has no valid listener",
+            generation,
+        )
+    } else {
+        condition(
+            types::PROGRAMMED,
+            false,
+            reasons::PENDING,
+            "waiting for a data plane to apply the configuration",
+            generation,
+        )
+    };
+    vec![accepted, programmed]
+}
+
+fn listener_status(
+    l: &ListenerState<'_>,
+    attached: &AttachedCounts<'_>,
+    generation: Option<i64>,
+) -> GatewayStatusListeners {
+    let accepted = outcome(
+        types::ACCEPTED,
+        l.protocol.as_ref().err(),
+        reasons::ACCEPTED,
+        "Listener accepted",
+        generation,
+    );
+    let resolved = outcome(
+        types::RESOLVED_REFS,
+        l.resolved.as_ref(),
+        reasons::RESOLVED_REFS,
+        "All references resolved",
+        generation,
+    );
+    let conflicted = match &l.conflict {
+        None => condition(
+            types::CONFLICTED,
+            false,
+            reasons::NO_CONFLICTS,
+            "No conflicts",
+            generation,
+        ),
+        Some(p) => condition(types::CONFLICTED, true, p.reason, &p.message, generation),
+    };
+    let programmed = if l.programmable() {
+        condition(
+            types::PROGRAMMED,
+            false,
+            reasons::PENDING,
+            "waiting for a data plane to apply the configuration",
+            generation,
+        )
+    } else {
+        condition(
+            types::PROGRAMMED,
+            false,
+            reasons::INVALID,
+            "the listener is not valid",
+            generation,
+        )
+    };
+    let conditions: Vec<Condition> = vec![accepted, conflicted, programmed, resolved];
+    GatewayStatusListeners {
+        attached_routes: attached.get(l.key.as_str()).copied().unwrap_or_default(),
+        conditions,
+        name: l.spec.name.clone(),
+        supported_kinds: Some(l.supported_kinds()),
+    }
+}

@@ -1,0 +1,149 @@
+//! Gateways of our classes: their address, parameters and checked listeners.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+
+use gateway_api::gateways::Gateway;
+use portico_snapshot::ObjectRef;
+
+use crate::conditions::{Problem, reasons};
+use crate::listeners::{ListenerState, check_listener, mark_conflicts};
+use crate::names::{Age, object_ref};
+use crate::output::{GatewayFacts, ListenerFacts};
+use crate::resources::Index;
+use crate::{Options, parameters};
+
+/// A Gateway of one of our classes, with its listeners checked.
+pub(crate) struct GatewayState<'a> {
+    /// Namespace and name.
+    pub key: ObjectRef,
+    /// Precedence among Gateways sharing a socket.
+    pub age: Age,
+    /// `metadata.generation`.
+    pub generation: Option<i64>,
+    /// The address listeners bind to, or why the Gateway is not accepted.
+    pub address: Result<String, Problem>,
+    /// Every listener, in the order written.
+    pub listeners: Vec<ListenerState<'a>>,
+}
+
+impl GatewayState<'_> {
+    /// Listeners that go into the snapshot.
+    pub fn programmable_listeners(&self) -> impl Iterator<Item = &ListenerState<'_>> {
+        self.listeners.iter().filter(|l| l.programmable())
+    }
+
+    /// How many listeners cannot be programmed.
+    pub fn invalid_listeners(&self) -> usize {
+        self.listeners.len() - self.programmable_listeners().count()
+    }
+
+    /// Accepted: the Gateway has an address, and some listener is valid (or it has none).
+    pub fn accepted(&self) -> bool {
+        let invalid = self.invalid_listeners();
+        self.address.is_ok() && (invalid == 0 || invalid < self.listeners.len())
+    }
+
+    /// What later stages need to know of this Gateway.
+    pub fn facts(&self) -> GatewayFacts {
+        GatewayFacts {
+            gateway: self.key.clone(),
+            generation: self.generation.unwrap_or_default(),
+            accepted: self.accepted(),
+            listeners: self
+                .listeners
+                .iter()
+                .map(|l| ListenerFacts {
+                    name: l.spec.name.clone(),
+                    key: l.key.clone(),
+                    programmable: l.programmable(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Every Gateway whose class is one of `classes`, sorted by namespace and name.
+pub(crate) fn accept_gateways<'a>(
+    index: &Index<'a>,
+    classes: &HashSet<String>,
+    options: &Options,
+) -> Vec<GatewayState<'a>> {
+    let mut gateways: Vec<_> = index
+        .resources
+        .gateways
+        .iter()
+        .filter(|g| classes.contains(&g.spec.gateway_class_name))
+        .map(|gateway| {
+            let key = object_ref(gateway);
+            let mut listeners: Vec<_> = gateway
+                .spec
+                .listeners
+                .iter()
+                .map(|l| check_listener(index, &key, l))
+                .collect();
+            mark_conflicts(&mut listeners);
+            let address = own_parameters(index, gateway, &key.namespace)
+                .and_then(|()| bind_address(gateway, options));
+            GatewayState {
+                age: Age::of(gateway),
+                key,
+                generation: gateway.metadata.generation,
+                address,
+                listeners,
+            }
+        })
+        .collect();
+    gateways.sort_by(|a, b| a.key.cmp(&b.key));
+    gateways
+}
+
+/// A Gateway's own `infrastructure.parametersRef`, if any, must name a PorticoProxy of its
+/// namespace.
+fn own_parameters(index: &Index<'_>, gateway: &Gateway, namespace: &str) -> Result<(), Problem> {
+    let reference = gateway
+        .spec
+        .infrastructure
+        .as_ref()
+        .and_then(|i| i.parameters_ref.as_ref());
+    reference.map_or(Ok(()), |p| {
+        parameters::check(
+            &index.resources.proxies,
+            &p.group,
+            &p.kind,
+            namespace,
+            &p.name,
+        )
+    })
+}
+
+fn bind_address(gateway: &Gateway, options: &Options) -> Result<String, Problem> {
+    let addresses = gateway.spec.addresses.as_deref().unwrap_or(&[]);
+    let [address] = addresses else {
+        return if addresses.is_empty() {
+            Ok(options.default_address.clone())
+        } else {
+            Err(Problem::new(
+                reasons::UNSUPPORTED_ADDRESS,
+                "Portico binds a Gateway to at most one address",
+            ))
+        };
+    };
+    let kind = address.r#type.as_deref().unwrap_or("IPAddress");
+    if kind != "IPAddress" {
+        return Err(Problem::new(
+            reasons::UNSUPPORTED_ADDRESS,
+            format!("address type {kind} is not supported; use IPAddress"),
+        ));
+    }
+    let value = address.value.as_deref().unwrap_or_default();
+    value
+        .parse::<IpAddr>()
+        .map(|_| value.to_string())
+        .map_err(|_| {
+            Problem::new(
+                reasons::UNSUPPORTED_ADDRESS,
+                format!("{value:?} is not an IP address"),
+            )
+        })
+}

@@ -1,0 +1,133 @@
+//! Names every translation stage shares: API groups and kinds, how objects are identified, and
+//! the age order that decides precedence between Gateways and between routes.
+//!
+//! A leaf module: it imports no other module of this crate, so any stage may use it.
+
+use k8s_openapi::jiff::Timestamp;
+use kube::{Resource, ResourceExt};
+use portico_snapshot::ObjectRef;
+
+/// API group of Gateway API kinds.
+pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
+
+/// Kind of the only parent routes attach to (ListenerSets come later).
+pub const GATEWAY_KIND: &str = "Gateway";
+
+/// The route kinds of Gateway API. Which of them a listener serves depends on its protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RouteKind {
+    /// `HTTPRoute`.
+    Http,
+    /// `GRPCRoute`.
+    Grpc,
+    /// `TLSRoute`.
+    Tls,
+    /// `TCPRoute`.
+    Tcp,
+    /// `UDPRoute`.
+    Udp,
+}
+
+impl RouteKind {
+    /// The kind as Kubernetes spells it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Http => "HTTPRoute",
+            Self::Grpc => "GRPCRoute",
+            Self::Tls => "TLSRoute",
+            Self::Tcp => "TCPRoute",
+            Self::Udp => "UDPRoute",
+        }
+    }
+
+    /// The kind named `name` in the Gateway API group, if it is a route kind.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [Self::Http, Self::Grpc, Self::Tls, Self::Tcp, Self::Udp]
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
+}
+
+impl std::fmt::Display for RouteKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Namespace of a namespaced object; objects without one count as `default`, as kubectl does.
+pub fn namespace_of<K: Resource>(object: &K) -> String {
+    object.namespace().unwrap_or_else(|| "default".to_string())
+}
+
+/// Namespace and name of a namespaced object.
+pub fn object_ref<K: Resource>(object: &K) -> ObjectRef {
+    ObjectRef {
+        namespace: namespace_of(object),
+        name: object.name_any(),
+    }
+}
+
+/// `namespace/gateway/listener`: how a listener is keyed in snapshots and data-plane reports.
+pub fn listener_key(gateway: &ObjectRef, listener: &str) -> String {
+    format!("{gateway}/{listener}")
+}
+
+/// Precedence by age, as Gateway API breaks ties: the older object first, then the one first
+/// in alphabetical order of namespace and name. Objects without a creation time (read from
+/// files) count as oldest.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Age {
+    created: Option<Timestamp>,
+    object: ObjectRef,
+}
+
+impl Age {
+    /// The age of `object`.
+    pub fn of<K: Resource>(object: &K) -> Self {
+        Self {
+            created: object.meta().creation_timestamp.as_ref().map(|t| t.0),
+            object: object_ref(object),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::Service;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    fn service(namespace: &str, name: &str, created: Option<i64>) -> Service {
+        let mut service = Service::default();
+        service.metadata.namespace = Some(namespace.into());
+        service.metadata.name = Some(name.into());
+        service.metadata.creation_timestamp =
+            created.map(|s| Time(Timestamp::from_second(s).expect("valid time")));
+        service
+    }
+
+    #[test]
+    fn older_first_then_namespace_and_name() {
+        let old = Age::of(&service("b", "z", Some(10)));
+        let young = Age::of(&service("a", "a", Some(20)));
+        assert!(old < young, "age decides before names");
+        let a = Age::of(&service("a", "y", Some(10)));
+        assert!(a < old, "same age: namespace decides");
+        let unknown = Age::of(&service("z", "z", None));
+        assert!(unknown < a, "no creation time counts as oldest");
+    }
+
+    #[test]
+    fn route_kinds_round_trip_their_names() {
+        for kind in [
+            RouteKind::Http,
+            RouteKind::Grpc,
+            RouteKind::Tls,
+            RouteKind::Tcp,
+            RouteKind::Udp,
+        ] {
+            assert_eq!(RouteKind::from_name(kind.name()), Some(kind));
+        }
+        assert_eq!(RouteKind::from_name("Gateway"), None);
+    }
+}
