@@ -10,7 +10,7 @@ use anyhow::Context;
 use k8s_openapi::jiff::Timestamp;
 use portico_snapshot::ObjectRef;
 use portico_snapshot::wire::SnapshotServiceServer;
-use portico_translate::{Options, Output, Resources, RouteMemo, Statuses};
+use portico_translate::{GatewayFacts, Options, Output, Resources, RouteMemo, Statuses};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -20,7 +20,7 @@ use crate::admin;
 use crate::metrics::Metrics;
 use crate::publisher::Publisher;
 use crate::server::{Authenticate, SnapshotServer};
-use crate::status::{apply_progress, stamp_transitions};
+use crate::status::{self, Finish, apply_progress};
 
 /// TLS for the snapshot service: its certificate, and the CA client certificates must chain
 /// to (mutual TLS).
@@ -39,7 +39,7 @@ pub struct Control {
     pub metrics: Arc<Metrics>,
     publisher: Publisher,
     acks: Arc<Acks>,
-    translated: watch::Sender<Statuses>,
+    translated: watch::Sender<Translated>,
     /// Routes compiled by earlier translations, reused while their inputs are unchanged.
     memo: Mutex<RouteMemo>,
     /// Statuses as users see them, re-rendered whenever a translation or a report arrives.
@@ -55,7 +55,7 @@ impl Control {
             .await
             .with_context(|| format!("cannot listen on {admin_address} (admin)"))?;
         let acks = Arc::new(Acks::default());
-        let (translated, translated_rx) = watch::channel(Statuses::default());
+        let (translated, translated_rx) = watch::channel(Translated::default());
         let (rendered_tx, rendered) = watch::channel(Arc::new(Statuses::default()));
         tokio::spawn(render_statuses(translated_rx, acks.clone(), rendered_tx));
         tokio::spawn(admin::run(
@@ -132,17 +132,10 @@ impl Control {
         };
         timer.observe_duration();
         let accepted = output
-            .statuses
-            .gateways
+            .facts
             .iter()
-            .filter(|g| {
-                g.status
-                    .conditions
-                    .iter()
-                    .flatten()
-                    .any(|c| c.type_ == "Accepted" && c.status == "True")
-            })
-            .map(|g| g.object.clone())
+            .filter(|g| g.accepted)
+            .map(|g| g.gateway.clone())
             .collect();
         self.publish(output);
         accepted
@@ -158,13 +151,23 @@ impl Control {
                 .set(i64::try_from(version).unwrap_or(i64::MAX));
             tracing::info!(version, gateways, "snapshot published");
         }
-        self.translated.send_replace(output.statuses);
+        self.translated.send_replace(Translated {
+            statuses: output.statuses,
+            facts: output.facts,
+        });
     }
+}
+
+/// The statuses of the latest translation, and its facts about Gateways.
+#[derive(Debug, Default)]
+struct Translated {
+    statuses: Statuses,
+    facts: Vec<GatewayFacts>,
 }
 
 /// Merge translation statuses with data-plane progress whenever either changes.
 async fn render_statuses(
-    mut translated: watch::Receiver<Statuses>,
+    mut translated: watch::Receiver<Translated>,
     acks: Arc<Acks>,
     rendered: watch::Sender<Arc<Statuses>>,
 ) {
@@ -174,9 +177,21 @@ async fn render_statuses(
             changed = translated.changed() => if changed.is_err() { return },
             () = acks.changed.notified() => {}
         }
-        let mut current = translated.borrow_and_update().clone();
-        apply_progress(&mut current, &acks);
-        stamp_transitions(&mut current, &previous, Timestamp::now());
+        let mut current = {
+            let latest = translated.borrow_and_update();
+            let mut current = latest.statuses.clone();
+            apply_progress(&mut current, &latest.facts, &acks);
+            current
+        };
+        status::finish(
+            &mut current,
+            Finish {
+                previous: &previous,
+                now: Timestamp::now(),
+                reconnecting: false,
+                addresses: None,
+            },
+        );
         previous = current.clone();
         rendered.send_replace(Arc::new(current));
     }

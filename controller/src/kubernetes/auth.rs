@@ -10,7 +10,7 @@ use kube::{Api, Client, ResourceExt};
 use portico_snapshot::ObjectRef;
 use tonic::Status;
 
-use super::provisioner::object_name;
+use super::naming::object_name;
 use super::stores::Stores;
 use crate::server::Authenticate;
 

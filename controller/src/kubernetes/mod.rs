@@ -3,8 +3,11 @@
 //! [`stores`] keeps one watch per kind; every change (debounced) re-translates and publishes;
 //! [`status_writer`] writes the resulting statuses back with server-side apply.
 
+mod addresses;
 mod auth;
 mod leader;
+mod manifests;
+mod naming;
 pub mod parameters;
 mod pki;
 mod provisioner;
@@ -19,6 +22,7 @@ use std::time::Duration;
 use anyhow::Context;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
+use portico_dataplane::backoff::Backoff;
 use portico_translate::Options;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
@@ -169,16 +173,35 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let mut rendered = control.rendered.clone();
     let writer_stores = stores.clone();
     tokio::spawn(async move {
-        while rendered.changed().await.is_ok() {
+        let mut backoff = Backoff::new(RETRY_BASE, RETRY_MAX);
+        let mut retry_in = None;
+        loop {
+            let changed = tokio::select! {
+                changed = rendered.changed() => changed.is_ok(),
+                () = sleep_for(retry_in) => true,
+            };
+            if !changed {
+                return;
+            }
             let statuses = rendered.borrow_and_update().clone();
-            writer.write(&statuses, &writer_stores).await;
+            retry_in = match writer.write(&statuses, &writer_stores).await {
+                Ok(()) => {
+                    backoff.reset();
+                    None
+                }
+                Err(error) => {
+                    let delay = backoff.next_delay();
+                    tracing::warn!(%error, retry_in = ?delay, "statuses not all written; retrying");
+                    Some(delay)
+                }
+            };
         }
     });
 
     let mut provisioner = args.provision.then(|| {
         Provisioner::new(
             client.clone(),
-            provisioner::Settings {
+            manifests::Settings {
                 controller_url: args.dataplane_controller_url.clone(),
                 image: args.dataplane_image.clone(),
                 token_audience: args.token_audience.clone(),
@@ -187,6 +210,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         )
     });
     let translate_forever = async {
+        let mut backoff = Backoff::new(RETRY_BASE, RETRY_MAX);
         loop {
             let resources = stores.resources();
             *stores
@@ -195,10 +219,21 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 .unwrap_or_else(|poisoned| poisoned.into_inner()) =
                 portico_translate::references(&resources);
             let accepted = control.translate(&resources, &options);
+            let mut retry_in = None;
             if let Some(provisioner) = provisioner.as_mut() {
-                provisioner.reconcile(&accepted, &stores).await;
+                match provisioner.reconcile(&accepted, &stores).await {
+                    Ok(()) => backoff.reset(),
+                    Err(error) => {
+                        let delay = backoff.next_delay();
+                        tracing::warn!(%error, retry_in = ?delay, "provisioning incomplete; retrying");
+                        retry_in = Some(delay);
+                    }
+                }
             }
-            changed.notified().await;
+            tokio::select! {
+                () = changed.notified() => {}
+                () = sleep_for(retry_in) => {}
+            }
             tokio::time::sleep(Duration::from_millis(args.debounce_ms)).await;
         }
     };
@@ -221,6 +256,20 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         elector.release().await;
     }
     Ok(())
+}
+
+/// Failed status writes and provisioning are retried after a jittered delay growing from
+/// `RETRY_BASE` to `RETRY_MAX` (or at once when something changes).
+const RETRY_BASE: Duration = Duration::from_millis(500);
+/// See [`RETRY_BASE`].
+const RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// Sleep for `delay`, or forever when there is none.
+async fn sleep_for(delay: Option<Duration>) {
+    match delay {
+        Some(delay) => tokio::time::sleep(delay).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// The host part of a URL such as `https://portico-controller.portico-system.svc:18000`.

@@ -27,14 +27,13 @@ use serde::de::DeserializeOwned;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::provisioner;
+use super::addresses::addresses;
+use super::naming::FIELD_MANAGER;
 use super::stores::Stores;
 use crate::metrics::Metrics;
-use crate::status::stamp_transitions;
-
-/// Field manager of every status Portico writes.
-pub const FIELD_MANAGER: &str = "portico-controller";
+use crate::status::{self, Finish};
 
 /// Applies statuses to the API server.
 pub struct StatusWriter {
@@ -45,7 +44,14 @@ pub struct StatusWriter {
     provisioning: bool,
     events: Recorder,
     metrics: Arc<Metrics>,
+    /// Writes of the `write` in progress that failed (each logged where it failed).
+    failures: AtomicUsize,
 }
+
+/// Some statuses could not be written; write again later.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} status write(s) failed")]
+pub struct WriteFailed(usize);
 
 impl StatusWriter {
     /// A writer for routes' parent entries carrying `controller_name`; events name `instance`.
@@ -67,26 +73,32 @@ impl StatusWriter {
             controller_name,
             provisioning,
             metrics,
+            failures: AtomicUsize::new(0),
         }
     }
 
-    /// Bring the API server's statuses in line with `desired`.
-    pub async fn write(&self, desired: &Statuses, stores: &Stores) {
+    /// Bring the API server's statuses in line with `desired`. Failures are logged as they
+    /// happen; the error asks the caller to write again (with backoff).
+    pub async fn write(&self, desired: &Statuses, stores: &Stores) -> Result<(), WriteFailed> {
+        self.failures.store(0, Ordering::Relaxed);
         let live = self.live(stores);
         let mut desired = desired.clone();
         // The API server keeps whole seconds; stamping with them avoids rewriting a status
         // only because of sub-second digits.
         let now =
             Timestamp::from_second(Timestamp::now().as_second()).unwrap_or(Timestamp::UNIX_EPOCH);
-        stamp_transitions(&mut desired, &live, now);
-        if self.started.elapsed() < PROGRAMMED_GRACE {
-            keep_programmed_while_reconnecting(&mut desired, &live);
-        }
-        if self.provisioning {
-            for gateway in &mut desired.gateways {
-                gateway.status.addresses = provisioner::addresses(&gateway.object, stores);
-            }
-        }
+        let provisioned = |gateway: &ObjectRef| addresses(gateway, stores);
+        status::finish(
+            &mut desired,
+            Finish {
+                previous: &live,
+                now,
+                reconnecting: self.started.elapsed() < PROGRAMMED_GRACE,
+                addresses: self
+                    .provisioning
+                    .then_some(&provisioned as status::AddressesOf<'_>),
+            },
+        );
 
         for class in &desired.gateway_classes {
             let current = find(&live.gateway_classes, &class.object).map(|o| &o.status);
@@ -151,6 +163,10 @@ impl StatusWriter {
             .await;
         self.write_routes(&stores.udp_routes, &unserved("UDPRoute"))
             .await;
+        match self.failures.load(Ordering::Relaxed) {
+            0 => Ok(()),
+            failed => Err(WriteFailed(failed)),
+        }
     }
 
     /// Bring every route of kind `K` in line with `desired` (our parents' entries by route; a
@@ -294,7 +310,7 @@ impl StatusWriter {
     }
 
     /// Apply `status`. With `resource_version`, the write only succeeds against that version
-    /// (a conflict means someone else wrote meanwhile; the next change retries with fresh data).
+    /// (a conflict means someone else wrote meanwhile; the retry uses fresh data).
     async fn apply<K>(
         &self,
         api: Api<K>,
@@ -327,7 +343,8 @@ impl StatusWriter {
         match result {
             Ok(_) => tracing::debug!(%kind, %object, "status written"),
             Err(error) => {
-                tracing::warn!(%kind, %object, %error, "cannot write status; will retry on the next change")
+                tracing::warn!(%kind, %object, %error, "cannot write status");
+                self.failures.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -378,40 +395,6 @@ route_object!(HttpRoute, GrpcRoute, TlsRoute, TcpRoute, UdpRoute);
 /// After a controller (re)start, data planes take a few seconds to reconnect (their backoff is
 /// at most 5 s); until then, `Programmed` would read Pending although they serve.
 const PROGRAMMED_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// During the grace period, keep the API server's `Programmed=True` for the same generation
-/// instead of flapping to Pending.
-fn keep_programmed_while_reconnecting(desired: &mut Statuses, live: &Statuses) {
-    let pending = |c: &Condition| c.type_ == "Programmed" && c.reason == "Pending";
-    let keep = |conditions: &mut [Condition], before: Option<&[Condition]>| {
-        for condition in conditions.iter_mut().filter(|c| pending(c)) {
-            if let Some(kept) = before.unwrap_or_default().iter().find(|b| {
-                b.type_ == "Programmed"
-                    && b.status == "True"
-                    && b.observed_generation == condition.observed_generation
-            }) {
-                *condition = kept.clone();
-            }
-        }
-    };
-    for gateway in &mut desired.gateways {
-        let Some(before) = find(&live.gateways, &gateway.object).map(|g| &g.status) else {
-            continue;
-        };
-        if let Some(conditions) = gateway.status.conditions.as_mut() {
-            keep(conditions, before.conditions.as_deref());
-        }
-        for listener in gateway.status.listeners.iter_mut().flatten() {
-            let previous = before
-                .listeners
-                .iter()
-                .flatten()
-                .find(|l| l.name == listener.name)
-                .map(|l| l.conditions.as_slice());
-            keep(&mut listener.conditions, previous);
-        }
-    }
-}
 
 /// Route parents compared regardless of order, so another controller that orders the list
 /// differently does not make the two rewrite it in turn.

@@ -1,105 +1,15 @@
-//! Object statuses as users see them: translation's statuses, with `Programmed` filled in from
-//! what data planes reported, and `lastTransitionTime` kept while a condition stays the same.
+//! `lastTransitionTime`: a condition keeps the time it had where the statuses are shown while
+//! its status stays the same; any other condition gets the current time.
 
 use std::collections::HashMap;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use portico_translate::Statuses;
-use portico_translate::conditions::{reasons, types};
-
-use crate::acks::Acks;
-
-/// Fill in `Programmed` on Gateways and their listeners from data-plane reports.
-pub fn apply_progress(statuses: &mut Statuses, acks: &Acks) {
-    for gateway in &mut statuses.gateways {
-        let progress = acks.progress(&gateway.object);
-        let status = &mut gateway.status;
-        let accepted = status
-            .conditions
-            .iter()
-            .flatten()
-            .any(|c| c.type_ == types::ACCEPTED && c.status == "True");
-        let generation = status
-            .conditions
-            .iter()
-            .flatten()
-            .find_map(|c| c.observed_generation)
-            .unwrap_or_default();
-        if !accepted {
-            continue;
-        }
-        let applied = progress.applied_generation.is_some_and(|g| g >= generation);
-        // A rejection is newer than anything its instance applied (an ACK clears it), so it wins:
-        // the data plane is still serving an older configuration.
-        let programmed = if let Some((instance, version, reason)) = &progress.rejection {
-            Some((
-                false,
-                reasons::INVALID,
-                format!("data plane {instance} rejected snapshot {version}: {reason}"),
-            ))
-        } else if applied {
-            Some((
-                true,
-                reasons::PROGRAMMED,
-                format!("applied by {} data-plane instance(s)", progress.instances),
-            ))
-        } else {
-            None
-        };
-        let Some((ok, reason, message)) = programmed else {
-            continue;
-        };
-        set(
-            status.conditions.get_or_insert_default(),
-            types::PROGRAMMED,
-            ok,
-            reason,
-            &message,
-        );
-        for listener in status.listeners.iter_mut().flatten() {
-            let key = format!(
-                "{}/{}/{}",
-                gateway.object.namespace, gateway.object.name, listener.name
-            );
-            let pending = listener
-                .conditions
-                .iter()
-                .any(|c| c.type_ == types::PROGRAMMED && c.reason == reasons::PENDING);
-            if !pending {
-                continue;
-            }
-            match progress.listener_failures.get(&key) {
-                Some(failure) if applied => set(
-                    &mut listener.conditions,
-                    types::PROGRAMMED,
-                    false,
-                    reasons::INVALID,
-                    failure,
-                ),
-                _ => set(
-                    &mut listener.conditions,
-                    types::PROGRAMMED,
-                    ok,
-                    reason,
-                    &message,
-                ),
-            }
-        }
-    }
-}
-
-fn set(conditions: &mut [Condition], type_: &str, ok: bool, reason: &str, message: &str) {
-    if let Some(condition) = conditions.iter_mut().find(|c| c.type_ == type_) {
-        condition.status = if ok { "True" } else { "False" }.to_string();
-        condition.reason = reason.to_string();
-        condition.message = message.to_string();
-    }
-}
 
 /// Stamp `lastTransitionTime` on every condition of `current`: a condition whose status is the
 /// same as in `previous` keeps its time there, any other gets `now`.
-pub fn stamp_transitions(current: &mut Statuses, previous: &Statuses, now: Timestamp) {
+pub fn stamp(current: &mut Statuses, previous: &Statuses, now: Timestamp) {
     let mut times = HashMap::new();
     visit(previous, |key, condition| {
         times.insert(
@@ -166,7 +76,7 @@ mod tests {
     use super::*;
     use portico_snapshot::ObjectRef;
     use portico_translate::ObjectStatus;
-    use portico_translate::conditions::condition;
+    use portico_translate::conditions::{condition, types};
 
     fn statuses(accepted: bool) -> Statuses {
         let mut statuses = Statuses::default();
@@ -202,13 +112,13 @@ mod tests {
         let t1 = Timestamp::from_second(1_000).unwrap();
         let t2 = Timestamp::from_second(2_000).unwrap();
         let mut first = statuses(true);
-        stamp_transitions(&mut first, &Statuses::default(), t1);
+        stamp(&mut first, &Statuses::default(), t1);
         assert_eq!(time(&first), t1);
         let mut same = statuses(true);
-        stamp_transitions(&mut same, &first, t2);
+        stamp(&mut same, &first, t2);
         assert_eq!(time(&same), t1, "an unchanged condition keeps its time");
         let mut flipped = statuses(false);
-        stamp_transitions(&mut flipped, &same, t2);
+        stamp(&mut flipped, &same, t2);
         assert_eq!(time(&flipped), t2, "a changed condition gets the new time");
     }
 }

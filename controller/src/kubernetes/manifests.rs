@@ -1,0 +1,341 @@
+//! The objects provisioned for a Gateway: a ServiceAccount, a data-plane Deployment and a
+//! Service, owned by the Gateway. They depend only on the Gateway's listeners and parameters,
+//! never on routes, and are deterministic, so re-applying them restarts nothing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use gateway_api::gateways::Gateway;
+use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
+use k8s_openapi::api::core::v1::{
+    Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
+    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServiceAccountTokenProjection,
+    ServicePort, ServiceSpec, Volume, VolumeMount, VolumeProjection,
+};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use kube::{Resource, ResourceExt};
+
+use super::naming::{
+    DATAPLANE_NAME, GATEWAY_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, object_name,
+    tls_secret_name,
+};
+use super::parameters::PorticoProxySpec;
+use super::pki::Authority;
+
+/// Where the client certificate is mounted in data-plane pods.
+const TLS_DIR: &str = "/var/run/secrets/portico-tls";
+/// Where the projected controller token is mounted in data-plane pods.
+const TOKEN_DIR: &str = "/var/run/secrets/portico";
+/// Ports the data plane's admin endpoint may use inside its pod: the first one no listener
+/// of the Gateway uses.
+const ADMIN_PORTS: [i32; 3] = [9902, 19902, 29902];
+
+/// Where provisioned data planes find the controller, and what they run.
+#[derive(Clone)]
+pub struct Settings {
+    /// gRPC URL of the controller's snapshot service, as seen from the data-plane pods.
+    pub controller_url: String,
+    /// Data-plane image when the parameters name none.
+    pub image: String,
+    /// Audience of the projected token data planes authenticate with.
+    pub token_audience: String,
+    /// When set, each Gateway gets a client certificate from this CA (mutual TLS).
+    pub authority: Option<Arc<Authority>>,
+}
+
+/// The objects of one Gateway's data plane.
+pub struct DataPlaneObjects {
+    /// Identity of the proxy pods (no Kubernetes API access).
+    pub service_account: ServiceAccount,
+    /// The proxies.
+    pub deployment: Deployment,
+    /// The Service in front of them.
+    pub service: Service,
+}
+
+/// The ServiceAccount, Deployment and Service of `gateway`.
+pub fn manifests(
+    gateway: &Gateway,
+    parameters: &PorticoProxySpec,
+    settings: &Settings,
+) -> DataPlaneObjects {
+    let name = object_name(&gateway.name_any());
+    let namespace = gateway.namespace().unwrap_or_default();
+    // Label values are at most 63 characters: the object name stands for the Gateway.
+    let labels = BTreeMap::from([
+        (NAME_LABEL.to_string(), DATAPLANE_NAME.to_string()),
+        (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
+        (GATEWAY_LABEL.to_string(), name.clone()),
+    ]);
+    let owner = gateway
+        .controller_owner_ref(&())
+        .map(|mut o: OwnerReference| {
+            o.block_owner_deletion = Some(true);
+            o
+        });
+    let metadata = |annotations: Option<BTreeMap<String, String>>| ObjectMeta {
+        name: Some(name.clone()),
+        namespace: Some(namespace.clone()),
+        labels: Some(labels.clone()),
+        annotations,
+        owner_references: owner.clone().map(|o| vec![o]),
+        ..ObjectMeta::default()
+    };
+    let ports: BTreeSet<i32> = gateway.spec.listeners.iter().map(|l| l.port).collect();
+    let admin_port = ADMIN_PORTS
+        .into_iter()
+        .find(|p| !ports.contains(p))
+        .unwrap_or(ADMIN_PORTS[0]);
+
+    let account = ServiceAccount {
+        metadata: metadata(None),
+        // The data plane needs no Kubernetes API access.
+        automount_service_account_token: Some(false),
+        ..ServiceAccount::default()
+    };
+
+    let env = |name: &str, value: &str| EnvVar {
+        name: name.to_string(),
+        value: Some(value.to_string()),
+        ..EnvVar::default()
+    };
+    let from_field = |name: &str, path: &str| EnvVar {
+        name: name.to_string(),
+        value_from: Some(EnvVarSource {
+            field_ref: Some(ObjectFieldSelector {
+                field_path: path.to_string(),
+                ..ObjectFieldSelector::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+        ..EnvVar::default()
+    };
+    let container = Container {
+        name: "dataplane".to_string(),
+        image: Some(
+            parameters
+                .image
+                .clone()
+                .unwrap_or_else(|| settings.image.clone()),
+        ),
+        args: Some(
+            vec![
+                "--controller".to_string(),
+                settings.controller_url.clone(),
+                "--gateway".to_string(),
+                format!("{namespace}/{}", gateway.name_any()),
+                "--admin-address".to_string(),
+                format!("0.0.0.0:{admin_port}"),
+                "--token-file".to_string(),
+                format!("{TOKEN_DIR}/token"),
+            ]
+            .into_iter()
+            .chain(settings.authority.iter().flat_map(|_| {
+                [
+                    "--tls-ca-file".to_string(),
+                    format!("{TLS_DIR}/ca.crt"),
+                    "--tls-cert-file".to_string(),
+                    format!("{TLS_DIR}/tls.crt"),
+                    "--tls-key-file".to_string(),
+                    format!("{TLS_DIR}/tls.key"),
+                ]
+            }))
+            .collect(),
+        ),
+        volume_mounts: Some(
+            [VolumeMount {
+                name: "controller-token".to_string(),
+                mount_path: TOKEN_DIR.to_string(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            }]
+            .into_iter()
+            .chain(settings.authority.iter().map(|_| VolumeMount {
+                name: "controller-tls".to_string(),
+                mount_path: TLS_DIR.to_string(),
+                read_only: Some(true),
+                ..VolumeMount::default()
+            }))
+            .collect(),
+        ),
+        env: Some(vec![
+            from_field("PORTICO_INSTANCE", "metadata.name"),
+            env(
+                "RUST_LOG",
+                parameters.log_level.as_deref().unwrap_or("info"),
+            ),
+        ]),
+        ports: Some(
+            ports
+                .iter()
+                .map(|p| ContainerPort {
+                    container_port: *p,
+                    ..ContainerPort::default()
+                })
+                .chain([ContainerPort {
+                    name: Some("admin".to_string()),
+                    container_port: admin_port,
+                    ..ContainerPort::default()
+                }])
+                .collect(),
+        ),
+        readiness_probe: Some(Probe {
+            http_get: Some(HTTPGetAction {
+                path: Some("/readyz".to_string()),
+                port: IntOrString::Int(admin_port),
+                ..HTTPGetAction::default()
+            }),
+            period_seconds: Some(2),
+            ..Probe::default()
+        }),
+        resources: parameters.resources.clone(),
+        security_context: Some(SecurityContext {
+            run_as_non_root: Some(true),
+            allow_privilege_escalation: Some(false),
+            read_only_root_filesystem: Some(true),
+            capabilities: Some(Capabilities {
+                drop: Some(vec!["ALL".to_string()]),
+                add: Some(vec!["NET_BIND_SERVICE".to_string()]),
+            }),
+            ..SecurityContext::default()
+        }),
+        ..Container::default()
+    };
+    let deployment = Deployment {
+        metadata: metadata(None),
+        spec: Some(DeploymentSpec {
+            replicas: Some(parameters.replicas.unwrap_or(1)),
+            selector: LabelSelector {
+                match_labels: Some(labels.clone()),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels.clone()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    service_account_name: Some(name.clone()),
+                    automount_service_account_token: Some(false),
+                    containers: vec![container],
+                    // Only a token for the controller's audience: it proves which Gateway this
+                    // pod belongs to and grants no Kubernetes API access.
+                    volumes: Some(
+                        [Volume {
+                            name: "controller-token".to_string(),
+                            projected: Some(ProjectedVolumeSource {
+                                sources: Some(vec![VolumeProjection {
+                                    service_account_token: Some(ServiceAccountTokenProjection {
+                                        audience: Some(settings.token_audience.clone()),
+                                        expiration_seconds: Some(3600),
+                                        path: "token".to_string(),
+                                    }),
+                                    ..VolumeProjection::default()
+                                }]),
+                                ..ProjectedVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        }]
+                        .into_iter()
+                        .chain(settings.authority.iter().map(|_| Volume {
+                            name: "controller-tls".to_string(),
+                            secret: Some(SecretVolumeSource {
+                                secret_name: Some(tls_secret_name(&gateway.name_any())),
+                                ..SecretVolumeSource::default()
+                            }),
+                            ..Volume::default()
+                        }))
+                        .collect(),
+                    ),
+                    node_selector: parameters.node_selector.clone(),
+                    tolerations: parameters.tolerations.clone(),
+                    // Pingora's grace period (5 s) plus time for in-flight requests (10 s).
+                    termination_grace_period_seconds: Some(20),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DeploymentSpec::default()
+        }),
+        ..Deployment::default()
+    };
+    let service_settings = parameters.service.clone().unwrap_or_default();
+    let service = Service {
+        metadata: metadata(service_settings.annotations.clone()),
+        spec: Some(ServiceSpec {
+            type_: Some(
+                service_settings
+                    .type_
+                    .unwrap_or_else(|| "LoadBalancer".to_string()),
+            ),
+            selector: Some(labels.clone()),
+            ports: Some(
+                ports
+                    .iter()
+                    .map(|p| ServicePort {
+                        name: Some(format!("port-{p}")),
+                        port: *p,
+                        target_port: Some(IntOrString::Int(*p)),
+                        protocol: Some("TCP".to_string()),
+                        ..ServicePort::default()
+                    })
+                    .collect(),
+            ),
+            ..ServiceSpec::default()
+        }),
+        ..Service::default()
+    };
+    DataPlaneObjects {
+        service_account: account,
+        deployment,
+        service,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_admin_port_avoids_the_gateways_listener_ports() {
+        let mut gateway = Gateway::default();
+        gateway.metadata.name = Some("gw".into());
+        gateway.metadata.namespace = Some("default".into());
+        gateway.spec.listeners = vec![gateway_api::gateways::GatewayListeners {
+            name: "clash".into(),
+            port: 9902,
+            protocol: "HTTP".into(),
+            ..Default::default()
+        }];
+        let settings = Settings {
+            controller_url: "http://controller:18000".into(),
+            image: "image".into(),
+            token_audience: "portico-controller".into(),
+            authority: None,
+        };
+        let deployment = manifests(&gateway, &PorticoProxySpec::default(), &settings).deployment;
+        let container = deployment
+            .spec
+            .and_then(|s| s.template.spec)
+            .map(|s| s.containers[0].clone())
+            .unwrap_or_default();
+        assert!(
+            container
+                .args
+                .unwrap_or_default()
+                .contains(&"0.0.0.0:19902".to_string())
+        );
+        let ports: Vec<i32> = container
+            .ports
+            .unwrap_or_default()
+            .iter()
+            .map(|p| p.container_port)
+            .collect();
+        assert_eq!(
+            ports,
+            [9902, 19902],
+            "one port per listener plus the admin port, no duplicate"
+        );
+    }
+}

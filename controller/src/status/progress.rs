@@ -1,0 +1,84 @@
+//! `Programmed` on Gateways and their listeners, from what data planes reported about the
+//! generation translation produced.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use portico_translate::conditions::{reasons, types};
+use portico_translate::{GatewayFacts, Statuses};
+
+use crate::acks::Acks;
+
+/// Fill in `Programmed` on accepted Gateways (described by `facts`) and their programmable
+/// listeners from data-plane reports.
+pub fn apply_progress(statuses: &mut Statuses, facts: &[GatewayFacts], acks: &Acks) {
+    for facts in facts.iter().filter(|f| f.accepted) {
+        let Some(gateway) = statuses
+            .gateways
+            .iter_mut()
+            .find(|g| g.object == facts.gateway)
+        else {
+            continue;
+        };
+        let progress = acks.progress(&facts.gateway);
+        let status = &mut gateway.status;
+        let applied = progress
+            .applied_generation
+            .is_some_and(|g| g >= facts.generation);
+        // A rejection is newer than anything its instance applied (an ACK clears it), so it wins:
+        // the data plane is still serving an older configuration.
+        let programmed = if let Some((instance, version, reason)) = &progress.rejection {
+            Some((
+                false,
+                reasons::INVALID,
+                format!("data plane {instance} rejected snapshot {version}: {reason}"),
+            ))
+        } else if applied {
+            Some((
+                true,
+                reasons::PROGRAMMED,
+                format!("applied by {} data-plane instance(s)", progress.instances),
+            ))
+        } else {
+            None
+        };
+        let Some((ok, reason, message)) = programmed else {
+            continue;
+        };
+        set(
+            status.conditions.get_or_insert_default(),
+            types::PROGRAMMED,
+            ok,
+            reason,
+            &message,
+        );
+        let listeners = status.listeners.iter_mut().flatten();
+        for (listener, facts) in listeners.zip(&facts.listeners) {
+            if !facts.programmable {
+                continue;
+            }
+            match progress.listener_failures.get(&facts.key) {
+                Some(failure) if applied => set(
+                    &mut listener.conditions,
+                    types::PROGRAMMED,
+                    false,
+                    reasons::INVALID,
+                    failure,
+                ),
+                _ => set(
+                    &mut listener.conditions,
+                    types::PROGRAMMED,
+                    ok,
+                    reason,
+                    &message,
+                ),
+            }
+        }
+    }
+}
+
+fn set(conditions: &mut [Condition], type_: &str, ok: bool, reason: &str, message: &str) {
+    if let Some(condition) = conditions.iter_mut().find(|c| c.type_ == type_) {
+        condition.status = if ok { "True" } else { "False" }.to_string();
+        condition.reason = reason.to_string();
+        condition.message = message.to_string();
+    }
+}
