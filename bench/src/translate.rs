@@ -94,6 +94,7 @@ fn main() {
         let request = Request {
             host: &hosts[n % routes],
             path: "/api/users/42",
+            query: None,
             headers: &headers,
         };
         found += usize::from(socket.route(&request).is_some());

@@ -12,6 +12,7 @@
 //! (the same code in the `portico` binary; `portico standalone` starts it for you).
 
 mod admin;
+pub mod backoff;
 mod listeners;
 mod metrics;
 mod proxy;
@@ -138,9 +139,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     server.run_forever()
 }
 
-/// Log to stderr, filtered by `RUST_LOG` (default: info, quieter Pingora internals).
+/// Log to stdout, filtered by `RUST_LOG` (default: info, quieter Pingora internals), in colour
+/// only when stdout is a terminal (log collectors get plain text).
 pub fn init_logging() {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
+        .with_ansi(std::io::stdout().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| "info,pingora_core=warn,pingora_proxy=warn".into()),

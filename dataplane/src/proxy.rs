@@ -1,5 +1,7 @@
-//! The request path: one [`ProxyHttp`] per bound socket. Routing is a lookup in the socket's
-//! precompiled table; the applied configuration is read through one atomic pointer load.
+//! The request path: one [`ProxyHttp`] per bound socket. The socket's precompiled table decides
+//! what to do (`portico_router::Action`); this module only carries it out: answer, redirect, or
+//! pick an endpoint and edit the upstream request's headers in `upstream_request_filter`, as
+//! Pingora's phases intend. The applied configuration is read through one atomic pointer load.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -7,11 +9,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_core::{Error, ErrorType, Result};
-use pingora_http::ResponseHeader;
+use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::{ProxyHttp, Session};
 use portico_router::hosts::normalize_host;
-use portico_router::{Request, RouteAction};
-use portico_snapshot::{Protocol, RequestRedirect};
+use portico_router::{Action, Request, RouteAction};
+use portico_snapshot::Protocol;
 
 use crate::metrics::{ListenerCounters, Metrics};
 use crate::state::{Applied, Current};
@@ -38,28 +40,33 @@ pub struct RequestCtx {
     route: Option<(Arc<str>, Arc<str>)>,
     /// Where the request is counted.
     counters: Option<Arc<ListenerCounters>>,
+    /// The matched rule, whose request header edits apply to the upstream request.
+    action: Option<Arc<RouteAction>>,
     /// The chosen endpoint.
     peer: Option<Box<HttpPeer>>,
 }
 
-enum Decision {
+/// What [`PorticoProxy::decide`] settled on.
+enum Outcome {
     Respond(u16),
     Redirect(String, u16),
     Proxy(Box<HttpPeer>),
 }
 
 impl PorticoProxy {
-    fn decide(&self, session: &mut Session, ctx: &mut RequestCtx) -> Decision {
+    /// Ask the router for the request's [`Action`] and turn it into an [`Outcome`]: the
+    /// endpoint of a forward is chosen by the cluster's load balancer.
+    fn decide(&self, session: &Session, ctx: &mut RequestCtx) -> Outcome {
         let current = self.current.load();
         let Some(applied) = current.as_deref() else {
-            return Decision::Respond(503);
+            return Outcome::Respond(503);
         };
         let Some(socket) = applied
             .router
             .socket(self.address, self.port)
             .filter(|socket| socket.protocol == self.protocol)
         else {
-            return Decision::Respond(404);
+            return Outcome::Respond(404);
         };
         let header = session.req_header();
         let authority = header
@@ -72,80 +79,56 @@ impl PorticoProxy {
         let request = Request {
             host: &host,
             path: header.uri.path(),
+            query: header.uri.query(),
             headers: &header.headers,
         };
-        let Some(matched) = socket.route(&request) else {
-            return Decision::Respond(404);
-        };
-        let action: &RouteAction = matched.action;
-        ctx.route = Some((matched.listener.clone(), action.route.clone()));
-        ctx.counters = applied.counters.get(matched.listener.as_ref()).cloned();
-        if let Some(redirect) = &action.redirect {
-            let location = location(redirect, socket.protocol, socket.port, &host, header);
-            return Decision::Redirect(location, redirect.status_code);
+        let decision = socket.decide(&request, rand::random());
+        if let Some(matched) = &decision.matched {
+            ctx.route = Some((matched.listener.clone(), matched.action.route.clone()));
+            ctx.counters = applied.counters.get(matched.listener.as_ref()).cloned();
+            ctx.action = Some(matched.action.clone());
         }
-        let modifiers = &action.header_modifiers;
-        let cluster = action.backends.pick(rand::random());
-        let peer = cluster.and_then(|name| endpoint(applied, name));
-        let Some(peer) = peer else {
-            tracing::error!(
-                route = %action.route,
-                cluster = cluster.unwrap_or("<invalid backendRef>"),
-                "matched route has no usable backend; answering 500"
-            );
-            return Decision::Respond(500);
-        };
-        let header = session.req_header_mut();
-        for modifier in modifiers {
-            for (name, value) in &modifier.set {
-                let _ = header.insert_header(name.clone(), value.clone());
+        match decision.action {
+            Action::Respond { status: 500 } => {
+                let route = ctx.route.as_ref().map_or("", |(_, r)| r.as_ref());
+                tracing::error!(route, "matched rule has no valid backendRef; answering 500");
+                Outcome::Respond(500)
             }
-            for (name, value) in &modifier.add {
-                let _ = header.append_header(name.clone(), value.clone());
-            }
-            for name in &modifier.remove {
-                header.remove_header(name);
-            }
+            Action::Respond { status } => Outcome::Respond(status),
+            Action::Redirect { status, location } => Outcome::Redirect(location, status),
+            Action::Forward { cluster } => match endpoint(applied, cluster) {
+                Some(peer) => Outcome::Proxy(peer),
+                None => {
+                    let route = ctx.route.as_ref().map_or("", |(_, r)| r.as_ref());
+                    tracing::error!(
+                        route,
+                        cluster,
+                        "cluster has no ready endpoint; answering 500"
+                    );
+                    Outcome::Respond(500)
+                }
+            },
         }
-        Decision::Proxy(peer)
     }
 }
 
 fn endpoint(applied: &Applied, cluster: &str) -> Option<Box<HttpPeer>> {
-    let backend = applied.clusters.get(cluster)?.select(b"", 256)?;
+    let backend = applied.clusters.get(cluster)?.endpoints.select(b"", 256)?;
     Some(Box::new(HttpPeer::new(backend.addr, false, String::new())))
 }
 
-/// The `Location` of a redirect, per the HTTPRoute RequestRedirect rules: unset parts keep the
-/// request's; a port is derived from the scheme, and omitted when it is the scheme's default.
-fn location(
-    redirect: &RequestRedirect,
-    protocol: Protocol,
-    listener_port: u16,
-    host: &str,
-    header: &pingora_http::RequestHeader,
-) -> String {
-    let listener_scheme = match protocol {
-        Protocol::Http => "http",
-        Protocol::Https => "https",
-    };
-    let scheme = redirect.scheme.as_deref().unwrap_or(listener_scheme);
-    let port = redirect.port.unwrap_or(match redirect.scheme.as_deref() {
-        Some("https") => 443,
-        Some(_) => 80,
-        None => listener_port,
-    });
-    let host = redirect.hostname.as_deref().unwrap_or(host);
-    let default_port = matches!((scheme, port), ("http", 80) | ("https", 443));
-    let path = header
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    if default_port {
-        format!("{scheme}://{host}{path}")
-    } else {
-        format!("{scheme}://{host}:{port}{path}")
+/// Apply a rule's RequestHeaderModifiers, in order, to the request sent upstream.
+fn edit_headers(action: &RouteAction, request: &mut RequestHeader) {
+    for modifier in &action.header_modifiers {
+        for (name, value) in &modifier.set {
+            let _ = request.insert_header(name.clone(), value.clone());
+        }
+        for (name, value) in &modifier.add {
+            let _ = request.append_header(name.clone(), value.clone());
+        }
+        for name in &modifier.remove {
+            request.remove_header(name);
+        }
     }
 }
 
@@ -160,15 +143,15 @@ impl ProxyHttp for PorticoProxy {
     /// Route the request. Returns `true` when a response (404, 500, redirect) was already sent.
     async fn request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<bool> {
         match self.decide(session, ctx) {
-            Decision::Proxy(peer) => {
+            Outcome::Proxy(peer) => {
                 ctx.peer = Some(peer);
                 Ok(false)
             }
-            Decision::Respond(code) => {
+            Outcome::Respond(code) => {
                 session.respond_error(code).await?;
                 Ok(true)
             }
-            Decision::Redirect(location, code) => {
+            Outcome::Redirect(location, code) => {
                 let mut response = ResponseHeader::build(code, Some(2))?;
                 response.insert_header(http::header::LOCATION, location)?;
                 response.insert_header(http::header::CONTENT_LENGTH, "0")?;
@@ -189,6 +172,19 @@ impl ProxyHttp for PorticoProxy {
         ctx.peer.take().ok_or_else(|| {
             Error::explain(ErrorType::InternalError, "no upstream chosen for request")
         })
+    }
+
+    /// Header edits of the matched rule, on the request as it goes upstream.
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut Self::CTX,
+    ) -> Result<()> {
+        if let Some(action) = &ctx.action {
+            edit_headers(action, upstream_request);
+        }
+        Ok(())
     }
 
     async fn logging(&self, session: &mut Session, error: Option<&Error>, ctx: &mut Self::CTX) {

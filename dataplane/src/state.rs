@@ -26,6 +26,14 @@ pub struct SocketSpec {
     pub protocol: Protocol,
 }
 
+/// One cluster's load balancer, and the content version of the endpoints it balances over.
+pub struct Balancer {
+    /// The cluster's `version` in the snapshot the balancer was built from.
+    pub version: u64,
+    /// Round-robin over the cluster's endpoints.
+    pub endpoints: LoadBalancer<RoundRobin>,
+}
+
 /// A snapshot compiled for serving.
 pub struct Applied {
     /// The snapshot as received (served on `/config`).
@@ -33,7 +41,7 @@ pub struct Applied {
     /// Routing tables per socket.
     pub router: Router,
     /// A round-robin balancer per cluster name.
-    pub clusters: HashMap<String, Arc<LoadBalancer<RoundRobin>>>,
+    pub clusters: HashMap<String, Arc<Balancer>>,
     /// rustls configuration per HTTPS socket, with SNI certificate selection built in.
     pub tls: HashMap<(IpAddr, u16), Arc<ServerConfig>>,
     /// Listener keys per socket, to report bind failures against listeners.
@@ -43,12 +51,25 @@ pub struct Applied {
 }
 
 impl Applied {
-    /// Validate and compile `snapshot`. The error is the NACK reason.
-    pub fn build(snapshot: Snapshot, metrics: &Metrics) -> Result<Self, String> {
+    /// Validate and compile `snapshot`. Balancers of clusters whose content version is the one
+    /// `previous` served are kept, with their round-robin position. The error is the NACK
+    /// reason.
+    pub fn build(
+        snapshot: Snapshot,
+        metrics: &Metrics,
+        previous: Option<&Applied>,
+    ) -> Result<Self, String> {
         portico_snapshot::validate(&snapshot).map_err(|e| e.to_string())?;
         let router = Router::build(&snapshot).map_err(|e| e.to_string())?;
         let mut clusters = HashMap::new();
         for cluster in &snapshot.clusters {
+            let unchanged = previous
+                .and_then(|p| p.clusters.get(&cluster.name))
+                .filter(|b| b.version == cluster.version);
+            if let Some(balancer) = unchanged {
+                clusters.insert(cluster.name.clone(), balancer.clone());
+                continue;
+            }
             let addresses = cluster
                 .endpoints
                 .iter()
@@ -62,8 +83,12 @@ impl Applied {
                     Ok(SocketAddr::new(ip, e.port))
                 })
                 .collect::<Result<Vec<_>, String>>()?;
-            let balancer = LoadBalancer::try_from_iter(addresses)
+            let endpoints = LoadBalancer::try_from_iter(addresses)
                 .map_err(|e| format!("cluster {}: {e}", cluster.name))?;
+            let balancer = Balancer {
+                version: cluster.version,
+                endpoints,
+            };
             clusters.insert(cluster.name.clone(), Arc::new(balancer));
         }
         let mut listeners: HashMap<SocketSpec, Vec<String>> = HashMap::new();

@@ -15,6 +15,7 @@ use portico_snapshot::{ObjectRef, Snapshot};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::backoff::Backoff;
 use crate::listeners::Reconcile;
 use crate::metrics::Metrics;
 use crate::state::{Applied, Current};
@@ -57,7 +58,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 #[async_trait]
 impl BackgroundService for Subscriber {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let mut backoff = MIN_BACKOFF;
+        let mut backoff = Backoff::new(MIN_BACKOFF, MAX_BACKOFF);
         loop {
             let mut received = false;
             let outcome = tokio::select! {
@@ -65,8 +66,9 @@ impl BackgroundService for Subscriber {
                 _ = shutdown.changed() => return,
             };
             if received {
-                backoff = MIN_BACKOFF;
+                backoff.reset();
             }
+            let retry_in = backoff.next_delay();
             match outcome {
                 Ok(()) => {
                     tracing::warn!(controller = %self.controller, "snapshot stream closed by the controller; serving the last snapshot");
@@ -76,18 +78,17 @@ impl BackgroundService for Subscriber {
                     .map(tonic::Status::code)
                 {
                     Some(tonic::Code::Unauthenticated | tonic::Code::PermissionDenied) => {
-                        tracing::error!(controller = %self.controller, error = %error, retry_in = ?backoff, "the controller refused this data plane (check its token and Gateway); serving the last snapshot");
+                        tracing::error!(controller = %self.controller, error = %error, retry_in = ?retry_in, "the controller refused this data plane (check its token and Gateway); serving the last snapshot");
                     }
                     _ => {
-                        tracing::warn!(controller = %self.controller, error = %error, retry_in = ?backoff, "cannot reach the controller; serving the last snapshot");
+                        tracing::warn!(controller = %self.controller, error = %error, retry_in = ?retry_in, "cannot reach the controller; serving the last snapshot");
                     }
                 },
             }
             tokio::select! {
-                _ = tokio::time::sleep(backoff) => {}
+                _ = tokio::time::sleep(retry_in) => {}
                 _ = shutdown.changed() => return,
             }
-            backoff = (backoff * 2).min(MAX_BACKOFF);
         }
     }
 }
@@ -153,9 +154,10 @@ impl Subscriber {
 
     async fn apply(&self, wire: proto::Snapshot) -> proto::Report {
         let version = wire.version;
+        let previous = self.current.load();
         let built = Snapshot::try_from(wire)
             .map_err(|e| e.to_string())
-            .and_then(|snapshot| Applied::build(snapshot, &self.metrics));
+            .and_then(|snapshot| Applied::build(snapshot, &self.metrics, previous.as_deref()));
         let applied = match built {
             Ok(applied) => applied,
             Err(reason) => {

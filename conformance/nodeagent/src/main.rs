@@ -104,6 +104,8 @@ fn main() -> anyhow::Result<()> {
         return Err(container::exec(&launch));
     }
     tracing_subscriber::fmt()
+        // Colour only for a terminal: the agent's log usually goes to a file.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )

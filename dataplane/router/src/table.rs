@@ -85,6 +85,8 @@ pub struct Request<'a> {
     pub host: &'a str,
     /// Path without query.
     pub path: &'a str,
+    /// Query string without the `?`, if the request has one.
+    pub query: Option<&'a str>,
     /// Request headers.
     pub headers: &'a HeaderMap,
 }
@@ -94,8 +96,8 @@ pub struct Request<'a> {
 pub struct RouteMatch<'a> {
     /// Key of the listener that took the request.
     pub listener: &'a Arc<str>,
-    /// The matched rule's action.
-    pub action: &'a RouteAction,
+    /// The matched rule's action (shared, so the proxy may keep it for later phases).
+    pub action: &'a Arc<RouteAction>,
 }
 
 /// A snapshot value the data plane cannot turn into a table.
@@ -306,6 +308,7 @@ mod tests {
         let request = Request {
             host,
             path,
+            query: None,
             headers: &headers,
         };
         let m = router

@@ -1,0 +1,211 @@
+//! What the data plane does with a request, decided purely from the request and the routing
+//! table: forward to a cluster (with the matched rule's header edits), redirect, or answer with
+//! a status. Every HTTP feature is decided and unit-tested here; the proxy only carries it out.
+
+use portico_snapshot::{Protocol, RequestRedirect};
+
+use crate::table::{Request, RouteMatch, SocketRouter};
+
+/// The router's decision for one request.
+#[derive(Debug)]
+pub struct Decision<'a> {
+    /// The listener and rule that took the request; `None` when nothing matched.
+    pub matched: Option<RouteMatch<'a>>,
+    /// What to do.
+    pub action: Action<'a>,
+}
+
+/// What to do with a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Proxy to an endpoint of this cluster, after the matched rule's request header edits.
+    Forward {
+        /// Name of the cluster.
+        cluster: &'a str,
+    },
+    /// Answer with a redirect.
+    Redirect {
+        /// 301, 302, 303, 307 or 308.
+        status: u16,
+        /// The `Location` header.
+        location: String,
+    },
+    /// Answer with a bare status: 404 when no rule matched, 500 when the matched rule has no
+    /// valid backend for this request.
+    Respond {
+        /// The status code.
+        status: u16,
+    },
+}
+
+impl SocketRouter {
+    /// Decide what to do with `request`; `random` (uniform) picks among weighted backends.
+    pub fn decide<'a>(&'a self, request: &Request<'_>, random: u64) -> Decision<'a> {
+        let Some(matched) = self.route(request) else {
+            return Decision {
+                matched: None,
+                action: Action::Respond { status: 404 },
+            };
+        };
+        let action = if let Some(redirect) = &matched.action.redirect {
+            Action::Redirect {
+                status: redirect.status_code,
+                location: location(redirect, self.protocol, self.port, request),
+            }
+        } else {
+            match matched.action.backends.pick(random) {
+                Some(cluster) => Action::Forward { cluster },
+                None => Action::Respond { status: 500 },
+            }
+        };
+        Decision {
+            matched: Some(matched),
+            action,
+        }
+    }
+}
+
+/// The `Location` of a redirect, per the HTTPRoute RequestRedirect rules: unset parts keep the
+/// request's; a port is derived from the scheme, and omitted when it is the scheme's default.
+fn location(
+    redirect: &RequestRedirect,
+    protocol: Protocol,
+    listener_port: u16,
+    request: &Request<'_>,
+) -> String {
+    let listener_scheme = match protocol {
+        Protocol::Http => "http",
+        Protocol::Https => "https",
+    };
+    let scheme = redirect.scheme.as_deref().unwrap_or(listener_scheme);
+    let port = redirect.port.unwrap_or(match redirect.scheme.as_deref() {
+        Some("https") => 443,
+        Some(_) => 80,
+        None => listener_port,
+    });
+    let host = redirect.hostname.as_deref().unwrap_or(request.host);
+    let default_port = matches!((scheme, port), ("http", 80) | ("https", 443));
+    let query = request.query.map(|q| format!("?{q}")).unwrap_or_default();
+    let path = request.path;
+    if default_port {
+        format!("{scheme}://{host}{path}{query}")
+    } else {
+        format!("{scheme}://{host}:{port}{path}{query}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use http::HeaderMap;
+    use portico_snapshot::*;
+
+    use super::*;
+    use crate::Router;
+
+    fn router(protocol: Protocol, port: u16, rule: HttpRule) -> Router {
+        let snapshot = Snapshot {
+            version: 1,
+            gateways: vec![GatewayConfig {
+                listeners: vec![Listener {
+                    key: "ns/gw/l".into(),
+                    address: "0.0.0.0".into(),
+                    port,
+                    protocol,
+                    routes: vec![HttpRoute {
+                        key: "ns/r".into(),
+                        hostnames: vec![],
+                        rules: vec![rule],
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            clusters: vec![],
+        };
+        Router::build(&snapshot).expect("valid snapshot")
+    }
+
+    fn rule(filters: Vec<HttpFilter>, backends: Vec<WeightedBackend>) -> HttpRule {
+        HttpRule {
+            matches: vec![HttpMatch {
+                path: "/".into(),
+                ..Default::default()
+            }],
+            filters,
+            backends,
+        }
+    }
+
+    fn redirect(scheme: Option<&str>, port: Option<u16>) -> HttpFilter {
+        HttpFilter::RequestRedirect(RequestRedirect {
+            scheme: scheme.map(Into::into),
+            hostname: None,
+            port,
+            status_code: 301,
+        })
+    }
+
+    /// The decision for a GET of `path?query` on `example.com`, in words.
+    fn decide(router: &Router, port: u16, path: &str, query: Option<&str>) -> String {
+        let headers = HeaderMap::new();
+        let request = Request {
+            host: "example.com",
+            path,
+            query,
+            headers: &headers,
+        };
+        let socket = router
+            .socket(IpAddr::from([0, 0, 0, 0]), port)
+            .expect("socket");
+        match socket.decide(&request, 0).action {
+            Action::Forward { cluster } => format!("forward to {cluster}"),
+            Action::Redirect { status, location } => format!("{status} to {location}"),
+            Action::Respond { status } => format!("answer {status}"),
+        }
+    }
+
+    #[test]
+    fn redirects_keep_the_path_and_query_and_drop_default_ports() {
+        let to_https = rule(vec![redirect(Some("https"), None)], vec![]);
+        let to_https = router(Protocol::Http, 8080, to_https);
+        assert_eq!(
+            decide(&to_https, 8080, "/a/b", Some("x=1")),
+            "301 to https://example.com/a/b?x=1"
+        );
+        let same_scheme = router(
+            Protocol::Http,
+            8080,
+            rule(vec![redirect(None, None)], vec![]),
+        );
+        assert_eq!(
+            decide(&same_scheme, 8080, "/", None),
+            "301 to http://example.com:8080/",
+            "without a scheme, the listener's port is kept"
+        );
+        let explicit = rule(vec![redirect(Some("http"), Some(8081))], vec![]);
+        let explicit = router(Protocol::Https, 443, explicit);
+        assert_eq!(
+            decide(&explicit, 443, "/p", None),
+            "301 to http://example.com:8081/p"
+        );
+    }
+
+    #[test]
+    fn forwards_to_a_picked_cluster_or_answers_500_or_404() {
+        let backend = |cluster: Option<&str>| WeightedBackend {
+            cluster: cluster.map(Into::into),
+            weight: 1,
+        };
+        let valid = router(
+            Protocol::Http,
+            80,
+            rule(vec![], vec![backend(Some("ns/svc:80"))]),
+        );
+        assert_eq!(decide(&valid, 80, "/x", None), "forward to ns/svc:80");
+        let invalid = router(Protocol::Http, 80, rule(vec![], vec![backend(None)]));
+        assert_eq!(decide(&invalid, 80, "/x", None), "answer 500");
+        assert_eq!(decide(&invalid, 80, "no-slash", None), "answer 404");
+    }
+}
