@@ -42,7 +42,7 @@ pub struct Args {
     paths: Vec<PathBuf>,
     /// Address listeners bind to when a Gateway has no spec.addresses.
     #[arg(long, default_value = "0.0.0.0")]
-    listen_address: String,
+    listen_address: std::net::IpAddr,
     /// Address of the controller's admin endpoint (/status, /healthz, /metrics).
     #[arg(long, default_value = "127.0.0.1:9901")]
     admin_address: SocketAddr,
@@ -70,7 +70,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .serve_snapshots(args.grpc_address, None, None)
         .await?;
     let options = Options {
-        default_address: args.listen_address.clone(),
+        default_address: args.listen_address,
         ..Options::default()
     };
     tokio::spawn(watch_files(

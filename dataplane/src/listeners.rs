@@ -61,10 +61,7 @@ impl ListenerManager {
     }
 
     async fn bind(&self, spec: &SocketSpec, shutdown: &ShutdownWatch) -> Result<Running, String> {
-        let ip: IpAddr = spec
-            .address
-            .parse()
-            .map_err(|_| format!("{:?} is not an IP address", spec.address))?;
+        let ip = spec.address;
         let listener = TcpListener::bind((ip, spec.port))
             .await
             .map_err(|e| format!("cannot listen on {}:{}: {e}", spec.address, spec.port))?;

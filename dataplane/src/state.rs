@@ -2,7 +2,7 @@
 //! (routing tables, load balancers, TLS configs), swapped atomically as a whole.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
@@ -10,7 +10,7 @@ use pingora_core::tls::ServerConfig;
 use pingora_load_balancing::LoadBalancer;
 use pingora_load_balancing::selection::RoundRobin;
 use portico_router::Router;
-use portico_snapshot::{Protocol, Snapshot};
+use portico_snapshot::{Endpoint, Protocol, Snapshot};
 
 use crate::metrics::{ListenerCounters, Metrics};
 use crate::tls;
@@ -19,7 +19,7 @@ use crate::tls;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SocketSpec {
     /// Address to bind.
-    pub address: String,
+    pub address: IpAddr,
     /// Port to bind.
     pub port: u16,
     /// Whether TLS is terminated on it.
@@ -64,58 +64,43 @@ impl Applied {
         let mut clusters = HashMap::new();
         for cluster in &snapshot.clusters {
             let unchanged = previous
-                .and_then(|p| p.clusters.get(&cluster.name))
+                .and_then(|p| p.clusters.get(cluster.name.as_str()))
                 .filter(|b| b.version == cluster.version);
             if let Some(balancer) = unchanged {
-                clusters.insert(cluster.name.clone(), balancer.clone());
+                clusters.insert(cluster.name.to_string(), balancer.clone());
                 continue;
             }
-            let addresses = cluster
-                .endpoints
-                .iter()
-                .map(|e| {
-                    let ip: IpAddr = e.address.parse().map_err(|_| {
-                        format!(
-                            "cluster {}: bad endpoint address {}",
-                            cluster.name, e.address
-                        )
-                    })?;
-                    Ok(SocketAddr::new(ip, e.port))
-                })
-                .collect::<Result<Vec<_>, String>>()?;
+            let addresses = cluster.endpoints.iter().map(Endpoint::socket);
             let endpoints = LoadBalancer::try_from_iter(addresses)
                 .map_err(|e| format!("cluster {}: {e}", cluster.name))?;
             let balancer = Balancer {
                 version: cluster.version,
                 endpoints,
             };
-            clusters.insert(cluster.name.clone(), Arc::new(balancer));
+            clusters.insert(cluster.name.to_string(), Arc::new(balancer));
         }
         let mut listeners: HashMap<SocketSpec, Vec<String>> = HashMap::new();
         let mut counters = HashMap::new();
         let mut https: HashMap<(IpAddr, u16), Vec<&portico_snapshot::Listener>> = HashMap::new();
         for listener in snapshot.gateways.iter().flat_map(|g| &g.listeners) {
             let spec = SocketSpec {
-                address: listener.address.clone(),
+                address: listener.address,
                 port: listener.port,
-                protocol: listener.protocol,
+                protocol: listener.protocol.protocol(),
             };
             listeners
                 .entry(spec)
                 .or_default()
-                .push(listener.key.clone());
+                .push(listener.key.to_string());
             counters.insert(
-                listener.key.clone(),
-                metrics.listener_counters(&listener.key),
+                listener.key.to_string(),
+                metrics.listener_counters(listener.key.as_str()),
             );
-            if listener.protocol == Protocol::Https {
-                let ip: IpAddr = listener.address.parse().map_err(|_| {
-                    format!(
-                        "listener {}: invalid address {}",
-                        listener.key, listener.address
-                    )
-                })?;
-                https.entry((ip, listener.port)).or_default().push(listener);
+            if listener.protocol.protocol() == Protocol::Https {
+                https
+                    .entry((listener.address, listener.port))
+                    .or_default()
+                    .push(listener);
             }
         }
         let tls = https

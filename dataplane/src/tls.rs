@@ -28,7 +28,7 @@ pub fn server_config(listeners: &[&Listener]) -> Result<Arc<ServerConfig>, Strin
     pingora_core::tls::install_default_crypto_provider();
     let mut by_host: HostMap<Option<Arc<CertifiedKey>>> = HostMap::default();
     for listener in listeners {
-        let Some(certificate) = listener.certificates.first() else {
+        let Some(certificate) = listener.protocol.certificates().first() else {
             return Err(format!("listener {} has no certificate", listener.key));
         };
         let key = Arc::new(certified_key(certificate).map_err(|e| {

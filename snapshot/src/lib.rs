@@ -2,7 +2,8 @@
 //!
 //! The contract between Portico's controller and its data planes.
 //!
-//! - [`model`]: the snapshot as plain Rust data. The translator produces it, the data plane's
+//! - [`model`]: the snapshot as plain, typed Rust data ([`names`] for its keys, [`http_values`] for
+//!   HTTP values checked once where they enter the model). The translator produces it, the data plane's
 //!   router compiles it; neither depends on wire types.
 //! - [`validate`]: the checks a data plane runs before it swaps a snapshot in. A snapshot that
 //!   fails them is rejected (NACK) and the last good one keeps serving.
@@ -10,10 +11,14 @@
 //!   the conversions between it and [`model`]. See `docs/snapshot-protocol.md`. Only with the
 //!   `grpc` feature, so crates that need just the model do not compile tonic.
 
+pub mod http_values;
 pub mod model;
+pub mod names;
 pub mod validate;
 #[cfg(feature = "grpc")]
 pub mod wire;
 
+pub use http_values::{HeaderName, HeaderValue, InvalidHttpValue, RedirectCode, Scheme};
 pub use model::*;
+pub use names::{ClusterName, ListenerKey};
 pub use validate::{ValidationError, validate};

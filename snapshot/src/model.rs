@@ -1,10 +1,17 @@
 //! The snapshot: everything a data plane needs to serve a set of Gateways, and nothing it
 //! would have to look up elsewhere (endpoints are resolved, certificates are inlined).
 //!
-//! Resources inside carry stable keys (`namespace/gateway/listener`, `namespace/service:port`)
-//! and content versions, so the protocol can later carry incremental updates.
+//! Resources inside carry stable keys ([`ListenerKey`], [`ClusterName`]) and content versions,
+//! so the protocol can later carry incremental updates. Values are typed (addresses, schemes,
+//! redirect codes, header names and values): they are checked once, where they enter the model,
+//! and never parsed again downstream.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
+
+use crate::http_values::{HeaderName, HeaderValue, RedirectCode, Scheme};
+use crate::names::{ClusterName, ListenerKey};
 
 /// A complete configuration for one data-plane instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,7 +52,7 @@ pub struct GatewayConfig {
     pub listeners: Vec<Listener>,
 }
 
-/// Application protocol of a listener.
+/// What a socket speaks: listeners sharing an address and port must agree on it.
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
 )]
@@ -58,30 +65,166 @@ pub enum Protocol {
     Https,
 }
 
+impl Protocol {
+    /// The URL scheme of requests received this way.
+    pub const fn scheme(self) -> Scheme {
+        match self {
+            Self::Http => Scheme::Http,
+            Self::Https => Scheme::Https,
+        }
+    }
+}
+
+/// A listener's protocol with the configuration only that protocol has. Layer-4 kinds (TCP,
+/// UDP, TLS passthrough) become further variants carrying their own settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ListenerProtocol {
+    /// Plain-text HTTP/1.1.
+    #[default]
+    Http,
+    /// HTTP over TLS terminated by the data plane.
+    Https(TlsTermination),
+}
+
+impl ListenerProtocol {
+    /// What the listener's socket speaks.
+    pub const fn protocol(&self) -> Protocol {
+        match self {
+            Self::Http => Protocol::Http,
+            Self::Https(_) => Protocol::Https,
+        }
+    }
+
+    /// Certificates the listener terminates TLS with (none for plain text).
+    pub fn certificates(&self) -> &[Certificate] {
+        match self {
+            Self::Http => &[],
+            Self::Https(tls) => &tls.certificates,
+        }
+    }
+}
+
+/// How a listener terminates TLS.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TlsTermination {
+    /// Certificates to choose from by SNI; never empty in a valid snapshot.
+    pub certificates: Vec<Certificate>,
+}
+
 /// One Gateway listener. Several listeners may share an address and port; the data plane binds
 /// one socket per address and port and tells them apart by hostname (and SNI).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+///
+/// Serialised flat (`protocol: HTTPS` beside `certificates`), as the protocol and golden files
+/// have always spelled it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ListenerDocument", try_from = "ListenerDocument")]
 pub struct Listener {
-    /// `namespace/gateway/listener`, unique within a snapshot.
-    pub key: String,
+    /// Unique within a snapshot.
+    pub key: ListenerKey,
     /// Content hash: an unchanged version means an unchanged listener.
     pub version: u64,
     /// IP address to bind.
-    pub address: String,
+    pub address: IpAddr,
     /// Port to bind.
     pub port: u16,
-    /// Protocol spoken on the socket.
-    pub protocol: Protocol,
+    /// Protocol spoken on the socket, with its settings.
+    pub protocol: ListenerProtocol,
     /// Host this listener serves: exact (`a.example.com`), wildcard (`*.example.com`) or any (`None`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
-    /// Certificates for TLS termination (HTTPS only).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub certificates: Vec<Certificate>,
     /// Routes attached to this listener, in precedence order of their creation.
-    #[serde(default)]
     pub routes: Vec<HttpRoute>,
+}
+
+impl Default for Listener {
+    fn default() -> Self {
+        Self {
+            key: ListenerKey::default(),
+            version: 0,
+            address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: 0,
+            protocol: ListenerProtocol::Http,
+            hostname: None,
+            routes: Vec::new(),
+        }
+    }
+}
+
+impl Listener {
+    /// The socket the listener binds.
+    pub fn socket(&self) -> SocketAddr {
+        SocketAddr::new(self.address, self.port)
+    }
+}
+
+/// [`Listener`] as serialised: the protocol's settings flattened beside it.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListenerDocument {
+    key: ListenerKey,
+    version: u64,
+    address: IpAddr,
+    port: u16,
+    protocol: Protocol,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hostname: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    certificates: Vec<Certificate>,
+    #[serde(default)]
+    routes: Vec<HttpRoute>,
+}
+
+impl From<Listener> for ListenerDocument {
+    fn from(l: Listener) -> Self {
+        let protocol = l.protocol.protocol();
+        let certificates = match l.protocol {
+            ListenerProtocol::Http => Vec::new(),
+            ListenerProtocol::Https(tls) => tls.certificates,
+        };
+        Self {
+            key: l.key,
+            version: l.version,
+            address: l.address,
+            port: l.port,
+            protocol,
+            hostname: l.hostname,
+            certificates,
+            routes: l.routes,
+        }
+    }
+}
+
+/// A listener document whose certificates do not fit its protocol.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("listener {0} is plain HTTP but carries certificates")]
+pub struct CertificatesWithoutTls(pub ListenerKey);
+
+impl TryFrom<ListenerDocument> for Listener {
+    type Error = CertificatesWithoutTls;
+    fn try_from(d: ListenerDocument) -> Result<Self, Self::Error> {
+        let protocol = listener_protocol(&d.key, d.protocol, d.certificates)?;
+        Ok(Self {
+            key: d.key,
+            version: d.version,
+            address: d.address,
+            port: d.port,
+            protocol,
+            hostname: d.hostname,
+            routes: d.routes,
+        })
+    }
+}
+
+/// The listener protocol for a socket `protocol` and the certificates sent with it.
+pub fn listener_protocol(
+    key: &ListenerKey,
+    protocol: Protocol,
+    certificates: Vec<Certificate>,
+) -> Result<ListenerProtocol, CertificatesWithoutTls> {
+    match protocol {
+        Protocol::Http if certificates.is_empty() => Ok(ListenerProtocol::Http),
+        Protocol::Http => Err(CertificatesWithoutTls(key.clone())),
+        Protocol::Https => Ok(ListenerProtocol::Https(TlsTermination { certificates })),
+    }
 }
 
 /// A certificate chain and its private key, PEM encoded.
@@ -166,12 +309,12 @@ pub struct HttpMatch {
 }
 
 /// A header that must be present with an exact value.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderMatch {
-    /// Header name.
-    pub name: String,
+    /// Header name (lowercase).
+    pub name: HeaderName,
     /// Exact value.
-    pub value: String,
+    pub value: HeaderValue,
 }
 
 /// A filter applied to matching requests.
@@ -196,33 +339,33 @@ pub struct HeaderModifier {
     pub add: Vec<Header>,
     /// Header names to remove.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub remove: Vec<String>,
+    pub remove: Vec<HeaderName>,
 }
 
 /// A header name and value.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
     /// Header name.
-    pub name: String,
+    pub name: HeaderName,
     /// Header value.
-    pub value: String,
+    pub value: HeaderValue,
 }
 
 /// A redirect response. Unset parts keep the request's values.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestRedirect {
-    /// `http` or `https`.
+    /// Replacement scheme.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheme: Option<String>,
+    pub scheme: Option<Scheme>,
     /// Replacement host.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hostname: Option<String>,
     /// Replacement port; when unset, the scheme's well-known port is implied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
-    /// 301, 302, 303, 307 or 308.
-    pub status_code: u16,
+    /// The redirect's status.
+    pub status_code: RedirectCode,
 }
 
 /// A share of a rule's traffic going to one cluster.
@@ -232,7 +375,7 @@ pub struct WeightedBackend {
     /// Name of a [`Cluster`] in the same snapshot; `None` when the backendRef is invalid, in
     /// which case requests given to it are answered with 500.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<String>,
+    pub cluster: Option<ClusterName>,
     /// Relative weight; 0 means never chosen.
     pub weight: u32,
 }
@@ -241,8 +384,8 @@ pub struct WeightedBackend {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Cluster {
-    /// `namespace/service:port`.
-    pub name: String,
+    /// Unique within a snapshot.
+    pub name: ClusterName,
     /// Content hash of the endpoints.
     pub version: u64,
     /// Ready endpoints.
@@ -250,10 +393,17 @@ pub struct Cluster {
 }
 
 /// One ready endpoint.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Endpoint {
     /// IP address.
-    pub address: String,
+    pub address: IpAddr,
     /// Port.
     pub port: u16,
+}
+
+impl Endpoint {
+    /// Where to connect.
+    pub fn socket(&self) -> SocketAddr {
+        SocketAddr::new(self.address, self.port)
+    }
 }

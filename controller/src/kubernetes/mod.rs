@@ -47,7 +47,7 @@ pub struct Args {
     admin_address: SocketAddr,
     /// Address data-plane listeners bind to when a Gateway has no spec.addresses.
     #[arg(long, default_value = "0.0.0.0")]
-    listen_address: String,
+    listen_address: std::net::IpAddr,
     /// How long to gather changes before translating, in milliseconds.
     #[arg(long, default_value_t = 50)]
     debounce_ms: u64,

@@ -55,7 +55,7 @@ pub fn apply_progress(statuses: &mut Statuses, facts: &[GatewayFacts], acks: &Ac
             if !facts.programmable {
                 continue;
             }
-            match progress.listener_failures.get(&facts.key) {
+            match progress.listener_failures.get(facts.key.as_str()) {
                 Some(failure) if applied => set(
                     &mut listener.conditions,
                     types::PROGRAMMED,

@@ -2,8 +2,9 @@
 //! clusters those routes use.
 
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 
-use portico_snapshot::{Cluster, GatewayConfig, HttpRoute, HttpRule, Listener};
+use portico_snapshot::{Cluster, ClusterName, GatewayConfig, HttpRoute, HttpRule, Listener};
 
 use crate::attach::{Attached, Attachments};
 use crate::gateways::GatewayState;
@@ -19,13 +20,14 @@ pub(crate) struct Routes<'r> {
 /// The snapshot of `gateway`, whose listeners bind `address`.
 pub(crate) fn snapshot(
     gateway: &GatewayState<'_>,
-    address: &str,
+    address: IpAddr,
     routes: &Routes<'_>,
 ) -> GatewaySnapshot {
-    let mut clusters: BTreeMap<String, Cluster> = BTreeMap::new();
+    let mut clusters: BTreeMap<ClusterName, Cluster> = BTreeMap::new();
     let listeners = gateway
         .programmable_listeners()
-        .map(|l| {
+        .filter_map(|l| Some((l, l.snapshot_protocol()?)))
+        .map(|(l, protocol)| {
             let http = routes.http.routes_for(&l.key);
             for route in &http {
                 for cluster in &route.compiled.clusters {
@@ -37,14 +39,14 @@ pub(crate) fn snapshot(
             let mut listener = Listener {
                 key: l.key.clone(),
                 version: 0,
-                address: address.to_string(),
+                address,
                 port: l.port,
-                protocol: l.protocol.clone().unwrap_or_default(),
+                protocol,
                 hostname: l.spec.hostname.clone(),
-                certificates: l.certificates.clone(),
                 routes: http.into_iter().map(http_route).collect(),
             };
-            listener.version = hash::content_version(&(&listener, &listener.certificates));
+            listener.version =
+                hash::content_version(&(&listener, listener.protocol.certificates()));
             listener
         })
         .collect();

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use kube::Resource;
-use portico_snapshot::ObjectRef;
+use portico_snapshot::{ListenerKey, ObjectRef};
 
 use crate::Options;
 use crate::backends::Resolver;
@@ -37,10 +37,10 @@ pub(crate) struct Attached<R> {
 /// The routes of one kind attached to each listener (by listener key).
 #[derive(Debug)]
 pub(crate) struct Attachments<R> {
-    routes: HashMap<String, Vec<Attached<R>>>,
+    routes: HashMap<ListenerKey, Vec<Attached<R>>>,
     /// (route, listener key) pairs already attached: several parentRefs may select the same
     /// listener, which still counts as one attachment.
-    attached: HashSet<(ObjectRef, String)>,
+    attached: HashSet<(ObjectRef, ListenerKey)>,
 }
 
 impl<R> Default for Attachments<R> {
@@ -54,17 +54,15 @@ impl<R> Default for Attachments<R> {
 
 impl<R> Attachments<R> {
     /// The routes attached to `listener`, oldest first.
-    pub fn routes_for(&self, listener: &str) -> Vec<&Attached<R>> {
+    pub fn routes_for(&self, listener: &ListenerKey) -> Vec<&Attached<R>> {
         let mut routes: Vec<_> = self.routes.get(listener).into_iter().flatten().collect();
         routes.sort_by(|a, b| a.age.cmp(&b.age));
         routes
     }
 
     /// How many routes count as attached to each listener.
-    pub fn counts(&self) -> impl Iterator<Item = (&str, usize)> {
-        self.routes
-            .iter()
-            .map(|(key, routes)| (key.as_str(), routes.len()))
+    pub fn counts(&self) -> impl Iterator<Item = (&ListenerKey, usize)> {
+        self.routes.iter().map(|(key, routes)| (key, routes.len()))
     }
 }
 

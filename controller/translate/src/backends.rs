@@ -2,9 +2,8 @@
 //! ready endpoints (from its EndpointSlices) into a [`Cluster`].
 
 use std::collections::BTreeSet;
-use std::net::IpAddr;
 
-use portico_snapshot::{Cluster, Endpoint};
+use portico_snapshot::{Cluster, ClusterName, Endpoint};
 
 use crate::conditions::{Problem, reasons};
 use crate::names::{GATEWAY_GROUP, RouteKind};
@@ -66,7 +65,7 @@ impl<'i, 'a> Resolver<'i, 'a> {
     }
 
     /// The cluster name `reference` resolves to, or `None` (remembering the problem).
-    pub fn resolve(&mut self, reference: &BackendRef<'_>) -> Option<String> {
+    pub fn resolve(&mut self, reference: &BackendRef<'_>) -> Option<ClusterName> {
         match resolve(self.index, self.kind, self.route_namespace, reference) {
             Ok(cluster) => {
                 let name = cluster.name.clone();
@@ -187,13 +186,9 @@ fn resolve(
             } else {
                 continue;
             };
-            for address in endpoint
-                .addresses
-                .iter()
-                .filter(|a| a.parse::<IpAddr>().is_ok())
-            {
+            for address in endpoint.addresses.iter().filter_map(|a| a.parse().ok()) {
                 set.insert(Endpoint {
-                    address: address.clone(),
+                    address,
                     port: target,
                 });
             }
@@ -202,7 +197,7 @@ fn resolve(
     let endpoints = if ready.is_empty() { terminating } else { ready };
     let endpoints: Vec<Endpoint> = endpoints.into_iter().collect();
     Ok(Cluster {
-        name: format!("{namespace}/{name}:{port}"),
+        name: ClusterName(format!("{namespace}/{name}:{port}")),
         version: hash::content_version(&endpoints),
         endpoints,
     })

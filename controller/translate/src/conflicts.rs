@@ -2,6 +2,7 @@
 //! address and port must agree on the protocol and serve distinct hostnames.
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 
 use portico_snapshot::{ObjectRef, Protocol};
 
@@ -15,10 +16,10 @@ use crate::gateways::GatewayState;
 pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
     let mut order: Vec<usize> = (0..gateways.len()).collect();
     order.sort_by(|&a, &b| gateways[a].age.cmp(&gateways[b].age));
-    let mut owners: HashMap<(String, u16), Socket> = HashMap::new();
+    let mut owners: HashMap<SocketAddr, Socket> = HashMap::new();
     for index in order {
         let gateway = &mut gateways[index];
-        let Ok(address) = gateway.address.clone() else {
+        let Ok(address) = gateway.address else {
             continue;
         };
         let mut claims = Vec::new();
@@ -29,7 +30,7 @@ pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
             if listener.conflict.is_some() {
                 continue;
             }
-            let socket = (address.clone(), listener.port);
+            let socket = SocketAddr::new(address, listener.port);
             let hostname = listener.spec.hostname.clone();
             let owner = owners.get(&socket);
             let protocol_owner = owner.filter(|o| o.protocol != protocol).map(|o| &o.first);

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use gateway_api::gateways::{GatewayStatus, GatewayStatusAddresses, GatewayStatusListeners};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use portico_snapshot::ListenerKey;
 
 use crate::conditions::{Problem, condition, outcome, reasons, types};
 use crate::gateways::GatewayState;
@@ -12,7 +13,7 @@ use crate::listeners::ListenerState;
 use crate::output::ObjectStatus;
 
 /// Routes of every kind attached per listener key.
-pub(crate) type AttachedCounts<'a> = HashMap<&'a str, i32>;
+pub(crate) type AttachedCounts<'a> = HashMap<&'a ListenerKey, i32>;
 
 /// The status of `gateway`.
 pub(crate) fn status(
@@ -30,7 +31,7 @@ pub(crate) fn status(
         Ok(address) => {
             let addresses = vec![GatewayStatusAddresses {
                 r#type: Some("IPAddress".to_string()),
-                value: address.clone(),
+                value: address.to_string(),
             }];
             (accepted(gateway, generation), Some(addresses))
         }
@@ -164,7 +165,7 @@ fn listener_status(
     };
     let conditions: Vec<Condition> = vec![accepted, conflicted, programmed, resolved];
     GatewayStatusListeners {
-        attached_routes: attached.get(l.key.as_str()).copied().unwrap_or_default(),
+        attached_routes: attached.get(&l.key).copied().unwrap_or_default(),
         conditions,
         name: l.spec.name.clone(),
         supported_kinds: Some(l.supported_kinds()),

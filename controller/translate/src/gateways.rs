@@ -22,7 +22,7 @@ pub(crate) struct GatewayState<'a> {
     /// `metadata.generation`.
     pub generation: Option<i64>,
     /// The address listeners bind to, or why the Gateway is not accepted.
-    pub address: Result<String, Problem>,
+    pub address: Result<IpAddr, Problem>,
     /// Every listener, in the order written.
     pub listeners: Vec<ListenerState<'a>>,
 }
@@ -117,11 +117,11 @@ fn own_parameters(index: &Index<'_>, gateway: &Gateway, namespace: &str) -> Resu
     })
 }
 
-fn bind_address(gateway: &Gateway, options: &Options) -> Result<String, Problem> {
+fn bind_address(gateway: &Gateway, options: &Options) -> Result<IpAddr, Problem> {
     let addresses = gateway.spec.addresses.as_deref().unwrap_or(&[]);
     let [address] = addresses else {
         return if addresses.is_empty() {
-            Ok(options.default_address.clone())
+            Ok(options.default_address)
         } else {
             Err(Problem::new(
                 reasons::UNSUPPORTED_ADDRESS,
@@ -137,13 +137,10 @@ fn bind_address(gateway: &Gateway, options: &Options) -> Result<String, Problem>
         ));
     }
     let value = address.value.as_deref().unwrap_or_default();
-    value
-        .parse::<IpAddr>()
-        .map(|_| value.to_string())
-        .map_err(|_| {
-            Problem::new(
-                reasons::UNSUPPORTED_ADDRESS,
-                format!("{value:?} is not an IP address"),
-            )
-        })
+    value.parse::<IpAddr>().map_err(|_| {
+        Problem::new(
+            reasons::UNSUPPORTED_ADDRESS,
+            format!("{value:?} is not an IP address"),
+        )
+    })
 }

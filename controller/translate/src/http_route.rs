@@ -3,12 +3,13 @@
 
 use gateway_api::httproutes::{
     HttpRoute, HttpRouteRules, HttpRouteRulesBackendRefs, HttpRouteRulesFilters,
-    HttpRouteRulesFiltersRequestRedirectScheme as Scheme, HttpRouteRulesFiltersType as FilterType,
-    HttpRouteRulesMatchesHeadersType, HttpRouteRulesMatchesPathType,
+    HttpRouteRulesFiltersRequestRedirectScheme as RedirectScheme,
+    HttpRouteRulesFiltersType as FilterType, HttpRouteRulesMatchesHeadersType,
+    HttpRouteRulesMatchesPathType,
 };
 use portico_snapshot::{
-    Header, HeaderMatch, HeaderModifier, HttpFilter, HttpMatch, HttpRule, PathMatch,
-    RequestRedirect, WeightedBackend,
+    Header, HeaderMatch, HeaderModifier, HeaderName, HeaderValue, HttpFilter, HttpMatch, HttpRule,
+    PathMatch, RedirectCode, RequestRedirect, Scheme, WeightedBackend,
 };
 
 use crate::backends::{BackendRef, Resolver};
@@ -106,23 +107,18 @@ fn unsupported(message: impl Into<String>) -> Problem {
 }
 
 /// Header names must be RFC 9110 tokens.
-fn header_name(name: &str) -> Result<String, Problem> {
-    let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
-    if name.is_empty() || !name.chars().all(token) {
-        return Err(unsupported(format!("{name:?} is not a valid header name")));
-    }
-    Ok(name.to_string())
+fn header_name(name: &str) -> Result<HeaderName, Problem> {
+    HeaderName::try_from(name).map_err(|e| unsupported(e.to_string()))
 }
 
 /// Header values may not hold control characters (a YAML block scalar's trailing newline is
 /// the usual culprit).
-fn header_value(name: &str, value: &str) -> Result<String, Problem> {
-    if value.bytes().any(|b| (b < 0x20 && b != b'\t') || b == 0x7f) {
-        return Err(unsupported(format!(
+fn header_value(name: &str, value: &str) -> Result<HeaderValue, Problem> {
+    HeaderValue::try_from(value).map_err(|_| {
+        unsupported(format!(
             "the value for header {name:?} holds a control character"
-        )));
-    }
-    Ok(value.to_string())
+        ))
+    })
 }
 
 fn header(name: &str, value: &str) -> Result<Header, Problem> {
@@ -184,8 +180,8 @@ fn compile_matches(rule: &HttpRouteRules) -> Result<Vec<HttpMatch>, Problem> {
                         .unwrap_or(&HttpRouteRulesMatchesHeadersType::Exact)
                     {
                         HttpRouteRulesMatchesHeadersType::Exact => Ok(HeaderMatch {
-                            name: h.name.to_ascii_lowercase(),
-                            value: h.value.clone(),
+                            name: header_name(&h.name.to_ascii_lowercase())?,
+                            value: header_value(&h.name, &h.value)?,
                         }),
                         HttpRouteRulesMatchesHeadersType::RegularExpression => Err(unsupported(
                             "RegularExpression header matches are not supported",
@@ -237,9 +233,9 @@ fn compile_filter(filter: &HttpRouteRulesFilters) -> Result<HttpFilter, Problem>
                 ));
             }
             let status_code = r.status_code.unwrap_or(302);
-            let status_code = u16::try_from(status_code)
+            let status_code = u32::try_from(status_code)
                 .ok()
-                .filter(|c| matches!(c, 301 | 302 | 303 | 307 | 308))
+                .and_then(|c| RedirectCode::try_from(c).ok())
                 .ok_or_else(|| {
                     unsupported(format!(
                         "redirect status code {status_code} is not supported"
@@ -254,8 +250,8 @@ fn compile_filter(filter: &HttpRouteRulesFilters) -> Result<HttpFilter, Problem>
             };
             Ok(HttpFilter::RequestRedirect(RequestRedirect {
                 scheme: r.scheme.as_ref().map(|s| match s {
-                    Scheme::Http => "http".to_string(),
-                    Scheme::Https => "https".to_string(),
+                    RedirectScheme::Http => Scheme::Http,
+                    RedirectScheme::Https => Scheme::Https,
                 }),
                 hostname: r.hostname.clone(),
                 port,

@@ -68,7 +68,7 @@ pub struct Options {
     /// GatewayClasses with this `controllerName` are ours.
     pub controller_name: String,
     /// Address listeners bind to when a Gateway has no `spec.addresses`.
-    pub default_address: String,
+    pub default_address: std::net::IpAddr,
     /// Whether Gateways share data planes (standalone mode, or one data plane serving every
     /// Gateway). Then Gateways binding the same address and port share a socket and may
     /// conflict; with a data plane per Gateway (provisioning) they never do.
@@ -79,7 +79,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             controller_name: CONTROLLER_NAME.to_string(),
-            default_address: "0.0.0.0".to_string(),
+            default_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             shared_dataplanes: true,
         }
     }
@@ -126,7 +126,7 @@ pub fn translate_with(resources: &Resources, options: &Options, memo: &mut Route
             .statuses
             .gateways
             .push(gateway_status::status(gateway, &attached));
-        if let Ok(address) = &gateway.address {
+        if let Ok(address) = gateway.address {
             output
                 .gateways
                 .push(assemble::snapshot(gateway, address, &routes));

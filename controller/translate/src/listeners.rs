@@ -7,7 +7,9 @@ use gateway_api::gateways::{
     GatewayListeners, GatewayListenersAllowedRoutesNamespacesFrom as From, GatewayListenersTlsMode,
     GatewayStatusListenersSupportedKinds,
 };
-use portico_snapshot::{Certificate, ObjectRef, Protocol};
+use portico_snapshot::{
+    Certificate, ListenerKey, ListenerProtocol, ObjectRef, Protocol, TlsTermination,
+};
 
 use crate::conditions::{Problem, reasons};
 use crate::names::{GATEWAY_GROUP, RouteKind, listener_key};
@@ -19,7 +21,7 @@ pub(crate) struct ListenerState<'a> {
     /// The listener as written.
     pub spec: &'a GatewayListeners,
     /// `namespace/gateway/listener`.
-    pub key: String,
+    pub key: ListenerKey,
     /// The protocol, or why it cannot be served.
     pub protocol: Result<Protocol, Problem>,
     /// The port (0 when out of range, in which case `protocol` is an error).
@@ -49,6 +51,16 @@ impl ListenerState<'_> {
                 Ok(Protocol::Https) => !self.certificates.is_empty(),
                 _ => true,
             }
+    }
+
+    /// The protocol as the snapshot carries it, with its TLS settings; `None` when invalid.
+    pub fn snapshot_protocol(&self) -> Option<ListenerProtocol> {
+        match self.protocol.as_ref().ok()? {
+            Protocol::Http => Some(ListenerProtocol::Http),
+            Protocol::Https => Some(ListenerProtocol::Https(TlsTermination {
+                certificates: self.certificates.clone(),
+            })),
+        }
     }
 
     /// `supportedKinds` for the listener's status.

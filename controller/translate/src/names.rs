@@ -5,7 +5,7 @@
 
 use k8s_openapi::jiff::Timestamp;
 use kube::{Resource, ResourceExt};
-use portico_snapshot::ObjectRef;
+use portico_snapshot::{ListenerKey, ObjectRef};
 
 /// API group of Gateway API kinds.
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
@@ -68,8 +68,8 @@ pub fn object_ref<K: Resource>(object: &K) -> ObjectRef {
 }
 
 /// `namespace/gateway/listener`: how a listener is keyed in snapshots and data-plane reports.
-pub fn listener_key(gateway: &ObjectRef, listener: &str) -> String {
-    format!("{gateway}/{listener}")
+pub fn listener_key(gateway: &ObjectRef, listener: &str) -> ListenerKey {
+    ListenerKey(format!("{gateway}/{listener}"))
 }
 
 /// Precedence by age, as Gateway API breaks ties: the older object first, then the one first

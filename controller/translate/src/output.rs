@@ -2,7 +2,7 @@
 
 use gateway_api::gatewayclasses::GatewayClassStatus;
 use gateway_api::gateways::GatewayStatus;
-use portico_snapshot::{Cluster, GatewayConfig, ObjectRef};
+use portico_snapshot::{Cluster, GatewayConfig, ListenerKey, ObjectRef};
 use serde::{Deserialize, Serialize};
 
 use crate::route_kinds::RouteStatus;
@@ -40,8 +40,8 @@ pub struct GatewayFacts {
 pub struct ListenerFacts {
     /// The listener's name.
     pub name: String,
-    /// `namespace/gateway/listener`, as snapshots and data-plane reports key it.
-    pub key: String,
+    /// As snapshots and data-plane reports key it.
+    pub key: ListenerKey,
     /// Whether it is in the snapshot (its `Programmed` waits for a data plane).
     pub programmable: bool,
 }

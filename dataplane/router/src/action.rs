@@ -49,7 +49,7 @@ impl SocketRouter {
         };
         let action = if let Some(redirect) = &matched.action.redirect {
             Action::Redirect {
-                status: redirect.status_code,
+                status: redirect.status_code.as_u16(),
                 location: location(redirect, self.protocol, self.port, request),
             }
         } else {
@@ -73,18 +73,14 @@ fn location(
     listener_port: u16,
     request: &Request<'_>,
 ) -> String {
-    let listener_scheme = match protocol {
-        Protocol::Http => "http",
-        Protocol::Https => "https",
-    };
-    let scheme = redirect.scheme.as_deref().unwrap_or(listener_scheme);
-    let port = redirect.port.unwrap_or(match redirect.scheme.as_deref() {
-        Some("https") => 443,
-        Some(_) => 80,
+    let scheme = redirect.scheme.unwrap_or(protocol.scheme());
+    let port = redirect.port.unwrap_or(match redirect.scheme {
+        Some(scheme) => scheme.default_port(),
         None => listener_port,
     });
     let host = redirect.hostname.as_deref().unwrap_or(request.host);
-    let default_port = matches!((scheme, port), ("http", 80) | ("https", 443));
+    let default_port = port == scheme.default_port();
+    let scheme = scheme.as_str();
     let query = request.query.map(|q| format!("?{q}")).unwrap_or_default();
     let path = request.path;
     if default_port {
@@ -105,12 +101,16 @@ mod tests {
     use crate::Router;
 
     fn router(protocol: Protocol, port: u16, rule: HttpRule) -> Router {
+        let protocol = match protocol {
+            Protocol::Http => ListenerProtocol::Http,
+            Protocol::Https => ListenerProtocol::Https(TlsTermination::default()),
+        };
         let snapshot = Snapshot {
             version: 1,
             gateways: vec![GatewayConfig {
                 listeners: vec![Listener {
                     key: "ns/gw/l".into(),
-                    address: "0.0.0.0".into(),
+                    address: [0, 0, 0, 0].into(),
                     port,
                     protocol,
                     routes: vec![HttpRoute {
@@ -138,12 +138,12 @@ mod tests {
         }
     }
 
-    fn redirect(scheme: Option<&str>, port: Option<u16>) -> HttpFilter {
+    fn redirect(scheme: Option<Scheme>, port: Option<u16>) -> HttpFilter {
         HttpFilter::RequestRedirect(RequestRedirect {
-            scheme: scheme.map(Into::into),
+            scheme,
             hostname: None,
             port,
-            status_code: 301,
+            status_code: RedirectCode::MovedPermanently,
         })
     }
 
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn redirects_keep_the_path_and_query_and_drop_default_ports() {
-        let to_https = rule(vec![redirect(Some("https"), None)], vec![]);
+        let to_https = rule(vec![redirect(Some(Scheme::Https), None)], vec![]);
         let to_https = router(Protocol::Http, 8080, to_https);
         assert_eq!(
             decide(&to_https, 8080, "/a/b", Some("x=1")),
@@ -184,7 +184,7 @@ mod tests {
             "301 to http://example.com:8080/",
             "without a scheme, the listener's port is kept"
         );
-        let explicit = rule(vec![redirect(Some("http"), Some(8081))], vec![]);
+        let explicit = rule(vec![redirect(Some(Scheme::Http), Some(8081))], vec![]);
         let explicit = router(Protocol::Https, 443, explicit);
         assert_eq!(
             decide(&explicit, 443, "/p", None),

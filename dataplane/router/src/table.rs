@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use http::{HeaderMap, HeaderName, HeaderValue};
-use portico_snapshot::{HttpFilter, PathMatch, Protocol, RequestRedirect, Snapshot};
+use portico_snapshot::{ClusterName, HttpFilter, PathMatch, Protocol, RequestRedirect, Snapshot};
 
 use crate::hosts::HostMap;
 use crate::paths::{PathKind, PathTable};
@@ -61,7 +61,7 @@ pub struct CompiledHeaderModifier {
 /// yield no cluster, so that share is answered with 500 as the spec requires.
 #[derive(Debug, Default)]
 pub struct WeightedBackends {
-    clusters: Vec<Option<String>>,
+    clusters: Vec<Option<ClusterName>>,
     cumulative: Vec<u64>,
 }
 
@@ -74,7 +74,7 @@ impl WeightedBackends {
         }
         let point = random % total;
         let index = self.cumulative.partition_point(|&c| c <= point);
-        self.clusters.get(index)?.as_deref()
+        self.clusters.get(index)?.as_ref().map(ClusterName::as_str)
     }
 }
 
@@ -118,9 +118,9 @@ impl Router {
         let mut sockets: HashMap<(IpAddr, u16), SocketRouter> = HashMap::new();
         for listener in snapshot.gateways.iter().flat_map(|g| &g.listeners) {
             let socket = sockets
-                .entry((socket_ip(&listener.key, &listener.address)?, listener.port))
+                .entry((listener.address, listener.port))
                 .or_insert_with(|| SocketRouter {
-                    protocol: listener.protocol,
+                    protocol: listener.protocol.protocol(),
                     port: listener.port,
                     listeners: HostMap::default(),
                     tables: Vec::new(),
@@ -152,7 +152,7 @@ impl Router {
                             let headers = m
                                 .headers
                                 .iter()
-                                .map(|h| header_pair(&route.key, &h.name, &h.value))
+                                .map(|h| header_pair(&route.key, &h.name, Some(&h.value)))
                                 .collect::<Result<_, _>>()?;
                             paths.insert(kind, &m.path, headers, action.clone());
                         }
@@ -168,12 +168,6 @@ impl Router {
     pub fn socket(&self, address: IpAddr, port: u16) -> Option<&SocketRouter> {
         self.sockets.get(&(address, port))
     }
-}
-
-fn socket_ip(listener: &str, address: &str) -> Result<IpAddr, BuildError> {
-    address
-        .parse()
-        .map_err(|_| BuildError(format!("listener {listener}: invalid address {address:?}")))
 }
 
 impl SocketRouter {
@@ -192,14 +186,16 @@ impl SocketRouter {
     }
 }
 
+/// The `http` crate's form of a header. The snapshot's values are already valid HTTP, so this
+/// only fails for a value the `http` crate is stricter about than HTTP itself.
 fn header_pair(
     route: &str,
-    name: &str,
-    value: &str,
+    name: &portico_snapshot::HeaderName,
+    value: Option<&portico_snapshot::HeaderValue>,
 ) -> Result<(HeaderName, HeaderValue), BuildError> {
-    let name = HeaderName::from_bytes(name.as_bytes())
+    let name = HeaderName::from_bytes(name.as_str().as_bytes())
         .map_err(|_| BuildError(format!("route {route}: invalid header name {name:?}")))?;
-    let value = HeaderValue::from_str(value)
+    let value = HeaderValue::from_bytes(value.map_or(&[][..], |v| v.as_str().as_bytes()))
         .map_err(|_| BuildError(format!("route {route}: invalid value for header {name}")))?;
     Ok((name, value))
 }
@@ -216,7 +212,7 @@ fn compile_action(
                 let pairs = |headers: &[portico_snapshot::Header]| {
                     headers
                         .iter()
-                        .map(|h| header_pair(route, &h.name, &h.value))
+                        .map(|h| header_pair(route, &h.name, Some(&h.value)))
                         .collect::<Result<Vec<_>, _>>()
                 };
                 header_modifiers.push(CompiledHeaderModifier {
@@ -225,7 +221,7 @@ fn compile_action(
                     remove: m
                         .remove
                         .iter()
-                        .map(|n| header_pair(route, n, "").map(|(name, _)| name))
+                        .map(|n| header_pair(route, n, None).map(|(name, _)| name))
                         .collect::<Result<_, _>>()?,
                 });
             }
@@ -283,7 +279,7 @@ mod tests {
     fn listener(key: &str, hostname: Option<&str>, routes: Vec<HttpRoute>) -> Listener {
         Listener {
             key: key.into(),
-            address: "0.0.0.0".into(),
+            address: [0, 0, 0, 0].into(),
             port: 80,
             hostname: hostname.map(Into::into),
             routes,

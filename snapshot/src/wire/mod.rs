@@ -3,7 +3,10 @@
 //! Conversion from the wire is fallible: a message from a newer or broken peer can carry an
 //! unknown enum value or a missing field, which becomes a [`WireError`] and then a NACK.
 
+use std::net::IpAddr;
+
 use crate::model;
+use crate::names::{ClusterName, ListenerKey};
 
 /// Code generated from `proto/portico/snapshot/v1/snapshot.proto`.
 #[allow(missing_docs, clippy::all)]
@@ -36,6 +39,33 @@ pub enum WireError {
         /// The raw value.
         value: u64,
     },
+    /// A value is not one its field allows (an address, a header name, a redirect code...).
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Which field.
+        field: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The typed value of `field`, or why the wire value is not one.
+fn typed<T, W>(field: &'static str, value: W) -> Result<T, WireError>
+where
+    T: TryFrom<W>,
+    T::Error: std::fmt::Display,
+{
+    T::try_from(value).map_err(|e| WireError::Invalid {
+        field,
+        reason: e.to_string(),
+    })
+}
+
+fn address(field: &'static str, value: &str) -> Result<IpAddr, WireError> {
+    value.parse().map_err(|_| WireError::Invalid {
+        field,
+        reason: format!("{value:?} is not an IP address"),
+    })
 }
 
 fn port(field: &'static str, value: u32) -> Result<u16, WireError> {
@@ -119,18 +149,18 @@ impl TryFrom<proto::GatewayConfig> for model::GatewayConfig {
 
 impl From<model::Listener> for proto::Listener {
     fn from(l: model::Listener) -> Self {
-        let protocol = match l.protocol {
-            model::Protocol::Http => proto::Protocol::Http,
-            model::Protocol::Https => proto::Protocol::Https,
+        let (protocol, certificates) = match l.protocol {
+            model::ListenerProtocol::Http => (proto::Protocol::Http, Vec::new()),
+            model::ListenerProtocol::Https(tls) => (proto::Protocol::Https, tls.certificates),
         };
         Self {
-            key: l.key,
+            key: l.key.0,
             version: l.version,
-            address: l.address,
+            address: l.address.to_string(),
             port: l.port.into(),
             protocol: protocol.into(),
             hostname: l.hostname.unwrap_or_default(),
-            certificates: l.certificates.into_iter().map(Into::into).collect(),
+            certificates: certificates.into_iter().map(Into::into).collect(),
             routes: l.routes.into_iter().map(Into::into).collect(),
         }
     }
@@ -149,14 +179,21 @@ impl TryFrom<proto::Listener> for model::Listener {
                 });
             }
         };
+        let key = ListenerKey(l.key);
+        let certificates = l.certificates.into_iter().map(Into::into).collect();
+        let protocol = model::listener_protocol(&key, protocol, certificates).map_err(|e| {
+            WireError::Invalid {
+                field: "listener.certificates",
+                reason: e.to_string(),
+            }
+        })?;
         Ok(Self {
-            key: l.key,
+            key,
             version: l.version,
-            address: l.address,
+            address: address("listener.address", &l.address)?,
             port: port("listener.port", l.port)?,
             protocol,
             hostname: non_empty(l.hostname),
-            certificates: l.certificates.into_iter().map(Into::into).collect(),
             routes: collect(l.routes)?,
         })
     }
@@ -212,7 +249,7 @@ impl From<model::HttpRule> for proto::HttpRule {
                 .backends
                 .into_iter()
                 .map(|b| proto::WeightedBackend {
-                    cluster: b.cluster.unwrap_or_default(),
+                    cluster: b.cluster.map(|c| c.0).unwrap_or_default(),
                     weight: b.weight,
                 })
                 .collect(),
@@ -230,7 +267,7 @@ impl TryFrom<proto::HttpRule> for model::HttpRule {
                 .backends
                 .into_iter()
                 .map(|b| model::WeightedBackend {
-                    cluster: non_empty(b.cluster),
+                    cluster: non_empty(b.cluster).map(ClusterName),
                     weight: b.weight,
                 })
                 .collect(),
@@ -268,7 +305,7 @@ impl TryFrom<proto::HttpMatch> for model::HttpMatch {
         Ok(Self {
             path_match,
             path: m.path,
-            headers: m.headers.into_iter().map(Into::into).collect(),
+            headers: collect(m.headers)?,
         })
     }
 }
@@ -276,36 +313,38 @@ impl TryFrom<proto::HttpMatch> for model::HttpMatch {
 impl From<model::HeaderMatch> for proto::HeaderMatch {
     fn from(h: model::HeaderMatch) -> Self {
         Self {
-            name: h.name,
-            value: h.value,
+            name: h.name.into(),
+            value: h.value.into(),
         }
     }
 }
 
-impl From<proto::HeaderMatch> for model::HeaderMatch {
-    fn from(h: proto::HeaderMatch) -> Self {
-        Self {
-            name: h.name,
-            value: h.value,
-        }
+impl TryFrom<proto::HeaderMatch> for model::HeaderMatch {
+    type Error = WireError;
+    fn try_from(h: proto::HeaderMatch) -> Result<Self, WireError> {
+        Ok(Self {
+            name: typed("match.headers.name", h.name)?,
+            value: typed("match.headers.value", h.value)?,
+        })
     }
 }
 
 impl From<model::Header> for proto::Header {
     fn from(h: model::Header) -> Self {
         Self {
-            name: h.name,
-            value: h.value,
+            name: h.name.into(),
+            value: h.value.into(),
         }
     }
 }
 
-impl From<proto::Header> for model::Header {
-    fn from(h: proto::Header) -> Self {
-        Self {
-            name: h.name,
-            value: h.value,
-        }
+impl TryFrom<proto::Header> for model::Header {
+    type Error = WireError;
+    fn try_from(h: proto::Header) -> Result<Self, WireError> {
+        Ok(Self {
+            name: typed("header.name", h.name)?,
+            value: typed("header.value", h.value)?,
+        })
     }
 }
 
@@ -317,15 +356,15 @@ impl From<model::HttpFilter> for proto::HttpFilter {
                 Filter::RequestHeaderModifier(proto::HeaderModifier {
                     set: m.set.into_iter().map(Into::into).collect(),
                     add: m.add.into_iter().map(Into::into).collect(),
-                    remove: m.remove,
+                    remove: m.remove.into_iter().map(Into::into).collect(),
                 })
             }
             model::HttpFilter::RequestRedirect(r) => {
                 Filter::RequestRedirect(proto::RequestRedirect {
-                    scheme: r.scheme.unwrap_or_default(),
+                    scheme: r.scheme.map(|s| s.as_str().to_string()).unwrap_or_default(),
                     hostname: r.hostname.unwrap_or_default(),
                     port: r.port.map(u32::from).unwrap_or_default(),
-                    status_code: r.status_code.into(),
+                    status_code: r.status_code.as_u16().into(),
                 })
             }
         };
@@ -342,20 +381,26 @@ impl TryFrom<proto::HttpFilter> for model::HttpFilter {
         Ok(match f.filter.ok_or(WireError::Missing("filter"))? {
             Filter::RequestHeaderModifier(m) => {
                 model::HttpFilter::RequestHeaderModifier(model::HeaderModifier {
-                    set: m.set.into_iter().map(Into::into).collect(),
-                    add: m.add.into_iter().map(Into::into).collect(),
-                    remove: m.remove,
+                    set: collect(m.set)?,
+                    add: collect(m.add)?,
+                    remove: m
+                        .remove
+                        .into_iter()
+                        .map(|name| typed("headerModifier.remove", name))
+                        .collect::<Result<_, _>>()?,
                 })
             }
             Filter::RequestRedirect(r) => {
                 model::HttpFilter::RequestRedirect(model::RequestRedirect {
-                    scheme: non_empty(r.scheme),
+                    scheme: non_empty(r.scheme)
+                        .map(|s| typed("redirect.scheme", s.as_str()))
+                        .transpose()?,
                     hostname: non_empty(r.hostname),
                     port: match r.port {
                         0 => None,
                         p => Some(port("redirect.port", p)?),
                     },
-                    status_code: port("redirect.statusCode", r.status_code)?,
+                    status_code: typed("redirect.statusCode", r.status_code)?,
                 })
             }
         })
@@ -365,13 +410,13 @@ impl TryFrom<proto::HttpFilter> for model::HttpFilter {
 impl From<model::Cluster> for proto::Cluster {
     fn from(c: model::Cluster) -> Self {
         Self {
-            name: c.name,
+            name: c.name.0,
             version: c.version,
             endpoints: c
                 .endpoints
                 .into_iter()
                 .map(|e| proto::Endpoint {
-                    address: e.address,
+                    address: e.address.to_string(),
                     port: e.port.into(),
                 })
                 .collect(),
@@ -383,14 +428,14 @@ impl TryFrom<proto::Cluster> for model::Cluster {
     type Error = WireError;
     fn try_from(c: proto::Cluster) -> Result<Self, WireError> {
         Ok(Self {
-            name: c.name,
+            name: ClusterName(c.name),
             version: c.version,
             endpoints: c
                 .endpoints
                 .into_iter()
                 .map(|e| {
                     Ok(model::Endpoint {
-                        address: e.address,
+                        address: address("endpoint.address", &e.address)?,
                         port: port("endpoint.port", e.port)?,
                     })
                 })
@@ -400,112 +445,4 @@ impl TryFrom<proto::Cluster> for model::Cluster {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::*;
-
-    #[test]
-    fn a_snapshot_survives_the_wire_unchanged() {
-        let snapshot = Snapshot {
-            version: 7,
-            gateways: vec![GatewayConfig {
-                gateway: ObjectRef {
-                    namespace: "ns".into(),
-                    name: "gw".into(),
-                },
-                generation: 3,
-                listeners: vec![Listener {
-                    key: "ns/gw/https".into(),
-                    version: 11,
-                    address: "0.0.0.0".into(),
-                    port: 8443,
-                    protocol: Protocol::Https,
-                    hostname: Some("*.example.com".into()),
-                    certificates: vec![Certificate {
-                        name: "ns/cert".into(),
-                        cert_chain_pem: "CERT".into(),
-                        private_key_pem: "KEY".into(),
-                    }],
-                    routes: vec![HttpRoute {
-                        key: "ns/r".into(),
-                        hostnames: vec!["a.example.com".into()],
-                        rules: vec![HttpRule {
-                            matches: vec![HttpMatch {
-                                path_match: PathMatch::Exact,
-                                path: "/x".into(),
-                                headers: vec![HeaderMatch {
-                                    name: "version".into(),
-                                    value: "2".into(),
-                                }],
-                            }],
-                            filters: vec![
-                                HttpFilter::RequestHeaderModifier(HeaderModifier {
-                                    set: vec![Header {
-                                        name: "a".into(),
-                                        value: "b".into(),
-                                    }],
-                                    add: vec![],
-                                    remove: vec!["c".into()],
-                                }),
-                                HttpFilter::RequestRedirect(RequestRedirect {
-                                    scheme: Some("https".into()),
-                                    hostname: None,
-                                    port: Some(8443),
-                                    status_code: 301,
-                                }),
-                            ],
-                            backends: vec![
-                                WeightedBackend {
-                                    cluster: Some("ns/svc:80".into()),
-                                    weight: 3,
-                                },
-                                WeightedBackend {
-                                    cluster: None,
-                                    weight: 1,
-                                },
-                            ],
-                        }],
-                    }],
-                }],
-            }],
-            clusters: vec![Cluster {
-                name: "ns/svc:80".into(),
-                version: 5,
-                endpoints: vec![Endpoint {
-                    address: "10.1.2.3".into(),
-                    port: 3000,
-                }],
-            }],
-        };
-        let wire = proto::Snapshot::from(snapshot.clone());
-        assert_eq!(Snapshot::try_from(wire), Ok(snapshot));
-    }
-
-    #[test]
-    fn unknown_protocol_is_an_error_not_a_default() {
-        let wire = proto::Listener {
-            protocol: 42,
-            ..Default::default()
-        };
-        assert_eq!(
-            Listener::try_from(wire),
-            Err(WireError::UnknownEnum {
-                field: "listener.protocol",
-                value: 42
-            })
-        );
-    }
-
-    #[test]
-    fn out_of_range_port_is_an_error() {
-        let wire = proto::Listener {
-            protocol: proto::Protocol::Http.into(),
-            port: 70_000,
-            ..Default::default()
-        };
-        assert!(matches!(
-            Listener::try_from(wire),
-            Err(WireError::OutOfRange { .. })
-        ));
-    }
-}
+mod tests;

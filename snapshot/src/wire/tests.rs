@@ -1,0 +1,169 @@
+//! Wire round trips and the errors a broken peer's message becomes.
+
+use super::*;
+use crate::http_values::{HeaderName, HeaderValue, RedirectCode, Scheme};
+use crate::model::*;
+
+fn header_name(name: &str) -> HeaderName {
+    HeaderName::try_from(name).expect("valid header name")
+}
+
+fn header_value(value: &str) -> HeaderValue {
+    HeaderValue::try_from(value).expect("valid header value")
+}
+
+#[test]
+fn a_snapshot_survives_the_wire_unchanged() {
+    let snapshot = Snapshot {
+        version: 7,
+        gateways: vec![GatewayConfig {
+            gateway: ObjectRef {
+                namespace: "ns".into(),
+                name: "gw".into(),
+            },
+            generation: 3,
+            listeners: vec![Listener {
+                key: "ns/gw/https".into(),
+                version: 11,
+                address: [0, 0, 0, 0].into(),
+                port: 8443,
+                protocol: ListenerProtocol::Https(TlsTermination {
+                    certificates: vec![Certificate {
+                        name: "ns/cert".into(),
+                        cert_chain_pem: "CERT".into(),
+                        private_key_pem: "KEY".into(),
+                    }],
+                }),
+                hostname: Some("*.example.com".into()),
+                routes: vec![HttpRoute {
+                    key: "ns/r".into(),
+                    hostnames: vec!["a.example.com".into()],
+                    rules: vec![HttpRule {
+                        matches: vec![HttpMatch {
+                            path_match: PathMatch::Exact,
+                            path: "/x".into(),
+                            headers: vec![HeaderMatch {
+                                name: header_name("version"),
+                                value: header_value("2"),
+                            }],
+                        }],
+                        filters: vec![
+                            HttpFilter::RequestHeaderModifier(HeaderModifier {
+                                set: vec![Header {
+                                    name: header_name("a"),
+                                    value: header_value("b"),
+                                }],
+                                add: vec![],
+                                remove: vec![header_name("c")],
+                            }),
+                            HttpFilter::RequestRedirect(RequestRedirect {
+                                scheme: Some(Scheme::Https),
+                                hostname: None,
+                                port: Some(8443),
+                                status_code: RedirectCode::MovedPermanently,
+                            }),
+                        ],
+                        backends: vec![
+                            WeightedBackend {
+                                cluster: Some("ns/svc:80".into()),
+                                weight: 3,
+                            },
+                            WeightedBackend {
+                                cluster: None,
+                                weight: 1,
+                            },
+                        ],
+                    }],
+                }],
+            }],
+        }],
+        clusters: vec![Cluster {
+            name: "ns/svc:80".into(),
+            version: 5,
+            endpoints: vec![Endpoint {
+                address: [10, 1, 2, 3].into(),
+                port: 3000,
+            }],
+        }],
+    };
+    let wire = proto::Snapshot::from(snapshot.clone());
+    assert_eq!(Snapshot::try_from(wire), Ok(snapshot));
+}
+
+#[test]
+fn unknown_protocol_is_an_error_not_a_default() {
+    let wire = proto::Listener {
+        protocol: 42,
+        ..Default::default()
+    };
+    assert_eq!(
+        Listener::try_from(wire),
+        Err(WireError::UnknownEnum {
+            field: "listener.protocol",
+            value: 42
+        })
+    );
+}
+
+#[test]
+fn out_of_range_port_is_an_error() {
+    let wire = proto::Listener {
+        protocol: proto::Protocol::Http.into(),
+        address: "127.0.0.1".into(),
+        port: 70_000,
+        ..Default::default()
+    };
+    assert!(matches!(
+        Listener::try_from(wire),
+        Err(WireError::OutOfRange { .. })
+    ));
+}
+
+#[test]
+fn values_a_broken_peer_sends_are_refused_where_they_enter_the_model() {
+    let listener = |address: &str| proto::Listener {
+        key: "ns/gw/l".into(),
+        protocol: proto::Protocol::Http.into(),
+        address: address.into(),
+        port: 80,
+        ..Default::default()
+    };
+    assert!(matches!(
+        Listener::try_from(listener("not-an-ip")),
+        Err(WireError::Invalid {
+            field: "listener.address",
+            ..
+        })
+    ));
+    let header = proto::Header {
+        name: "bad header".into(),
+        value: "v".into(),
+    };
+    assert!(matches!(
+        Header::try_from(header),
+        Err(WireError::Invalid {
+            field: "header.name",
+            ..
+        })
+    ));
+    let redirect = proto::HttpFilter {
+        filter: Some(proto::http_filter::Filter::RequestRedirect(
+            proto::RequestRedirect {
+                status_code: 200,
+                ..Default::default()
+            },
+        )),
+    };
+    assert!(matches!(
+        HttpFilter::try_from(redirect),
+        Err(WireError::Invalid {
+            field: "redirect.statusCode",
+            ..
+        })
+    ));
+    let mut plain_with_certificates = listener("127.0.0.1");
+    plain_with_certificates
+        .certificates
+        .push(proto::Certificate::default());
+    assert!(Listener::try_from(plain_with_certificates).is_err());
+}
