@@ -18,6 +18,11 @@ pub struct Metrics {
     pub gateway_snapshots: IntCounterVec,
     /// Status writes to the API server, by kind and result (ok or error).
     pub status_writes: IntCounterVec,
+    /// Passes comparing the desired statuses with the API server's (each writes what differs).
+    pub status_syncs: IntCounter,
+    /// Watch events, by kind and effect: `translate` (woke translation) or `ignored` (an
+    /// object nothing refers to).
+    pub watch_events: IntCounterVec,
     /// Snapshot versions published.
     pub published: IntCounter,
     /// Latest published version.
@@ -69,6 +74,17 @@ impl Metrics {
             ),
             &["kind", "result"],
         )?;
+        let status_syncs = IntCounter::new(
+            "portico_controller_status_syncs_total",
+            "Passes comparing desired statuses with the API server's",
+        )?;
+        let watch_events = IntCounterVec::new(
+            Opts::new(
+                "portico_controller_watch_events_total",
+                "Watch events, by kind and effect (translate or ignored)",
+            ),
+            &["effect", "kind"],
+        )?;
         let reports = IntCounterVec::new(
             Opts::new(
                 "portico_controller_reports_total",
@@ -85,6 +101,8 @@ impl Metrics {
         registry.register(Box::new(routes_compiled.clone()))?;
         registry.register(Box::new(gateway_snapshots.clone()))?;
         registry.register(Box::new(status_writes.clone()))?;
+        registry.register(Box::new(status_syncs.clone()))?;
+        registry.register(Box::new(watch_events.clone()))?;
         registry.register(Box::new(published.clone()))?;
         registry.register(Box::new(version.clone()))?;
         registry.register(Box::new(reports.clone()))?;
@@ -96,6 +114,8 @@ impl Metrics {
             routes_compiled,
             gateway_snapshots,
             status_writes,
+            status_syncs,
+            watch_events,
             published,
             version,
             reports,

@@ -179,8 +179,8 @@ async fn service_account_token(client: &kube::Client, account: &str) -> String {
 /// The cluster's kubeconfig with its user replaced by `token`.
 fn with_token(cluster: &Cluster, token: &str) -> String {
     let admin = std::fs::read_to_string(cluster.kubeconfig()).expect("kubeconfig");
-    let mut config: serde_yaml::Value = serde_yaml::from_str(&admin).expect("kubeconfig YAML");
+    let mut config: yaml_serde::Value = yaml_serde::from_str(&admin).expect("kubeconfig YAML");
     config["users"][0]["user"] =
-        serde_yaml::from_str(&format!("{{token: {token}}}")).expect("user with a token");
-    serde_yaml::to_string(&config).expect("kubeconfig YAML")
+        yaml_serde::from_str(&format!("{{token: {token}}}")).expect("user with a token");
+    yaml_serde::to_string(&config).expect("kubeconfig YAML")
 }

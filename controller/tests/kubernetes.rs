@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use gateway_api::gateways::Gateway;
 use gateway_api::httproutes::HttpRoute;
 use kube::Api;
+use kube::api::{Patch, PatchParams};
 use support::cluster::*;
 use support::*;
 
@@ -42,7 +43,7 @@ async fn a_standby_takes_over_when_the_leader_dies() {
         &[&election[..], &["--identity", "first"]].concat(),
     );
     route_status_written(&routes, "early", Duration::from_secs(30)).await;
-    let _standby = start_controller_with(
+    let standby = start_controller_with(
         &cluster,
         dir.path(),
         standby_grpc,
@@ -50,7 +51,10 @@ async fn a_standby_takes_over_when_the_leader_dies() {
         "standby.log",
         &[&election[..], &["--identity", "second"]].concat(),
     );
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once the standby found the Lease taken, it must not serve snapshots.
+    wait_until(Duration::from_secs(30), || {
+        standby.log().contains("waiting for leadership")
+    });
     assert!(
         std::net::TcpStream::connect(("127.0.0.1", standby_grpc)).is_err(),
         "a standby must not serve snapshots"
@@ -233,14 +237,39 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
         "{metrics}"
     );
 
-    // Nothing changed, so nothing is written.
+    // Nothing changed, so nothing is written: after a pass that compared statuses with the
+    // API server (woken by a label on a route), the Gateway is untouched.
+    let counter = |series: &'static str| async move {
+        let metrics = reqwest::get(format!("http://127.0.0.1:{admin}/metrics"))
+            .await
+            .ok()?
+            .text()
+            .await
+            .ok()?;
+        metrics
+            .lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<u64>().ok())
+    };
     let version = gateways
         .get("gw")
         .await
         .expect("gateway")
         .metadata
         .resource_version;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    let syncs = counter("portico_controller_status_syncs_total ")
+        .await
+        .unwrap_or(0);
+    let label = serde_json::json!({"metadata": {"labels": {"touched": "yes"}}});
+    routes
+        .patch("broken", &PatchParams::default(), &Patch::Merge(&label))
+        .await
+        .expect("label the route");
+    eventually(Duration::from_secs(30), || async {
+        (counter("portico_controller_status_syncs_total ").await? > syncs).then_some(())
+    })
+    .await;
     assert_eq!(
         gateways
             .get("gw")
@@ -251,23 +280,15 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
         version
     );
 
-    // Objects nothing refers to do not cost a translation; the one a route names does.
-    let translations = || async {
-        let metrics = reqwest::get(format!("http://127.0.0.1:{admin}/metrics"))
-            .await
-            .ok()?
-            .text()
-            .await
-            .ok()?;
-        metrics
-            .lines()
-            .find(|l| l.starts_with("portico_controller_translations_total "))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse::<u64>().ok())
-    };
+    // Objects nothing refers to do not cost a translation (once the controller has seen them
+    // all); the one a route names does.
+    let translations = || counter("portico_controller_translations_total ");
+    let ignored_services =
+        || counter(r#"portico_controller_watch_events_total{effect="ignored",kind="Service"} "#);
     let services: Api<k8s_openapi::api::core::v1::Service> =
         Api::namespaced(client.clone(), "default");
     let before = translations().await.expect("translation count");
+    let ignored = ignored_services().await.unwrap_or(0);
     for i in 0..10 {
         create(
             &services,
@@ -275,7 +296,10 @@ async fn the_controller_programs_gateways_and_writes_status_back() {
         )
         .await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    eventually(Duration::from_secs(30), || async {
+        (ignored_services().await? >= ignored + 10).then_some(())
+    })
+    .await;
     assert_eq!(
         translations().await,
         Some(before),
@@ -603,14 +627,16 @@ async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
             path("token"),
         ],
     );
-    tokio::time::sleep(Duration::from_secs(3)).await;
     for process in [&foreign, &plain] {
+        // First the refusal, then the proof that nothing got through before it.
+        wait_until(Duration::from_secs(30), || {
+            process.log().contains("cannot reach the controller")
+        });
         let log = process.log();
         assert!(
             !log.contains("snapshot applied"),
             "a data plane without a valid client certificate got a snapshot:\n{log}"
         );
-        assert!(log.contains("cannot reach the controller"), "{log}");
     }
 }
 

@@ -35,7 +35,7 @@ async fn accepted_gateways_are_provisioned_and_collected_with_them() {
             "porticoproxies",
         ),
     );
-    let parameters: kube::api::DynamicObject = serde_yaml::from_str(
+    let parameters: kube::api::DynamicObject = yaml_serde::from_str(
         "apiVersion: gateway.portico.dev/v1alpha1\nkind: PorticoProxy\nmetadata: {name: small}\n\
          spec: {replicas: 2, service: {type: ClusterIP}}\n",
     )

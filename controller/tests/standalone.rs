@@ -345,9 +345,10 @@ async fn the_data_plane_outlives_its_controller_and_resubscribes() {
     deployment.write("route.yaml", &route("other"));
     deployment.start_controller(&["--external-dataplane"]);
     wait_for_backend(proxy, "x.example.com", "/", "other", || dataplane.log()).await;
+    let subscriptions = dataplane.log().matches(" subscribed").count();
     assert!(
-        dataplane.log().contains("subscribed"),
-        "the data plane should log its resubscription"
+        subscriptions >= 2,
+        "the data plane should log its resubscription (logged {subscriptions} subscription(s))"
     );
 }
 

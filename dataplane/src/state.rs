@@ -121,3 +121,81 @@ impl Applied {
 /// The configuration currently served. Readers take a cheap snapshot of the pointer per
 /// request; the subscriber replaces it whole.
 pub type Current = Arc<ArcSwapOption<Applied>>;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use portico_snapshot::*;
+
+    use super::*;
+
+    fn snapshot(endpoint_port: u16, cluster: &str) -> Snapshot {
+        let endpoints = vec![Endpoint {
+            address: [127, 0, 0, 1].into(),
+            port: endpoint_port,
+        }];
+        Snapshot {
+            version: 1,
+            gateways: vec![GatewayConfig {
+                listeners: vec![Listener {
+                    key: "ns/gw/http".into(),
+                    address: [127, 0, 0, 1].into(),
+                    port: 8080,
+                    routes: vec![HttpRoute {
+                        key: "ns/r".into(),
+                        hostnames: vec![],
+                        rules: vec![HttpRule {
+                            matches: vec![HttpMatch {
+                                path: "/".into(),
+                                ..HttpMatch::default()
+                            }],
+                            filters: vec![],
+                            backends: vec![WeightedBackend {
+                                cluster: Some(cluster.into()),
+                                weight: 1,
+                            }],
+                        }],
+                    }],
+                    ..Listener::default()
+                }],
+                ..GatewayConfig::default()
+            }],
+            clusters: vec![Cluster {
+                name: "ns/svc:80".into(),
+                version: u64::from(endpoint_port),
+                endpoints,
+            }],
+        }
+    }
+
+    fn metrics() -> Metrics {
+        Metrics::new().expect("metrics")
+    }
+
+    #[test]
+    fn an_inconsistent_snapshot_is_refused_with_a_reason() {
+        let Err(reason) = Applied::build(snapshot(3000, "ns/missing:80"), &metrics(), None) else {
+            panic!("a route to a missing cluster was applied");
+        };
+        assert!(reason.contains("ns/missing:80"), "{reason}");
+    }
+
+    #[test]
+    fn balancers_of_unchanged_clusters_are_kept_and_changed_ones_rebuilt() {
+        let metrics = metrics();
+        let first = Applied::build(snapshot(3000, "ns/svc:80"), &metrics, None).expect("first");
+        let same = Applied::build(snapshot(3000, "ns/svc:80"), &metrics, Some(&first))
+            .expect("same endpoints");
+        let moved = Applied::build(snapshot(3001, "ns/svc:80"), &metrics, Some(&same))
+            .expect("other endpoints");
+        let balancer = |applied: &Applied| applied.clusters["ns/svc:80"].clone();
+        assert!(Arc::ptr_eq(&balancer(&first), &balancer(&same)));
+        assert!(!Arc::ptr_eq(&balancer(&same), &balancer(&moved)));
+        let endpoint = balancer(&moved).endpoints.select(b"", 1).map(|b| b.addr);
+        assert_eq!(
+            endpoint.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:3001")
+        );
+    }
+}

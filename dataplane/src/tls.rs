@@ -25,6 +25,16 @@ impl ResolvesServerCert for SniResolver {
 
 /// Build the rustls configuration for one HTTPS socket.
 pub fn server_config(listeners: &[&Listener]) -> Result<Arc<ServerConfig>, String> {
+    let mut config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(sni_resolver(listeners)?));
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// Each listener's first certificate, parsed, by the listener's hostname. The error (a NACK
+/// reason) names the listener and certificate that cannot be used.
+fn sni_resolver(listeners: &[&Listener]) -> Result<SniResolver, String> {
     pingora_core::tls::install_default_crypto_provider();
     let mut by_host: HostMap<Option<Arc<CertifiedKey>>> = HostMap::default();
     for listener in listeners {
@@ -41,11 +51,7 @@ pub fn server_config(listeners: &[&Listener]) -> Result<Arc<ServerConfig>, Strin
             .entry(listener.hostname.as_deref())
             .get_or_insert(key);
     }
-    let mut config = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(SniResolver { by_host }));
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(Arc::new(config))
+    Ok(SniResolver { by_host })
 }
 
 fn certified_key(certificate: &Certificate) -> Result<CertifiedKey, String> {
@@ -60,4 +66,70 @@ fn certified_key(certificate: &Certificate) -> Result<CertifiedKey, String> {
     let provider = CryptoProvider::get_default().ok_or("no TLS crypto provider installed")?;
     CertifiedKey::from_der(chain, key, provider)
         .map_err(|e| format!("unusable certificate and key: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portico_snapshot::{ListenerProtocol, TlsTermination};
+
+    fn listener(key: &str, hostname: Option<&str>, certificate: Certificate) -> Listener {
+        Listener {
+            key: key.into(),
+            hostname: hostname.map(Into::into),
+            protocol: ListenerProtocol::Https(TlsTermination {
+                certificates: vec![certificate],
+            }),
+            ..Listener::default()
+        }
+    }
+
+    fn certificate(name: &str, host: &str) -> Certificate {
+        let issued = rcgen::generate_simple_self_signed(vec![host.to_string()]).expect("cert");
+        Certificate {
+            name: name.into(),
+            cert_chain_pem: issued.cert.pem(),
+            private_key_pem: issued.signing_key.serialize_pem(),
+        }
+    }
+
+    /// The certificate (its first DER bytes) the resolver picks for `host`.
+    fn served(resolver: &SniResolver, host: &str) -> Option<Vec<u8>> {
+        let key = resolver.by_host.matching(host).flatten().next()?;
+        Some(key.cert[0].as_ref().to_vec())
+    }
+
+    fn der(certificate: &Certificate) -> Vec<u8> {
+        let der = CertificateDer::pem_slice_iter(certificate.cert_chain_pem.as_bytes())
+            .next()
+            .expect("one certificate")
+            .expect("PEM");
+        der.as_ref().to_vec()
+    }
+
+    #[test]
+    fn sni_picks_the_most_specific_listener_certificate_and_nothing_for_unknown_names() {
+        let (a, b) = (
+            certificate("ns/a", "a.example.com"),
+            certificate("ns/b", "*.b.example.com"),
+        );
+        let exact = listener("ns/gw/a", Some("a.example.com"), a.clone());
+        let wildcard = listener("ns/gw/b", Some("*.b.example.com"), b.clone());
+        let resolver = sni_resolver(&[&exact, &wildcard]).expect("resolver");
+        assert_eq!(served(&resolver, "a.example.com"), Some(der(&a)));
+        assert_eq!(served(&resolver, "x.b.example.com"), Some(der(&b)));
+        assert_eq!(served(&resolver, "other.example.org"), None);
+    }
+
+    #[test]
+    fn an_unusable_certificate_is_a_nack_naming_its_listener() {
+        let mut broken = certificate("ns/broken", "a.example.com");
+        broken.private_key_pem = "not a key".into();
+        let listener = listener("ns/gw/a", Some("a.example.com"), broken);
+        let error = sni_resolver(&[&listener]).expect_err("refused");
+        assert!(
+            error.contains("ns/gw/a") && error.contains("ns/broken"),
+            "{error}"
+        );
+    }
 }

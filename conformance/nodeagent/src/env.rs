@@ -247,7 +247,7 @@ mod tests {
 
     #[test]
     fn downward_api_fields() {
-        let pod: Pod = serde_yaml::from_str(
+        let pod: Pod = yaml_serde::from_str(
             "metadata: {name: web-1, namespace: apps, uid: u1, labels: {app: web}}\n\
              spec: {containers: [], serviceAccountName: web}\n",
         )

@@ -43,7 +43,7 @@ impl ImageTable {
     /// Parse a YAML list of entries, expanding `${NAME}` with `env`.
     pub fn parse(yaml: &str, env: impl Fn(&str) -> Option<String>) -> Result<Self, ImageError> {
         let entries: Vec<ImageEntry> =
-            serde_yaml::from_str(yaml).map_err(|e| ImageError::Table(e.to_string()))?;
+            yaml_serde::from_str(yaml).map_err(|e| ImageError::Table(e.to_string()))?;
         let mut entrypoints = HashMap::new();
         for entry in entries {
             let mut expanded = Vec::new();

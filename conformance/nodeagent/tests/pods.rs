@@ -148,9 +148,9 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
     let client = cluster.client().await;
     let agent = Node::start(&cluster);
 
-    let create = |yaml: &str| serde_yaml::from_str::<serde_yaml::Value>(yaml).expect("YAML");
+    let create = |yaml: &str| yaml_serde::from_str::<yaml_serde::Value>(yaml).expect("YAML");
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
-    let config_map: ConfigMap = serde_yaml::from_value(create(
+    let config_map: ConfigMap = yaml_serde::from_value(create(
         "metadata: {name: site}\ndata: {index.html: hello from a ConfigMap}\n",
     ))
     .expect("ConfigMap");
@@ -158,7 +158,7 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
         .create(&PostParams::default(), &config_map)
         .await
         .expect("create ConfigMap");
-    let deployment: Deployment = serde_yaml::from_value(create(
+    let deployment: Deployment = yaml_serde::from_value(create(
         "metadata: {name: web}\n\
          spec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n\
          \x20   metadata: {labels: {app: web}}\n    spec:\n\
@@ -248,7 +248,7 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
 
     // Both pods are endpoints of a LoadBalancer Service selecting them, which gets an address
     // from the pool.
-    let service: k8s_openapi::api::core::v1::Service = serde_yaml::from_value(create(
+    let service: k8s_openapi::api::core::v1::Service = yaml_serde::from_value(create(
         "metadata: {name: web}\n\
          spec: {type: LoadBalancer, selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n",
     ))
@@ -307,7 +307,7 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
     .await;
 
     // An image the table does not know fails its pod, saying so.
-    let unknown: Pod = serde_yaml::from_value(create(
+    let unknown: Pod = yaml_serde::from_value(create(
         "metadata: {name: unknown}\nspec: {containers: [{name: c, image: 'example.com/nope:1'}]}\n",
     ))
     .expect("Pod");
@@ -329,7 +329,7 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
     );
 
     // A pod whose Secret does not exist yet waits for it, then runs.
-    let waiting: Pod = serde_yaml::from_value(create(
+    let waiting: Pod = yaml_serde::from_value(create(
         "metadata: {name: patient}\n\
          spec:\n  containers:\n  - {name: c, image: test/python-http, args: [-m, http.server, '8080'],\n\
          \x20    volumeMounts: [{name: s, mountPath: /etc/s}]}\n\
@@ -346,7 +346,7 @@ async fn pods_run_as_processes_in_their_own_network_namespaces() {
     })
     .await;
     let secret: k8s_openapi::api::core::v1::Secret =
-        serde_yaml::from_value(create("metadata: {name: late}\nstringData: {key: value}\n"))
+        yaml_serde::from_value(create("metadata: {name: late}\nstringData: {key: value}\n"))
             .expect("Secret");
     Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), "default")
         .create(&PostParams::default(), &secret)

@@ -104,7 +104,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     // Standbys keep their caches warm, so a takeover only has to translate.
     let changed = Arc::new(Notify::new());
     let stores = tokio::select! {
-        stores = Stores::start(&client, &changed) => Arc::new(stores),
+        stores = Stores::start(&client, &changed, &control.metrics) => Arc::new(stores),
         _ = tokio::signal::ctrl_c() => return Ok(()),
         _ = terminate.recv() => return Ok(()),
     };

@@ -40,9 +40,9 @@ pub fn for_gateway(gateway: &Gateway, stores: &Stores) -> PorticoProxySpec {
 }
 
 /// The CRDs Portico owns, as YAML documents.
-pub fn crds_yaml() -> Result<String, serde_yaml::Error> {
+pub fn crds_yaml() -> Result<String, yaml_serde::Error> {
     use kube::CustomResourceExt;
-    serde_yaml::to_string(&PorticoProxy::crd())
+    yaml_serde::to_string(&PorticoProxy::crd())
 }
 
 #[cfg(test)]

@@ -163,6 +163,7 @@ impl StatusWriter {
             .await;
         self.write_routes(&stores.udp_routes, &unserved("UDPRoute"))
             .await;
+        self.metrics.status_syncs.inc();
         match self.failures.load(Ordering::Relaxed) {
             0 => Ok(()),
             failed => Err(WriteFailed(failed)),

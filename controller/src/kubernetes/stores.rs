@@ -24,10 +24,12 @@ use kube::{Api, Client, Resource, ResourceExt};
 use portico_translate::resources::SERVICE_NAME_LABEL;
 use portico_translate::route_kinds::{TcpRoute, UdpRoute};
 use portico_translate::{References, Resources};
+use prometheus::IntCounterVec;
 use serde::de::DeserializeOwned;
 use tokio::sync::Notify;
 
 use super::parameters::PorticoProxy;
+use crate::metrics::Metrics;
 
 /// What Gateways and routes refer to, as of the last translation; shared with the watches.
 pub type SharedReferences = Arc<RwLock<References>>;
@@ -58,9 +60,13 @@ pub struct Stores {
 }
 
 impl Stores {
-    /// Start a watch per kind; `changed` is notified on every change. Returns once every
-    /// store holds its initial list.
-    pub async fn start(client: &Client, changed: &Arc<Notify>) -> Self {
+    /// Start a watch per kind; `changed` is notified on every relevant change (events are
+    /// counted in `metrics`). Returns once every store holds its initial list.
+    pub async fn start(client: &Client, changed: &Arc<Notify>, metrics: &Metrics) -> Self {
+        let wake = &Wake {
+            changed: changed.clone(),
+            events: metrics.watch_events.clone(),
+        };
         let all = watcher::Config::default;
         let references: SharedReferences = Arc::default();
         // Services, their EndpointSlices and Secrets are many and mostly unrelated: only
@@ -77,46 +83,40 @@ impl Stores {
             }
         };
         let stores = Self {
-            gateway_classes: watch(client, all(), changed, always).await,
-            gateways: watch(client, all(), changed, always).await,
-            http_routes: watch(client, all(), changed, always).await,
-            reference_grants: watch(client, all(), changed, always).await,
-            namespaces: watch(client, all(), changed, always).await,
-            services: watch(
-                client,
-                all(),
-                changed,
-                named_in(&references, |r| &r.services),
-            )
-            .await,
-            endpoint_slices: watch(client, all(), changed, slice(&references)).await,
+            gateway_classes: watch(client, all(), wake, always).await,
+            gateways: watch(client, all(), wake, always).await,
+            http_routes: watch(client, all(), wake, always).await,
+            reference_grants: watch(client, all(), wake, always).await,
+            namespaces: watch(client, all(), wake, always).await,
+            services: watch(client, all(), wake, named_in(&references, |r| &r.services)).await,
+            endpoint_slices: watch(client, all(), wake, slice(&references)).await,
             // Only TLS Secrets can be listener certificates; the rest are never cached.
             secrets: watch(
                 client,
                 all().fields("type=kubernetes.io/tls"),
-                changed,
+                wake,
                 named_in(&references, |r| &r.secrets),
             )
             .await,
-            grpc_routes: watch(client, all(), changed, always).await,
-            tls_routes: watch(client, all(), changed, always).await,
-            tcp_routes: watch(client, all(), changed, always).await,
-            udp_routes: watch(client, all(), changed, always).await,
-            listener_sets: watch(client, all(), changed, always).await,
-            backend_tls_policies: watch(client, all(), changed, always).await,
+            grpc_routes: watch(client, all(), wake, always).await,
+            tls_routes: watch(client, all(), wake, always).await,
+            tcp_routes: watch(client, all(), wake, always).await,
+            udp_routes: watch(client, all(), wake, always).await,
+            listener_sets: watch(client, all(), wake, always).await,
+            backend_tls_policies: watch(client, all(), wake, always).await,
             // Every namespace has ConfigMaps; only CA bundles are kept, and only referenced
             // ones wake translation.
             config_maps: watch_trimmed(
                 client,
                 all(),
-                changed,
+                wake,
                 named_in(&references, |r| &r.config_maps),
                 keep_only_ca_bundle,
             )
             .await,
-            ingresses: watch(client, all(), changed, always).await,
-            ingress_classes: watch(client, all(), changed, always).await,
-            proxies: watch(client, all(), changed, always).await,
+            ingresses: watch(client, all(), wake, always).await,
+            ingress_classes: watch(client, all(), wake, always).await,
+            proxies: watch(client, all(), wake, always).await,
             references,
         };
         stores.wait_until_ready().await;
@@ -224,19 +224,26 @@ fn keep_only_ca_bundle(config_map: &mut ConfigMap) {
     config_map.binary_data = None;
 }
 
+/// What a watch does with an event: wake translation (when relevant), and count it.
+#[derive(Clone)]
+struct Wake {
+    changed: Arc<Notify>,
+    events: IntCounterVec,
+}
+
 /// Watch every object of kind `K` into a store, or `None` when the API server does not serve
 /// the kind (its CRD is not installed). Changes to objects for which `relevant` is false update
 /// the store without waking translation.
 async fn watch<K>(
     client: &Client,
     config: watcher::Config,
-    changed: &Arc<Notify>,
+    wake: &Wake,
     relevant: impl Fn(&K) -> bool + Send + Sync + 'static,
 ) -> Option<Store<K>>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    watch_trimmed(client, config, changed, relevant, |_| {}).await
+    watch_trimmed(client, config, wake, relevant, |_| {}).await
 }
 
 /// [`watch`], storing objects as `trim` leaves them (besides dropping `managedFields`, which
@@ -244,7 +251,7 @@ where
 async fn watch_trimmed<K>(
     client: &Client,
     config: watcher::Config,
-    changed: &Arc<Notify>,
+    wake: &Wake,
     relevant: impl Fn(&K) -> bool + Send + Sync + 'static,
     trim: impl Fn(&mut K) + Send + Sync + 'static,
 ) -> Option<Store<K>>
@@ -273,7 +280,7 @@ where
         trim(object);
     });
     let events = reflector::reflector(writer, objects).default_backoff();
-    let changed = changed.clone();
+    let wake = wake.clone();
     tokio::spawn(async move {
         let mut events = std::pin::pin!(events);
         while let Some(event) = events.next().await {
@@ -283,11 +290,16 @@ where
                     | watcher::Event::Delete(object)
                     | watcher::Event::InitApply(object),
                 ) => {
-                    if relevant(&object) {
-                        changed.notify_one();
+                    let relevant = relevant(&object);
+                    let effect = if relevant { "translate" } else { "ignored" };
+                    wake.events
+                        .with_label_values(&[effect, kind.as_ref()])
+                        .inc();
+                    if relevant {
+                        wake.changed.notify_one();
                     }
                 }
-                Ok(watcher::Event::Init | watcher::Event::InitDone) => changed.notify_one(),
+                Ok(watcher::Event::Init | watcher::Event::InitDone) => wake.changed.notify_one(),
                 Err(error) => tracing::warn!(%kind, %error, "watch error; retrying"),
             }
         }

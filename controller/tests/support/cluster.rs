@@ -77,7 +77,7 @@ pub async fn install_crd_files(client: &Client, paths: &[PathBuf]) {
     for path in paths {
         let yaml =
             std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        let crd: CustomResourceDefinition = serde_yaml::from_str(&yaml).expect("CRD");
+        let crd: CustomResourceDefinition = yaml_serde::from_str(&yaml).expect("CRD");
         names.push(crd.metadata.name.clone().unwrap_or_default());
         api.create(&PostParams::default(), &crd)
             .await
@@ -105,7 +105,7 @@ where
         + serde::Serialize
         + std::fmt::Debug,
 {
-    let object: K = serde_yaml::from_str(yaml).expect("object YAML");
+    let object: K = yaml_serde::from_str(yaml).expect("object YAML");
     api.create(&PostParams::default(), &object)
         .await
         .expect("create object");

@@ -141,7 +141,7 @@ mod tests {
     fn speaks_the_version_gateway_api_1_6_serves() {
         assert_eq!(TcpRoute::api_version(&()), "gateway.networking.k8s.io/v1");
         assert_eq!(UdpRoute::plural(&()), "udproutes");
-        let route: TcpRoute = serde_yaml::from_str(
+        let route: TcpRoute = yaml_serde::from_str(
             "apiVersion: gateway.networking.k8s.io/v1\nkind: TCPRoute\n\
              metadata: {name: db}\nspec:\n  parentRefs: [{name: gw, sectionName: tcp}]\n  \
              rules: [{backendRefs: [{name: postgres, port: 5432}]}]\n",

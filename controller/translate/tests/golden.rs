@@ -24,7 +24,7 @@ fn render(input: &Path) -> Result<String, String> {
     }
     let output = translate(&parsed.resources, &Options::default());
     check_dataplane_accepts(&output).map_err(|e| format!("{}: {e}", input.display()))?;
-    let yaml = serde_yaml::to_string(&output).map_err(|e| e.to_string())?;
+    let yaml = yaml_serde::to_string(&output).map_err(|e| e.to_string())?;
     Ok(format!(
         "# Generated from {} by `UPDATE_GOLDEN=1 cargo test -p portico-translate`.\n{yaml}",
         input
