@@ -4,8 +4,8 @@ use gateway_api::gateways::GatewayStatusAddresses;
 use kube::runtime::reflector::ObjectRef as StoreRef;
 use portico_snapshot::ObjectRef;
 
+use super::gateway_parameters::for_gateway;
 use super::naming::object_name;
-use super::parameters::for_gateway;
 use super::stores::Stores;
 
 /// What a provisioned Gateway's `status.addresses` should say: the Service's load-balancer

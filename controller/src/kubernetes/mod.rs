@@ -5,6 +5,7 @@
 
 mod addresses;
 mod auth;
+mod gateway_parameters;
 mod leader;
 mod manifests;
 mod naming;

@@ -1,43 +1,7 @@
 //! Portico's own CRD (`PorticoProxy`, defined in `portico_translate::parameters`), as YAML for
-//! `portico crds`, the check that the committed copies match the types, and the parameters
-//! that apply to a Gateway.
+//! `portico crds`, and the check that the committed copies match the types.
 
-use gateway_api::gateways::Gateway;
-use kube::ResourceExt;
-use kube::runtime::reflector::ObjectRef as StoreRef;
 pub use portico_translate::parameters::{GROUP, KIND, PorticoProxy, PorticoProxySpec};
-
-use super::stores::Stores;
-
-/// The Gateway's parameters: its own `infrastructure.parametersRef`, else its class's.
-pub fn for_gateway(gateway: &Gateway, stores: &Stores) -> PorticoProxySpec {
-    let Some(proxies) = stores.proxies.as_ref() else {
-        return PorticoProxySpec::default();
-    };
-    let namespace = gateway.namespace().unwrap_or_default();
-    let own = gateway
-        .spec
-        .infrastructure
-        .as_ref()
-        .and_then(|i| i.parameters_ref.as_ref())
-        .filter(|r| r.group == GROUP && r.kind == KIND)
-        .map(|r| StoreRef::<PorticoProxy>::new(&r.name).within(&namespace));
-    let class = stores
-        .gateway_classes
-        .as_ref()
-        .and_then(|s| s.get(&StoreRef::new(&gateway.spec.gateway_class_name)))
-        .and_then(|c| c.spec.parameters_ref.clone())
-        .filter(|r| r.group == GROUP && r.kind == KIND)
-        .map(|r| {
-            StoreRef::<PorticoProxy>::new(&r.name)
-                .within(r.namespace.as_deref().unwrap_or("default"))
-        });
-    own.into_iter()
-        .chain(class)
-        .find_map(|r| proxies.get(&r))
-        .map(|p| p.spec.clone())
-        .unwrap_or_default()
-}
 
 /// The CRDs Portico owns, as YAML documents.
 pub fn crds_yaml() -> Result<String, yaml_serde::Error> {

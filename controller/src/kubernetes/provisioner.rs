@@ -18,12 +18,12 @@ use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
 use serde::Serialize;
 
+use super::gateway_parameters::for_gateway;
 use super::manifests::{Settings, manifests};
 use super::naming::{
     DATAPLANE_NAME, FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, object_name,
     tls_secret_name,
 };
-use super::parameters::for_gateway;
 use super::pki::Authority;
 use super::stores::Stores;
 

@@ -18,6 +18,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
+use portico_translate::conditions::{reasons, types};
 use portico_translate::route_kinds::{
     ParentReference, RouteParentStatus, RouteStatus, TcpRoute, UdpRoute,
 };
@@ -417,8 +418,8 @@ fn newly_bad(
     prefix: &str,
 ) -> Vec<(String, String)> {
     let bad = |c: &Condition| match c.type_.as_str() {
-        "Conflicted" => c.status == "True",
-        _ => c.status == "False" && c.reason != "Pending",
+        types::CONFLICTED => c.status == "True",
+        _ => c.status == "False" && c.reason != reasons::PENDING,
     };
     now.unwrap_or_default()
         .iter()

@@ -8,13 +8,13 @@ use std::sync::Arc;
 use kube::Resource;
 use portico_snapshot::{ListenerKey, ObjectRef};
 
-use crate::Options;
 use crate::backends::Resolver;
 use crate::conditions::{Problem, outcome, reasons, types};
 use crate::gateways::GatewayState;
 use crate::hostnames;
 use crate::memo::KindMemo;
 use crate::names::{Age, object_ref};
+use crate::options::Options;
 use crate::output::ObjectStatus;
 use crate::parents::gateway_named;
 use crate::resources::Index;

@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 use portico_snapshot::{Cluster, ClusterName, Endpoint};
 
 use crate::conditions::{Problem, reasons};
+use crate::hash;
 use crate::names::{GATEWAY_GROUP, RouteKind};
+use crate::refgrant;
 use crate::resources::Index;
-use crate::{hash, refgrant};
 
 /// A `backendRef` as every route kind spells it (`BackendRef` in the Gateway API), borrowed
 /// from the kind's generated type.

@@ -8,9 +8,10 @@ use kube::ResourceExt;
 use portico_snapshot::ObjectRef;
 
 use crate::conditions::{condition, reasons, types};
+use crate::options::Options;
 use crate::output::{ObjectStatus, Statuses};
+use crate::parameters;
 use crate::resources::Resources;
-use crate::{Options, parameters};
 
 /// Features Portico reports in `GatewayClass.status.supportedFeatures` (sorted).
 pub const SUPPORTED_FEATURES: &[&str] = &["Gateway", "HTTPRoute", "ReferenceGrant"];

@@ -7,7 +7,7 @@
 use serde::de::DeserializeOwned;
 use yaml_serde::Value;
 
-use crate::Resources;
+use crate::resources::Resources;
 
 /// A document that could not be turned into an object.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

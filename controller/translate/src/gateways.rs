@@ -9,9 +9,10 @@ use portico_snapshot::ObjectRef;
 use crate::conditions::{Problem, reasons};
 use crate::listeners::{ListenerState, check_listener, mark_conflicts};
 use crate::names::{Age, object_ref};
+use crate::options::Options;
 use crate::output::{GatewayFacts, ListenerFacts};
+use crate::parameters;
 use crate::resources::Index;
-use crate::{Options, parameters};
 
 /// A Gateway of one of our classes, with its listeners checked.
 pub(crate) struct GatewayState<'a> {

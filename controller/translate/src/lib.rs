@@ -38,6 +38,7 @@ mod http_route;
 mod listeners;
 pub mod memo;
 pub mod names;
+mod options;
 pub mod output;
 pub mod parameters;
 mod parents;
@@ -52,38 +53,13 @@ mod unserved;
 pub use classes::SUPPORTED_FEATURES;
 pub use documents::{DocumentError, Parsed, parse_documents};
 pub use memo::RouteMemo;
+pub use options::{CONTROLLER_NAME, Options};
 pub use output::{
     GatewayFacts, GatewaySnapshot, ListenerFacts, ObjectStatus, Output, Statuses,
     UnservedRouteStatus,
 };
 pub use references::{References, references};
 pub use resources::Resources;
-
-/// The `controllerName` Portico answers to.
-pub const CONTROLLER_NAME: &str = "portico.dev/gateway-controller";
-
-/// Settings that are not part of any object.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// GatewayClasses with this `controllerName` are ours.
-    pub controller_name: String,
-    /// Address listeners bind to when a Gateway has no `spec.addresses`.
-    pub default_address: std::net::IpAddr,
-    /// Whether Gateways share data planes (standalone mode, or one data plane serving every
-    /// Gateway). Then Gateways binding the same address and port share a socket and may
-    /// conflict; with a data plane per Gateway (provisioning) they never do.
-    pub shared_dataplanes: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Self {
-            controller_name: CONTROLLER_NAME.to_string(),
-            default_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
-            shared_dataplanes: true,
-        }
-    }
-}
 
 /// Translate `resources` into one snapshot per owned Gateway plus the status of every object
 /// we are responsible for. Invalid objects produce status conditions, never errors.

@@ -10,10 +10,10 @@ use std::collections::HashSet;
 use kube::Resource;
 use portico_snapshot::ObjectRef;
 
-use crate::Options;
 use crate::conditions::{condition, reasons, types};
 use crate::gateways::GatewayState;
 use crate::names::object_ref;
+use crate::options::Options;
 use crate::output::UnservedRouteStatus;
 use crate::parents::{gateway_named, parent_references};
 use crate::resources::Resources;
