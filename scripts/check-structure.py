@@ -35,11 +35,10 @@ def non_test(text: str) -> str:
     return re.sub(r"//[^\n]*", "", code)
 
 
-def resolve(module: tuple, root: str, rest: list, modules: set, is_dir: bool) -> tuple:
+def resolve(module: tuple, root: str, rest: list, modules: set) -> tuple:
     if root == "crate":
         base = ()
     elif root == "super":
-        base = module[:-1] if not is_dir or module else module
         base = module[:-1]
     else:
         base = module
@@ -62,12 +61,12 @@ def edges_of(src: pathlib.Path):
         uses = set()
         for root, rest in PATH.findall(text):
             names = [n for n in rest.split("::") if n]
-            uses.add(resolve(module, root, names, modules, file.name == "mod.rs"))
+            uses.add(resolve(module, root, names, modules))
         for root, prefix, group in GROUP.findall(text):
             base = [n for n in prefix.split("::") if n]
             for item in group.split(","):
                 item = item.strip().split(" as ")[0].split("::")
-                uses.add(resolve(module, root, base + [item[0]], modules, False))
+                uses.add(resolve(module, root, base + [item[0]], modules))
         # `use child::...` in a module that declares `mod child;`.
         for child in re.findall(r"\buse ([a-z_][a-z0-9_]*)::", text):
             if module + (child,) in modules:

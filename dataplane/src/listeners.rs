@@ -250,3 +250,86 @@ async fn serve_connection(
         next = app.process_new(stream, &shutdown).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A loopback port nothing listens on now.
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port")
+    }
+
+    fn socket(port: u16) -> SocketSpec {
+        SocketSpec {
+            address: [127, 0, 0, 1].into(),
+            port,
+            protocol: Protocol::Http,
+        }
+    }
+
+    /// Ask the manager to serve exactly `sockets`; the ones it could not bind.
+    async fn reconcile(
+        requests: &mpsc::Sender<Reconcile>,
+        sockets: &[SocketSpec],
+    ) -> Vec<(SocketSpec, String)> {
+        let (reply, failures) = oneshot::channel();
+        let sockets = sockets.iter().cloned().collect();
+        requests
+            .send(Reconcile { sockets, reply })
+            .await
+            .expect("manager running");
+        failures.await.expect("a reply")
+    }
+
+    fn accepts(port: u16) -> bool {
+        std::net::TcpStream::connect_timeout(
+            &std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+            Duration::from_secs(1),
+        )
+        .is_ok()
+    }
+
+    #[tokio::test]
+    async fn binds_what_a_snapshot_needs_reports_what_it_cannot_and_closes_the_rest() {
+        let metrics = Arc::new(Metrics::new().expect("metrics"));
+        let (requests, receiver) = mpsc::channel(1);
+        let mut manager = ListenerManager::new(
+            Arc::new(ServerConf::default()),
+            Current::default(),
+            metrics.clone(),
+            receiver,
+        );
+        let (_shutdown, watch) = watch::channel(false);
+        let service = tokio::spawn(async move { manager.start_service(None, watch, 1).await });
+
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let taken_port = taken.local_addr().expect("address").port();
+        let (first, second) = (free_port(), free_port());
+
+        let failures = reconcile(&requests, &[socket(first), socket(taken_port)]).await;
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        assert_eq!(failures[0].0, socket(taken_port));
+        assert!(accepts(first));
+        assert_eq!(metrics.bound_sockets.get(), 1);
+
+        // The next snapshot keeps `first`'s accept loop, adds `second`.
+        let failures = reconcile(&requests, &[socket(first), socket(second)]).await;
+        assert!(failures.is_empty(), "{failures:?}");
+        assert!(accepts(first) && accepts(second));
+
+        // A socket no snapshot needs stops accepting.
+        reconcile(&requests, &[socket(second)]).await;
+        assert!(!accepts(first), "a removed socket still accepts");
+        assert!(accepts(second));
+
+        drop(requests);
+        service.await.expect("manager stopped");
+        assert!(!accepts(second), "sockets close when the manager stops");
+    }
+}

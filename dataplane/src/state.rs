@@ -30,6 +30,8 @@ pub struct SocketSpec {
 pub struct Balancer {
     /// The cluster's `version` in the snapshot the balancer was built from.
     pub version: u64,
+    /// The endpoints it was built from (a peer's version is not trusted alone).
+    pub from: Vec<Endpoint>,
     /// Round-robin over the cluster's endpoints.
     pub endpoints: LoadBalancer<RoundRobin>,
 }
@@ -51,8 +53,8 @@ pub struct Applied {
 }
 
 impl Applied {
-    /// Validate and compile `snapshot`. Balancers of clusters whose content version is the one
-    /// `previous` served are kept, with their round-robin position. The error is the NACK
+    /// Validate and compile `snapshot`. Balancers of clusters whose content version and
+    /// endpoints are the ones `previous` served are kept, with their round-robin position. The error is the NACK
     /// reason.
     pub fn build(
         snapshot: Snapshot,
@@ -65,7 +67,7 @@ impl Applied {
         for cluster in &snapshot.clusters {
             let unchanged = previous
                 .and_then(|p| p.clusters.get(cluster.name.as_str()))
-                .filter(|b| b.version == cluster.version);
+                .filter(|b| b.version == cluster.version && b.from == cluster.endpoints);
             if let Some(balancer) = unchanged {
                 clusters.insert(cluster.name.to_string(), balancer.clone());
                 continue;
@@ -75,6 +77,7 @@ impl Applied {
                 .map_err(|e| format!("cluster {}: {e}", cluster.name))?;
             let balancer = Balancer {
                 version: cluster.version,
+                from: cluster.endpoints.clone(),
                 endpoints,
             };
             clusters.insert(cluster.name.to_string(), Arc::new(balancer));

@@ -154,7 +154,7 @@ impl Subscriber {
 
     async fn apply(&self, wire: proto::Snapshot) -> proto::Report {
         let version = wire.version;
-        let previous = self.current.load();
+        let previous = self.current.load_full();
         let built = Snapshot::try_from(wire)
             .map_err(|e| e.to_string())
             .and_then(|snapshot| Applied::build(snapshot, &self.metrics, previous.as_deref()));

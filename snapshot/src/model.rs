@@ -116,8 +116,8 @@ pub struct TlsTermination {
 ///
 /// Serialised flat (`protocol: HTTPS` beside `certificates`), as the protocol and golden files
 /// have always spelled it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(into = "ListenerDocument", try_from = "ListenerDocument")]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "ListenerDocument")]
 pub struct Listener {
     /// Unique within a snapshot.
     pub key: ListenerKey,
@@ -156,8 +156,8 @@ impl Listener {
     }
 }
 
-/// [`Listener`] as serialised: the protocol's settings flattened beside it.
-#[derive(Serialize, Deserialize)]
+/// [`Listener`] as read: the protocol's settings flattened beside it.
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct ListenerDocument {
     key: ListenerKey,
@@ -165,31 +165,43 @@ struct ListenerDocument {
     address: IpAddr,
     port: u16,
     protocol: Protocol,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     hostname: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     certificates: Vec<Certificate>,
     #[serde(default)]
     routes: Vec<HttpRoute>,
 }
 
-impl From<Listener> for ListenerDocument {
-    fn from(l: Listener) -> Self {
-        let protocol = l.protocol.protocol();
-        let certificates = match l.protocol {
-            ListenerProtocol::Http => Vec::new(),
-            ListenerProtocol::Https(tls) => tls.certificates,
-        };
-        Self {
-            key: l.key,
-            version: l.version,
-            address: l.address,
-            port: l.port,
-            protocol,
-            hostname: l.hostname,
-            certificates,
-            routes: l.routes,
+/// [`Listener`] as written, borrowed (translation hashes every listener it builds).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListenerView<'a> {
+    key: &'a ListenerKey,
+    version: u64,
+    address: IpAddr,
+    port: u16,
+    protocol: Protocol,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[Certificate]>::is_empty")]
+    certificates: &'a [Certificate],
+    routes: &'a [HttpRoute],
+}
+
+impl Serialize for Listener {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        ListenerView {
+            key: &self.key,
+            version: self.version,
+            address: self.address,
+            port: self.port,
+            protocol: self.protocol.protocol(),
+            hostname: self.hostname.as_deref(),
+            certificates: self.protocol.certificates(),
+            routes: &self.routes,
         }
+        .serialize(serializer)
     }
 }
 
@@ -311,7 +323,7 @@ pub struct HttpMatch {
 /// A header that must be present with an exact value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeaderMatch {
-    /// Header name (lowercase).
+    /// Header name (compared case-insensitively).
     pub name: HeaderName,
     /// Exact value.
     pub value: HeaderValue,

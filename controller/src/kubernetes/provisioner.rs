@@ -93,9 +93,7 @@ impl Provisioner {
             .cloned()
             .collect::<Vec<_>>()
         {
-            let failed_before = self.failures;
-            self.remove(&gone).await;
-            if self.failures == failed_before {
+            if self.remove(&gone).await {
                 self.provisioned.remove(&gone);
             }
         }
@@ -207,7 +205,7 @@ impl Provisioner {
 
     /// Delete objects this controller provisioned for Gateways that are not accepted now,
     /// found by label: those left behind while no controller ran (the Gateway changed class,
-    /// say), which `provisioned` cannot know about. True when the search succeeded.
+    /// say), which `provisioned` cannot know about. True when every orphan found is gone.
     async fn remove_orphans(&mut self, accepted: &BTreeSet<ObjectRef>) -> bool {
         let wanted: BTreeSet<(String, String)> = accepted
             .iter()
@@ -232,26 +230,30 @@ impl Provisioner {
                 }
             }
         }
+        let mut all_removed = true;
         for (namespace, name) in orphans {
             tracing::info!(
                 namespace,
                 name,
                 "removing a data plane whose Gateway is not accepted"
             );
-            self.remove_objects(&namespace, &name).await;
+            all_removed &= self.remove_objects(&namespace, &name).await;
         }
-        true
+        all_removed
     }
 
-    /// Delete what was provisioned for a Gateway that is no longer accepted.
-    async fn remove(&mut self, gateway: &ObjectRef) {
-        self.remove_objects(&gateway.namespace, &object_name(&gateway.name))
-            .await;
-        tracing::info!(gateway = %gateway, "Gateway no longer accepted; its data plane is removed");
+    /// Delete what was provisioned for a Gateway that is no longer accepted. True when done.
+    async fn remove(&mut self, gateway: &ObjectRef) -> bool {
+        let name = object_name(&gateway.name);
+        let removed = self.remove_objects(&gateway.namespace, &name).await;
+        if removed {
+            tracing::info!(gateway = %gateway, "Gateway no longer accepted; its data plane is removed");
+        }
+        removed
     }
 
-    /// Delete the Deployment, Service and ServiceAccount called `name`.
-    async fn remove_objects(&mut self, namespace: &str, name: &str) {
+    /// Delete the Deployment, Service and ServiceAccount called `name`. True when none is left.
+    async fn remove_objects(&mut self, namespace: &str, name: &str) -> bool {
         let params = kube::api::DeleteParams::background();
         let results = [
             Api::<Deployment>::namespaced(self.client.clone(), namespace)
@@ -267,14 +269,17 @@ impl Provisioner {
                 .await
                 .err(),
         ];
+        let mut removed = true;
         for error in results.into_iter().flatten() {
             if !matches!(&error, kube::Error::Api(s) if s.code == 404) {
                 tracing::warn!(namespace, name, %error, "cannot remove provisioned objects");
                 self.failures += 1;
+                removed = false;
             }
         }
         self.applied
             .retain(|key, _| !key.ends_with(&format!("/{namespace}/{name}")));
+        removed
     }
 
     async fn apply<K>(&mut self, api: Api<K>, object: K)

@@ -161,9 +161,9 @@ fn typed<T: DeserializeOwned>(
         .unwrap_or("<unnamed>")
         .to_string();
     let mut unknown = Vec::new();
-    let object: T = serde_ignored::deserialize(value, |path| {
+    let object: T = serde_ignored::deserialize(without_nulls(value), |path| {
+        let path = field_path(&path);
         // Custom resource types take their type from Rust, not from these (checked above).
-        let path = path.to_string();
         if path != "apiVersion" && path != "kind" {
             unknown.push(path);
         }
@@ -174,6 +174,38 @@ fn typed<T: DeserializeOwned>(
         message: format!("{name}: unknown field {path} was ignored"),
     }));
     Ok(object)
+}
+
+/// `value` without mapping entries whose value is null: `field: null` means "not set", so an
+/// unknown field written that way changes nothing and is not worth a warning.
+fn without_nulls(value: Value) -> Value {
+    match value {
+        Value::Mapping(mapping) => Value::Mapping(
+            mapping
+                .into_iter()
+                .filter(|(_, v)| !v.is_null())
+                .map(|(k, v)| (k, without_nulls(v)))
+                .collect(),
+        ),
+        Value::Sequence(items) => Value::Sequence(items.into_iter().map(without_nulls).collect()),
+        other => other,
+    }
+}
+
+/// A field's path as a user writes it: `spec.rules[0].matches`.
+fn field_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            parent if parent.is_empty() => key.clone(),
+            parent => format!("{parent}.{key}"),
+        },
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
+    }
 }
 
 #[cfg(test)]
@@ -226,5 +258,18 @@ mod tests {
             parsed.warnings
         );
         assert_eq!(parsed.warnings[0].line, 6);
+    }
+
+    #[test]
+    fn nested_unknown_fields_are_named_as_written_and_null_ones_are_not_reported() {
+        let parsed = parse(
+            "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata:\n  name: r\n\
+             spec:\n  rules:\n  - matches: [{path: {value: /}, paths: x}]\n    timeout: null\n",
+        );
+        let messages: Vec<_> = parsed.warnings.iter().map(|w| &w.message).collect();
+        assert_eq!(
+            messages,
+            ["r: unknown field spec.rules[0].matches[0].paths was ignored"],
+        );
     }
 }

@@ -106,15 +106,20 @@ fn accepted(gateway: &GatewayState<'_>, generation: Option<i64>) -> Vec<Conditio
             generation,
         )
     } else {
-        condition(
-            types::PROGRAMMED,
-            false,
-            reasons::PENDING,
-            "waiting for a data plane to apply the configuration",
-            generation,
-        )
+        awaiting_dataplane(generation)
     };
     vec![accepted, programmed]
+}
+
+/// `Programmed=False`, `Pending`: what translation says until a data plane reports.
+fn awaiting_dataplane(generation: Option<i64>) -> Condition {
+    condition(
+        types::PROGRAMMED,
+        false,
+        reasons::PENDING,
+        "waiting for a data plane to apply the configuration",
+        generation,
+    )
 }
 
 fn listener_status(
@@ -147,13 +152,7 @@ fn listener_status(
         Some(p) => condition(types::CONFLICTED, true, p.reason, &p.message, generation),
     };
     let programmed = if l.programmable() {
-        condition(
-            types::PROGRAMMED,
-            false,
-            reasons::PENDING,
-            "waiting for a data plane to apply the configuration",
-            generation,
-        )
+        awaiting_dataplane(generation)
     } else {
         condition(
             types::PROGRAMMED,

@@ -5,15 +5,17 @@
 //! [`Resources`] (from the API server or from YAML files) and stamps condition times itself.
 //!
 //! Pipeline, one module each, run in this order by [`translate_with`]:
-//! 1. [`classes`]: which GatewayClasses are ours.
-//! 2. [`gateways`]: which Gateways we own, their address and [`listeners`] (protocol, route
-//!    kinds, certificates via [`tls`], conflicts within a Gateway); then [`conflicts`] between
-//!    Gateways sharing sockets.
-//! 3. [`attach`]: the route pipeline every kind shares, parameterised by [`route_kind`]:
-//!    compile (or reuse from the [`memo`]) a route's rules, resolve its [`backends`], attach it
-//!    to listeners ([`hostnames`], allowedRoutes, [`refgrant`]), report its parents' status.
-//!    [`http_route`] is the HTTPRoute kind; kinds not served yet are refused by [`unserved`].
-//! 4. [`assemble`] and [`gateway_status`]: each Gateway's snapshot and status.
+//! 1. `classes`: which GatewayClasses are ours.
+//! 2. `gateways`: which Gateways we own, their address and `listeners` (protocol, route kinds,
+//!    certificates via [`tls`], conflicts within a Gateway); then `conflicts` between Gateways
+//!    sharing sockets.
+//! 3. `attach`: the route pipeline every kind shares, parameterised by the `RouteKind` trait
+//!    (`route_kind`): compile (or reuse from the [`memo`]) a route's rules, resolve its
+//!    [`backends`], attach it to listeners ([`hostnames`], allowedRoutes, [`refgrant`]), report
+//!    its parents' status. `http_route` is the HTTPRoute kind; kinds not served yet are
+//!    refused by `unserved`. docs/architecture.md says how to add a kind.
+//! 4. `assemble` and `gateway_status`: each Gateway's snapshot and status, with typed
+//!    [`GatewayFacts`] for the stages after translation.
 //!
 //! ```no_run
 //! use portico_translate::{translate, Options, Resources};
