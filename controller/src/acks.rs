@@ -22,7 +22,9 @@ struct Instance {
     sent: BTreeMap<u64, Contents>,
     applied: HashMap<ObjectRef, i64>,
     rejected: HashMap<ObjectRef, (u64, String)>,
-    listener_failures: HashMap<String, String>,
+    /// Bind failures of the last ACK, by Gateway: only Gateways the ACKed snapshot carried
+    /// for this instance, so a data plane cannot fail another tenant's listeners.
+    listener_failures: HashMap<ObjectRef, HashMap<String, String>>,
 }
 
 /// The data-plane view of one Gateway, aggregated over instances.
@@ -90,11 +92,7 @@ impl Acks {
                 for (gateway, _) in &contents {
                     entry.rejected.remove(gateway);
                 }
-                entry.listener_failures = report
-                    .listener_failures
-                    .iter()
-                    .map(|f| (f.listener.clone(), f.reason.clone()))
-                    .collect();
+                entry.listener_failures = failures_by_gateway(instance, &contents, report);
             } else {
                 for (gateway, _) in &contents {
                     entry
@@ -126,14 +124,44 @@ impl Acks {
                 if let Some((version, reason)) = instance.rejected.get(gateway) {
                     progress.rejection = Some((name.clone(), *version, reason.clone()));
                 }
-                progress.listener_failures.extend(
-                    instance
+                if let Some(failures) = instance.listener_failures.get(gateway) {
+                    progress
                         .listener_failures
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone())),
-                );
+                        .extend(failures.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
             }
             progress
         })
     }
+}
+
+/// The listener failures of `report` grouped by the Gateway they belong to, keeping only
+/// Gateways in `contents` (what was sent to this instance); the rest are logged and dropped.
+fn failures_by_gateway(
+    instance: &str,
+    contents: &Contents,
+    report: &proto::Report,
+) -> HashMap<ObjectRef, HashMap<String, String>> {
+    let mut by_gateway: HashMap<ObjectRef, HashMap<String, String>> = HashMap::new();
+    for failure in &report.listener_failures {
+        // Listener keys are `namespace/gateway/listener`; neither name can hold a `/`.
+        let owner = contents
+            .iter()
+            .map(|(gateway, _)| gateway)
+            .find(|g| failure.listener.starts_with(&format!("{g}/")));
+        match owner {
+            Some(gateway) => {
+                by_gateway
+                    .entry(gateway.clone())
+                    .or_default()
+                    .insert(failure.listener.clone(), failure.reason.clone());
+            }
+            None => tracing::warn!(
+                instance,
+                listener = %failure.listener,
+                "ignoring a failure reported for a listener this data plane was not sent"
+            ),
+        }
+    }
+    by_gateway
 }
