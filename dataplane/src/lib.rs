@@ -19,6 +19,7 @@ mod proxy;
 mod state;
 mod subscriber;
 mod tls;
+mod upstream;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -73,6 +74,9 @@ pub struct Args {
     /// Worker threads per service.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// How endpoints are dialled and waited for.
+    #[command(flatten)]
+    upstream: upstream::UpstreamSettings,
 }
 
 fn parse_object_ref(value: &str) -> Result<ObjectRef, String> {
@@ -121,7 +125,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ready: ready.clone(),
     };
     let listeners =
-        listeners::ListenerManager::new(conf, current.clone(), metrics.clone(), reconcile_rx);
+        listeners::ListenerManager::new(conf, current.clone(), metrics.clone(), reconcile_rx)
+            .with_upstream(args.upstream);
     let mut admin = ListeningService::new(
         "portico-admin".to_string(),
         HttpServer::new_app(admin::Admin {

@@ -27,6 +27,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::metrics::Metrics;
 use crate::proxy::PorticoProxy;
 use crate::state::{Current, SocketSpec};
+use crate::upstream::UpstreamSettings;
 
 /// A request to serve exactly `sockets`; the reply lists those that could not be bound.
 pub struct Reconcile {
@@ -41,6 +42,7 @@ pub struct ListenerManager {
     conf: Arc<ServerConf>,
     current: Current,
     metrics: Arc<Metrics>,
+    upstream: UpstreamSettings,
     requests: Option<mpsc::Receiver<Reconcile>>,
 }
 
@@ -56,8 +58,15 @@ impl ListenerManager {
             conf,
             current,
             metrics,
+            upstream: UpstreamSettings::default(),
             requests: Some(requests),
         }
+    }
+
+    /// Dial endpoints with `upstream`'s timeouts instead of the defaults.
+    pub fn with_upstream(mut self, upstream: UpstreamSettings) -> Self {
+        self.upstream = upstream;
+        self
     }
 
     async fn bind(&self, spec: &SocketSpec, shutdown: &ShutdownWatch) -> Result<Running, String> {
@@ -71,6 +80,7 @@ impl ListenerManager {
             protocol: spec.protocol,
             current: self.current.clone(),
             metrics: self.metrics.clone(),
+            upstream: self.upstream,
         };
         let app = Arc::new(pingora_proxy::http_proxy(&self.conf, proxy));
         let (stop, stopped) = watch::channel(false);

@@ -7,16 +7,17 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use pingora_core::upstreams::peer::HttpPeer;
+use pingora_core::upstreams::peer::{HttpPeer, Peer};
 use pingora_core::{Error, ErrorType, Result};
 use pingora_http::{RequestHeader, ResponseHeader};
-use pingora_proxy::{ProxyHttp, Session};
+use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use portico_router::hosts::normalize_host;
 use portico_router::{Action, Request, RouteAction};
 use portico_snapshot::Protocol;
 
 use crate::metrics::{ListenerCounters, Metrics};
-use crate::state::{Applied, Current};
+use crate::state::{Balancer, Current};
+use crate::upstream::UpstreamSettings;
 
 /// Proxy logic for the socket `address:port`.
 pub struct PorticoProxy {
@@ -31,6 +32,8 @@ pub struct PorticoProxy {
     pub current: Current,
     /// Request counters.
     pub metrics: Arc<Metrics>,
+    /// Timeouts and connect attempts towards endpoints.
+    pub upstream: UpstreamSettings,
 }
 
 /// Per-request state.
@@ -44,6 +47,10 @@ pub struct RequestCtx {
     action: Option<Arc<RouteAction>>,
     /// The chosen endpoint.
     peer: Option<Box<HttpPeer>>,
+    /// The cluster's balancer, to pick another endpoint when connecting fails.
+    balancer: Option<Arc<Balancer>>,
+    /// Endpoints this request failed to connect to.
+    failed_connects: u8,
 }
 
 /// What [`PorticoProxy::decide`] settled on.
@@ -96,8 +103,11 @@ impl PorticoProxy {
             }
             Action::Respond { status } => Outcome::Respond(status),
             Action::Redirect { status, location } => Outcome::Redirect(location, status),
-            Action::Forward { cluster } => match endpoint(applied, cluster) {
-                Some(peer) => Outcome::Proxy(peer),
+            Action::Forward { cluster } => match self.endpoint(applied.clusters.get(cluster)) {
+                Some((balancer, peer)) => {
+                    ctx.balancer = Some(balancer);
+                    Outcome::Proxy(peer)
+                }
                 None => {
                     let route = ctx.route.as_ref().map_or("", |(_, r)| r.as_ref());
                     tracing::error!(
@@ -112,9 +122,15 @@ impl PorticoProxy {
     }
 }
 
-fn endpoint(applied: &Applied, cluster: &str) -> Option<Box<HttpPeer>> {
-    let backend = applied.clusters.get(cluster)?.endpoints.select(b"", 256)?;
-    Some(Box::new(HttpPeer::new(backend.addr, false, String::new())))
+impl PorticoProxy {
+    /// The next endpoint of `balancer`'s cluster, as a peer with the upstream timeouts.
+    fn endpoint(&self, balancer: Option<&Arc<Balancer>>) -> Option<(Arc<Balancer>, Box<HttpPeer>)> {
+        let balancer = balancer?;
+        let backend = balancer.endpoints.select(b"", 256)?;
+        let mut peer = HttpPeer::new(backend.addr, false, String::new());
+        self.upstream.configure(&mut peer);
+        Some((balancer.clone(), Box::new(peer)))
+    }
 }
 
 /// Apply a rule's RequestHeaderModifiers, in order, to the request sent upstream.
@@ -129,6 +145,22 @@ fn edit_headers(action: &RouteAction, request: &mut RequestHeader) {
         for name in &modifier.remove {
             request.remove_header(name);
         }
+    }
+}
+
+/// The status answering a request that failed with `error` (0: the client is gone).
+fn failure_status(error: &Error) -> u16 {
+    use pingora_core::{ErrorSource, ErrorType::*};
+    match (error.esource(), error.etype()) {
+        (_, HTTPStatus(code)) => *code,
+        (
+            ErrorSource::Upstream,
+            ConnectTimedout | ReadTimedout | WriteTimedout | TLSHandshakeTimedout,
+        ) => 504,
+        (ErrorSource::Upstream, _) => 502,
+        (ErrorSource::Downstream, WriteError | ReadError | ConnectionClosed) => 0,
+        (ErrorSource::Downstream, _) => 400,
+        (ErrorSource::Internal | ErrorSource::Unset, _) => 500,
     }
 }
 
@@ -163,15 +195,54 @@ impl ProxyHttp for PorticoProxy {
         }
     }
 
-    /// The endpoint chosen in [`Self::request_filter`].
+    /// The endpoint chosen in [`Self::request_filter`]; after a failed connect, the cluster's
+    /// next endpoint.
     async fn upstream_peer(
         &self,
         _session: &mut Session,
         ctx: &mut Self::CTX,
     ) -> Result<Box<HttpPeer>> {
-        ctx.peer.take().ok_or_else(|| {
-            Error::explain(ErrorType::InternalError, "no upstream chosen for request")
-        })
+        if let Some(peer) = ctx.peer.take() {
+            return Ok(peer);
+        }
+        self.endpoint(ctx.balancer.as_ref())
+            .map(|(_, peer)| peer)
+            .ok_or_else(|| Error::explain(ErrorType::InternalError, "no upstream for request"))
+    }
+
+    /// Nothing was sent yet: try another endpoint, up to `--upstream-connect-attempts`.
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        peer: &HttpPeer,
+        ctx: &mut Self::CTX,
+        mut error: Box<Error>,
+    ) -> Box<Error> {
+        ctx.failed_connects = ctx.failed_connects.saturating_add(1);
+        let retry = ctx.failed_connects < self.upstream.connect_attempts;
+        tracing::warn!(endpoint = %peer.address(), %error, retry, "cannot connect to endpoint");
+        error.set_retry(retry);
+        error
+    }
+
+    /// Answer a failed request: 504 when an endpoint did not answer in time, else as Pingora
+    /// does (502 for other upstream errors, 400 for a bad request, 500 for internal errors).
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        error: &Error,
+        _ctx: &mut Self::CTX,
+    ) -> FailToProxy {
+        let code = failure_status(error);
+        if code > 0
+            && let Err(write) = session.respond_error(code).await
+        {
+            tracing::debug!(%write, "cannot send the error response");
+        }
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
     }
 
     /// Header edits of the matched rule, on the request as it goes upstream.
