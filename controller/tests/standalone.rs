@@ -318,17 +318,7 @@ async fn the_data_plane_outlives_its_controller_and_resubscribes() {
     deployment.start_echo("web", web);
     deployment.start_echo("other", other);
     deployment.start_controller(&["--external-dataplane"]);
-    let mut dataplane = portico();
-    dataplane.args([
-        "dataplane",
-        "--instance",
-        "e2e",
-        "--controller",
-        &format!("http://127.0.0.1:{}", deployment.ports.grpc),
-        "--admin-address",
-        &format!("127.0.0.1:{}", deployment.ports.dataplane_admin),
-    ]);
-    let dataplane = Process::start(dataplane, deployment.path().join("dataplane.log"));
+    let dataplane = deployment.start_dataplane("e2e", &[]);
     wait_for_backend(proxy, "x.example.com", "/", "web", || dataplane.log()).await;
 
     if let Some(controller) = deployment.controller.as_mut() {

@@ -74,19 +74,7 @@ async fn a_data_plane_cannot_fail_listeners_of_a_gateway_it_does_not_serve() {
     deployment.start_controller(&["--external-dataplane"]);
     let grpc = format!("http://127.0.0.1:{}", deployment.ports.grpc);
 
-    let mut honest = portico();
-    honest.args([
-        "dataplane",
-        "--instance",
-        "honest",
-        "--controller",
-        &grpc,
-        "--gateway",
-        "default/b",
-        "--admin-address",
-        &format!("127.0.0.1:{}", deployment.ports.dataplane_admin),
-    ]);
-    let _honest = Process::start(honest, deployment.path().join("honest.log"));
+    let _honest = deployment.start_dataplane("honest", &["--gateway", "default/b"]);
     wait_for_listener(&deployment, "b", |(status, _)| status == "True").await;
 
     // A data plane serving Gateway a acknowledges its snapshot, claiming failures on its own

@@ -53,17 +53,7 @@ async fn refused_connections_move_on_and_stalled_endpoints_time_out_with_504() {
     let mut deployment = Deployment::new(&[("config.yaml", &config)]);
     deployment.start_echo("web", web);
     deployment.start_controller(&["--external-dataplane"]);
-    let mut dataplane = portico();
-    dataplane.args([
-        "dataplane",
-        "--controller",
-        &format!("http://127.0.0.1:{}", deployment.ports.grpc),
-        "--admin-address",
-        &format!("127.0.0.1:{}", deployment.ports.dataplane_admin),
-        "--upstream-read-timeout-ms",
-        "300",
-    ]);
-    let dataplane = Process::start(dataplane, deployment.path().join("dataplane.log"));
+    let dataplane = deployment.start_dataplane("dataplane", &["--upstream-read-timeout-ms", "300"]);
     wait_for_backend(proxy, "web.example.com", "/", "web", || dataplane.log()).await;
 
     let client = client();

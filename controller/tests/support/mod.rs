@@ -174,6 +174,25 @@ impl Deployment {
         self.controller = Some(Process::start(command, log));
     }
 
+    /// Start a data plane of its own (for a controller started with `--external-dataplane`),
+    /// named `instance`, subscribed to this deployment's controller; `extra` adds flags. It
+    /// logs to `<instance>.log`.
+    pub fn start_dataplane(&self, instance: &str, extra: &[&str]) -> Process {
+        let mut command = portico();
+        command
+            .args(["dataplane", "--instance", instance])
+            .args([
+                "--controller",
+                &format!("http://127.0.0.1:{}", self.ports.grpc),
+            ])
+            .args([
+                "--admin-address",
+                &format!("127.0.0.1:{}", self.ports.dataplane_admin),
+            ])
+            .args(extra);
+        Process::start(command, self.dir.path().join(format!("{instance}.log")))
+    }
+
     pub fn controller_log(&self) -> String {
         self.controller
             .as_ref()
