@@ -54,11 +54,20 @@ def resolve(module: tuple, root: str, rest: list, modules: set) -> tuple:
 def edges_of(src: pathlib.Path):
     files = [f for f in src.rglob("*.rs")]
     modules = {module_of(src, f) for f in files}
+    # An exported macro is reached as `crate::name!` but lives in the module defining it.
+    macros = {}
+    for file in files:
+        for name in re.findall(r"#\[macro_export\]\s*macro_rules!\s*([a-z_][a-z0-9_]*)", file.read_text()):
+            macros[name] = module_of(src, file)
     edges = {}
     for file in files:
         module = module_of(src, file)
         text = non_test(file.read_text())
         uses = set()
+        for name in re.findall(r"\bcrate::([a-z_][a-z0-9_]*)!", text):
+            if name in macros:
+                uses.add(macros[name])
+        text = re.sub(r"\bcrate::[a-z_][a-z0-9_]*!", "", text)
         for root, rest in PATH.findall(text):
             names = [n for n in rest.split("::") if n]
             uses.add(resolve(module, root, names, modules))
@@ -72,8 +81,6 @@ def edges_of(src: pathlib.Path):
             if module + (child,) in modules:
                 uses.add(module + (child,))
         uses.discard(module)
-        # A module naming its own ancestor (crate root, a parent) for a re-export is not a
-        # use of a sibling; cycles through the crate root are what we look for, though.
         edges[module] = {u for u in uses if u in modules}
     return edges
 

@@ -19,9 +19,7 @@ use kube::runtime::reflector::{self, Store};
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
 use portico_translate::conditions::{reasons, types};
-use portico_translate::route_kinds::{
-    ParentReference, RouteParentStatus, RouteStatus, TcpRoute, UdpRoute,
-};
+use portico_translate::route_kinds::{RouteParentStatus, RouteStatus, TcpRoute, UdpRoute};
 use portico_translate::{ObjectStatus, Statuses, UnservedRouteStatus};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -372,18 +370,10 @@ macro_rules! route_object {
         impl RouteObject for $kind {
             fn route_status(&self) -> RouteStatus {
                 let parents = self.status.iter().flat_map(|s| &s.parents).map(|p| {
-                    let r = &p.parent_ref;
                     RouteParentStatus {
                         conditions: p.conditions.clone(),
                         controller_name: p.controller_name.clone(),
-                        parent_ref: ParentReference {
-                            group: r.group.clone(),
-                            kind: r.kind.clone(),
-                            name: r.name.clone(),
-                            namespace: r.namespace.clone(),
-                            port: r.port,
-                            section_name: r.section_name.clone(),
-                        },
+                        parent_ref: portico_translate::parent_reference!(p.parent_ref),
                     }
                 });
                 RouteStatus { parents: parents.collect() }

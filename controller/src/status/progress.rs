@@ -50,11 +50,11 @@ pub fn apply_progress(statuses: &mut Statuses, facts: &[GatewayFacts], acks: &Ac
             reason,
             &message,
         );
-        let listeners = status.listeners.iter_mut().flatten();
-        for (listener, facts) in listeners.zip(&facts.listeners) {
-            if !facts.programmable {
+        let listeners = status.listeners.as_deref_mut().unwrap_or_default();
+        for facts in facts.listeners.iter().filter(|l| l.programmable) {
+            let Some(listener) = listeners.iter_mut().find(|l| l.name == facts.name) else {
                 continue;
-            }
+            };
             match progress.listener_failures.get(facts.key.as_str()) {
                 Some(failure) if applied => set(
                     &mut listener.conditions,

@@ -5,8 +5,7 @@ use portico_snapshot::ObjectRef;
 use crate::names::{GATEWAY_GROUP, GATEWAY_KIND};
 use crate::route_kinds::ParentReference;
 
-/// Copy a generated route type's `parentRefs` into the shared [`ParentReference`] shape (the
-/// `gateway-api` crate generates one identical type per route kind).
+/// A generated route type's `parentRefs` in the shared [`ParentReference`] shape.
 macro_rules! parent_references {
     ($route:expr) => {
         $route
@@ -14,14 +13,7 @@ macro_rules! parent_references {
             .parent_refs
             .iter()
             .flatten()
-            .map(|p| $crate::route_kinds::ParentReference {
-                group: p.group.clone(),
-                kind: p.kind.clone(),
-                name: p.name.clone(),
-                namespace: p.namespace.clone(),
-                port: p.port,
-                section_name: p.section_name.clone(),
-            })
+            .map(|p| $crate::parent_reference!(p))
             .collect::<Vec<_>>()
     };
 }

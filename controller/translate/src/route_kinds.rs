@@ -112,6 +112,24 @@ pub struct StreamBackendRef {
     pub weight: Option<i32>,
 }
 
+/// The shared [`ParentReference`] of a parentRef of any generated route type, in its spec or
+/// its status: the `gateway-api` crate generates one identical type per route kind, so this
+/// copies the fields by name.
+#[macro_export]
+macro_rules! parent_reference {
+    ($reference:expr) => {{
+        let reference = &$reference;
+        $crate::route_kinds::ParentReference {
+            group: reference.group.clone(),
+            kind: reference.kind.clone(),
+            name: reference.name.clone(),
+            namespace: reference.namespace.clone(),
+            port: reference.port,
+            section_name: reference.section_name.clone(),
+        }
+    }};
+}
+
 /// Status of a route of any kind (`RouteStatus` in the Gateway API): one entry per parent,
 /// per controller.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
