@@ -102,6 +102,42 @@ fn main() {
     let per_lookup = start.elapsed().as_secs_f64() * 1e9 / lookups as f64;
     assert_eq!(found, lookups);
     println!("route lookup: {per_lookup:.0} ns per request ({lookups} lookups)");
+    hostile_lookups();
+}
+
+/// Lookups of the longest path and Host a request may carry (`--max-request-line-bytes` and
+/// `--max-request-head-bytes` defaults), made of one-byte segments and labels: the inputs that
+/// cost time quadratic in their length when every ancestor is hashed on its own.
+fn hostile_lookups() {
+    use portico_router::hosts::HostMap;
+    use portico_router::paths::{PathKind, PathTable};
+
+    let headers = http::HeaderMap::new();
+    let mut paths = PathTable::default();
+    paths.insert(PathKind::Prefix, "/public", Vec::new(), "public");
+    paths.insert(PathKind::Prefix, "/public/a/b", Vec::new(), "deeper");
+    let path = format!("/public{}", "/a".repeat(8 * 1024));
+    let mut hosts = HostMap::<&str>::default();
+    *hosts.entry(Some("*.example.com")) = "wildcard";
+    *hosts.entry(Some("*.a.example.com")) = "deeper";
+    let host = format!("{}example.org", "a.".repeat(30 * 1024));
+
+    let runs = 100;
+    let start = Instant::now();
+    for _ in 0..runs {
+        assert_eq!(paths.lookup(&path, &headers), Some(&"public"));
+    }
+    let per_path = start.elapsed().as_secs_f64() * 1e6 / f64::from(runs);
+    let start = Instant::now();
+    for _ in 0..runs {
+        assert_eq!(hosts.matching(&host).next(), None);
+    }
+    let per_host = start.elapsed().as_secs_f64() * 1e6 / f64::from(runs);
+    println!(
+        "hostile lookups: {} B path of 1-byte segments {per_path:.1} us, {} B Host of 1-byte labels {per_host:.1} us",
+        path.len(),
+        host.len()
+    );
 }
 
 fn portico_snapshot_for(output: &portico_translate::Output) -> portico_snapshot::Snapshot {

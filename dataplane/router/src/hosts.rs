@@ -12,6 +12,8 @@ pub struct HostMap<T> {
     exact: HashMap<String, T>,
     /// Keyed by the suffix after the `*`, e.g. `.example.com`.
     wildcard: HashMap<String, T>,
+    /// Distinct lengths of the keys in `wildcard`, longest first.
+    wildcard_lengths: Vec<usize>,
     any: Option<T>,
 }
 
@@ -20,6 +22,7 @@ impl<T> Default for HostMap<T> {
         Self {
             exact: HashMap::new(),
             wildcard: HashMap::new(),
+            wildcard_lengths: Vec::new(),
             any: None,
         }
     }
@@ -31,10 +34,17 @@ impl<T: Default> HostMap<T> {
         match pattern {
             None => self.any.get_or_insert_with(T::default),
             Some(p) => match p.strip_prefix('*') {
-                Some(suffix) => self
-                    .wildcard
-                    .entry(suffix.to_ascii_lowercase())
-                    .or_default(),
+                Some(suffix) => {
+                    if let Err(at) = self
+                        .wildcard_lengths
+                        .binary_search_by(|held| suffix.len().cmp(held))
+                    {
+                        self.wildcard_lengths.insert(at, suffix.len());
+                    }
+                    self.wildcard
+                        .entry(suffix.to_ascii_lowercase())
+                        .or_default()
+                }
                 None => self.exact.entry(p.to_ascii_lowercase()).or_default(),
             },
         }
@@ -48,9 +58,16 @@ impl<T> HostMap<T> {
         host: &'h str,
     ) -> impl Iterator<Item = &'a T> + use<'a, 'h, T> {
         let exact = self.exact.get(host);
-        let wildcards = host
-            .match_indices('.')
-            .filter_map(move |(dot, _)| self.wildcard.get(&host[dot..]));
+        // `*.example.com` is stored as `.example.com`: a suffix starting at a dot, with at
+        // least one byte of label in front of it.
+        let wildcards = self
+            .wildcard_lengths
+            .iter()
+            .filter_map(move |&length| {
+                let start = host.len().checked_sub(length).filter(|&s| s > 0)?;
+                host.get(start..).filter(|suffix| suffix.starts_with('.'))
+            })
+            .filter_map(move |suffix| self.wildcard.get(suffix));
         exact.into_iter().chain(wildcards).chain(self.any.as_ref())
     }
 }
@@ -98,6 +115,14 @@ mod tests {
     fn wildcard_does_not_match_its_own_suffix() {
         assert_eq!(lookup("example.com"), ["any"]);
         assert_eq!(lookup("b.example.com"), ["wild", "any"]);
+    }
+
+    #[test]
+    fn wildcard_suffix_starts_at_a_label_boundary() {
+        assert_eq!(lookup("xb.example.com"), ["wild", "any"]);
+        assert_eq!(lookup("xexample.com"), ["any"]);
+        let deep = format!("{}b.example.com", "a.".repeat(1000));
+        assert_eq!(lookup(&deep), ["wild-b", "wild", "any"]);
     }
 
     #[test]

@@ -1,8 +1,11 @@
 //! Path lookup: exact paths and path prefixes, each a hash map from path to candidates.
 //!
-//! A request path is looked up exactly once, then once per `/`-separated ancestor, longest
-//! first. Candidates under one key are kept in precedence order (more header matches first,
-//! then the order they were added in), so the first whose headers match wins.
+//! A request path is looked up exactly once, then once per prefix length the table holds,
+//! longest first, where that length ends a `/`-separated segment of the path. The work per
+//! request is one hash of the path plus a bounded number of probes set by the table, never by
+//! the request: a long path made of many segments costs no more than its length. Candidates
+//! under one key are kept in precedence order (more header matches first, then the order they
+//! were added in), so the first whose headers match wins.
 
 use std::collections::HashMap;
 
@@ -30,6 +33,8 @@ impl<A> Candidate<A> {
 pub struct PathTable<A> {
     exact: HashMap<String, Vec<Candidate<A>>>,
     prefix: HashMap<String, Vec<Candidate<A>>>,
+    /// Distinct lengths of the keys in `prefix`, longest first.
+    prefix_lengths: Vec<usize>,
     inserted: usize,
 }
 
@@ -38,6 +43,7 @@ impl<A> Default for PathTable<A> {
         Self {
             exact: HashMap::new(),
             prefix: HashMap::new(),
+            prefix_lengths: Vec::new(),
             inserted: 0,
         }
     }
@@ -64,7 +70,16 @@ impl<A> PathTable<A> {
     ) {
         let (map, key) = match kind {
             PathKind::Exact => (&mut self.exact, path.to_string()),
-            PathKind::Prefix => (&mut self.prefix, trim_trailing_slash(path).to_string()),
+            PathKind::Prefix => {
+                let key = trim_trailing_slash(path);
+                if let Err(at) = self
+                    .prefix_lengths
+                    .binary_search_by(|held| key.len().cmp(held))
+                {
+                    self.prefix_lengths.insert(at, key.len());
+                }
+                (&mut self.prefix, key.to_string())
+            }
         };
         let list = map.entry(key).or_default();
         list.push(Candidate {
@@ -81,18 +96,20 @@ impl<A> PathTable<A> {
         if let Some(action) = first_match(self.exact.get(path), headers) {
             return Some(action);
         }
-        let mut current = trim_trailing_slash(path);
-        loop {
-            if let Some(action) = first_match(self.prefix.get(current), headers) {
-                return Some(action);
-            }
-            match current.rfind('/') {
-                Some(0) if current.len() > 1 => current = "/",
-                Some(i) if i > 0 => current = &current[..i],
-                _ => return None,
-            }
-        }
+        let path = trim_trailing_slash(path);
+        self.prefix_lengths
+            .iter()
+            .filter_map(|&length| segment_prefix(path, length))
+            .find_map(|prefix| first_match(self.prefix.get(prefix), headers))
     }
+}
+
+/// The first `length` bytes of `path` when they end at a segment boundary: the whole path,
+/// a prefix followed by `/`, or the root `/` itself.
+fn segment_prefix(path: &str, length: usize) -> Option<&str> {
+    let prefix = path.get(..length)?;
+    let bounded = length == path.len() || path.as_bytes().get(length) == Some(&b'/');
+    (bounded || prefix == "/").then_some(prefix)
 }
 
 fn first_match<'a, A>(list: Option<&'a Vec<Candidate<A>>>, headers: &HeaderMap) -> Option<&'a A> {
@@ -150,6 +167,18 @@ mod tests {
         assert_eq!(get("/", &none), Some("root"));
         assert_eq!(get("//", &none), Some("root"));
         assert_eq!(get("/api//", &none), Some("api"));
+    }
+
+    #[test]
+    fn deep_paths_match_their_longest_held_prefix() {
+        let none = HeaderMap::new();
+        let deep = format!("/api/v2{}", "/a".repeat(5000));
+        assert_eq!(get(&deep, &none), Some("v2"));
+        assert_eq!(
+            get(&format!("/api/v2x{}", "/a".repeat(5000)), &none),
+            Some("api")
+        );
+        assert_eq!(get(&"/".repeat(5000), &none), Some("root"));
     }
 
     #[test]
