@@ -13,9 +13,12 @@
 
 mod admin;
 pub mod backoff;
+mod connection;
+mod downstream;
 mod listeners;
 mod metrics;
 mod proxy;
+mod request_head;
 mod state;
 mod subscriber;
 mod tls;
@@ -77,6 +80,9 @@ pub struct Args {
     /// How endpoints are dialled and waited for.
     #[command(flatten)]
     upstream: upstream::UpstreamSettings,
+    /// What clients may send and hold.
+    #[command(flatten)]
+    downstream: downstream::DownstreamSettings,
 }
 
 fn parse_object_ref(value: &str) -> Result<ObjectRef, String> {
@@ -126,7 +132,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let listeners =
         listeners::ListenerManager::new(conf, current.clone(), metrics.clone(), reconcile_rx)
-            .with_upstream(args.upstream);
+            .with_upstream(args.upstream)
+            .with_downstream(args.downstream);
     let mut admin = ListeningService::new(
         "portico-admin".to_string(),
         HttpServer::new_app(admin::Admin {

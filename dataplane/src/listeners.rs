@@ -10,20 +10,21 @@
 use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use pingora_core::apps::ServerApp;
 use pingora_core::listeners::tls::Acceptor;
-use pingora_core::protocols::Stream;
-use pingora_core::protocols::l4::stream::Stream as L4Stream;
 use pingora_core::server::ShutdownWatch;
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::services::Service;
 use pingora_proxy::HttpProxy;
 use portico_snapshot::Protocol;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
+use crate::connection::{self, ConnectionContext};
+use crate::downstream::DownstreamSettings;
 use crate::metrics::Metrics;
 use crate::proxy::PorticoProxy;
 use crate::state::{Current, SocketSpec};
@@ -43,6 +44,7 @@ pub struct ListenerManager {
     current: Current,
     metrics: Arc<Metrics>,
     upstream: UpstreamSettings,
+    downstream: DownstreamSettings,
     requests: Option<mpsc::Receiver<Reconcile>>,
 }
 
@@ -59,6 +61,7 @@ impl ListenerManager {
             current,
             metrics,
             upstream: UpstreamSettings::default(),
+            downstream: DownstreamSettings::default(),
             requests: Some(requests),
         }
     }
@@ -66,6 +69,12 @@ impl ListenerManager {
     /// Dial endpoints with `upstream`'s timeouts instead of the defaults.
     pub fn with_upstream(mut self, upstream: UpstreamSettings) -> Self {
         self.upstream = upstream;
+        self
+    }
+
+    /// Hold clients to `downstream`'s limits instead of the defaults.
+    pub fn with_downstream(mut self, downstream: DownstreamSettings) -> Self {
+        self.downstream = downstream;
         self
     }
 
@@ -84,13 +93,21 @@ impl ListenerManager {
         };
         let app = Arc::new(pingora_proxy::http_proxy(&self.conf, proxy));
         let (stop, stopped) = watch::channel(false);
+        let connections = self.downstream.max_connections_per_listener;
         let accept = AcceptLoop {
             spec: spec.clone(),
             ip,
             listener,
-            app,
             current: self.current.clone(),
-            shutdown: shutdown.clone(),
+            connections: Arc::new(Semaphore::new(
+                usize::try_from(connections).unwrap_or(Semaphore::MAX_PERMITS),
+            )),
+            context: ConnectionContext {
+                app,
+                settings: self.downstream,
+                metrics: self.metrics.clone(),
+                shutdown: shutdown.clone(),
+            },
         };
         let task = tokio::spawn(accept.run(stopped));
         Ok(Running { stop, task })
@@ -180,15 +197,30 @@ struct AcceptLoop {
     spec: SocketSpec,
     ip: IpAddr,
     listener: TcpListener,
-    app: Arc<HttpProxy<PorticoProxy>>,
     current: Current,
-    shutdown: ShutdownWatch,
+    /// One permit per connection being served.
+    connections: Arc<Semaphore>,
+    context: ConnectionContext,
 }
+
+/// The first pause after a failed accept (out of file descriptors, say); it doubles with each
+/// failure in a row up to [`MAX_ACCEPT_PAUSE`], so a starved process does not spin.
+const FIRST_ACCEPT_PAUSE: Duration = Duration::from_millis(5);
+const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
 impl AcceptLoop {
     async fn run(self, mut stopped: watch::Receiver<bool>) {
-        let mut shutdown = self.shutdown.clone();
+        let mut shutdown = self.context.shutdown.clone();
+        let mut pause = FIRST_ACCEPT_PAUSE;
         loop {
+            // At the connection cap, wait for a connection to end before accepting: further
+            // clients queue in the kernel's backlog.
+            let permit = tokio::select! {
+                permit = self.connections.clone().acquire_owned() => permit,
+                _ = stopped.changed() => break,
+                _ = shutdown.changed() => break,
+            };
+            let Ok(permit) = permit else { break };
             let accepted = tokio::select! {
                 accepted = self.listener.accept() => accepted,
                 _ = stopped.changed() => break,
@@ -196,6 +228,7 @@ impl AcceptLoop {
             };
             match accepted {
                 Ok((tcp, _peer)) => {
+                    pause = FIRST_ACCEPT_PAUSE;
                     let tls = (self.spec.protocol == Protocol::Https)
                         .then(|| {
                             let current = self.current.load();
@@ -204,20 +237,20 @@ impl AcceptLoop {
                             })
                         })
                         .map(|config| config.map(Acceptor::from_server_config));
-                    tokio::spawn(serve_connection(
-                        tcp,
-                        tls,
-                        self.app.clone(),
-                        self.shutdown.clone(),
-                    ));
+                    let context = self.context.clone();
+                    tokio::spawn(async move {
+                        connection::serve(tcp, tls, context).await;
+                        drop(permit);
+                    });
                 }
                 Err(error) => {
-                    tracing::warn!(address = %self.spec.address, port = self.spec.port, %error, "accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    tracing::warn!(address = %self.spec.address, port = self.spec.port, %error, pause_ms = pause.as_millis(), "accept failed; pausing");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(MAX_ACCEPT_PAUSE);
                 }
             }
         }
-        app_cleanup(&self.app).await;
+        app_cleanup(&self.context.app).await;
     }
 }
 
@@ -225,46 +258,8 @@ async fn app_cleanup(app: &Arc<HttpProxy<PorticoProxy>>) {
     ServerApp::cleanup(app.as_ref()).await;
 }
 
-/// A client that does not finish its handshake in this time is disconnected, so idle
-/// connections cannot pile up and exhaust file descriptors.
-const TLS_HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// `tls` is `None` for plain HTTP, `Some(None)` when an HTTPS socket has no TLS config yet.
-async fn serve_connection(
-    tcp: TcpStream,
-    tls: Option<Option<Acceptor>>,
-    app: Arc<HttpProxy<PorticoProxy>>,
-    shutdown: ShutdownWatch,
-) {
-    let _ = tcp.set_nodelay(true);
-    let l4 = L4Stream::from(tcp);
-    let stream: Stream = match tls {
-        None => Box::new(l4),
-        Some(None) => return,
-        Some(Some(acceptor)) => {
-            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.tls_handshake(l4)).await {
-                Ok(Ok(tls)) => Box::new(tls),
-                Ok(Err(error)) => {
-                    tracing::debug!(%error, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!("TLS handshake timed out");
-                    return;
-                }
-            }
-        }
-    };
-    let mut next = app.process_new(stream, &shutdown).await;
-    while let Some(stream) = next {
-        next = app.process_new(stream, &shutdown).await;
-    }
-}
-
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use super::*;
 
     /// A loopback port nothing listens on now.

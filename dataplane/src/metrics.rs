@@ -12,6 +12,7 @@ pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
     snapshots: IntCounterVec,
+    refusals: IntCounterVec,
     /// Counters of requests no listener took (no route matched the host).
     pub unmatched: Arc<ListenerCounters>,
     /// Version of the applied snapshot.
@@ -67,7 +68,16 @@ impl Metrics {
             "portico_dataplane_bound_sockets",
             "Listening sockets currently bound",
         )?;
+        let refusals = IntCounterVec::new(
+            Opts::new(
+                "portico_dataplane_refused_requests_total",
+                "Requests refused before routing, by reason (request_line_too_long, \
+                 head_too_large, too_many_headers, head_timeout)",
+            ),
+            &["reason"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(refusals.clone()))?;
         registry.register(Box::new(snapshots.clone()))?;
         registry.register(Box::new(snapshot_version.clone()))?;
         registry.register(Box::new(bound_sockets.clone()))?;
@@ -76,6 +86,7 @@ impl Metrics {
             registry,
             requests,
             snapshots,
+            refusals,
             unmatched,
             snapshot_version,
             bound_sockets,
@@ -91,6 +102,11 @@ impl Metrics {
     pub fn record_snapshot(&self, applied: bool) {
         let result = if applied { "applied" } else { "rejected" };
         self.snapshots.with_label_values(&[result]).inc();
+    }
+
+    /// Count a request refused before routing, for `reason`.
+    pub fn record_refusal(&self, reason: &str) {
+        self.refusals.with_label_values(&[reason]).inc();
     }
 
     /// The Prometheus text exposition of every metric.

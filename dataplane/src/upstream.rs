@@ -53,7 +53,7 @@ impl UpstreamSettings {
     }
 }
 
-fn millis(value: &str) -> Result<Duration, String> {
+pub(crate) fn millis(value: &str) -> Result<Duration, String> {
     let millis: u64 = value
         .parse()
         .map_err(|_| format!("{value:?} is not a number of milliseconds"))?;

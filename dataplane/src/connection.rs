@@ -1,0 +1,212 @@
+//! One client connection, from accept to close: the TLS handshake on HTTPS sockets, then one
+//! request after another, each head read here within [`DownstreamSettings`] and handed to the
+//! socket's Pingora proxy application in one piece.
+//!
+//! Pingora reads request heads itself with fixed limits (1 MiB, re-parsing the whole buffer on
+//! every read) and no deadline. Reading the head first, through [`HeadScanner`], bounds its
+//! size and the time it may take, costs time linear in its length, and refuses an oversized
+//! head with 414 or 431 before it has all arrived. Pingora then parses the complete head in a
+//! single pass (it is handed over as already-read bytes) and proxies the request.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use pingora_core::apps::{HttpPersistentSettings, HttpServerApp};
+use pingora_core::listeners::tls::Acceptor;
+use pingora_core::protocols::Stream;
+use pingora_core::protocols::http::ServerSession;
+use pingora_core::protocols::l4::stream::Stream as L4Stream;
+use pingora_core::server::ShutdownWatch;
+use pingora_proxy::HttpProxy;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+
+use crate::downstream::DownstreamSettings;
+use crate::metrics::Metrics;
+use crate::proxy::PorticoProxy;
+use crate::request_head::{HeadScanner, Refusal, Scan};
+
+/// A client that does not finish its handshake in this time is disconnected, so idle
+/// connections cannot pile up and exhaust file descriptors.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a refused client's remaining input is read and dropped after the answer.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Bytes read from a client at a time while its head is incomplete.
+const READ_CHUNK: usize = 4096;
+
+/// What a connection needs besides its stream.
+#[derive(Clone)]
+pub struct ConnectionContext {
+    /// The socket's proxy application.
+    pub app: Arc<HttpProxy<PorticoProxy>>,
+    /// Limits on what the client may send.
+    pub settings: DownstreamSettings,
+    /// Where refusals are counted.
+    pub metrics: Arc<Metrics>,
+    /// Set when the data plane shuts down.
+    pub shutdown: ShutdownWatch,
+}
+
+/// Serve `tcp` until the client or the data plane is done with it. `tls` is `None` for plain
+/// HTTP, `Some(None)` when an HTTPS socket has no TLS configuration yet.
+pub async fn serve(tcp: TcpStream, tls: Option<Option<Acceptor>>, context: ConnectionContext) {
+    let _ = tcp.set_nodelay(true);
+    let l4 = L4Stream::from(tcp);
+    let stream: Stream = match tls {
+        None => Box::new(l4),
+        Some(None) => return,
+        Some(Some(acceptor)) => {
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.tls_handshake(l4)).await {
+                Ok(Ok(tls)) => Box::new(tls),
+                Ok(Err(error)) => {
+                    tracing::debug!(%error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!("TLS handshake timed out");
+                    return;
+                }
+            }
+        }
+    };
+    serve_http1(stream, &context).await;
+}
+
+/// Requests one after another on a keep-alive connection.
+async fn serve_http1(mut stream: Stream, context: &ConnectionContext) {
+    let settings = &context.settings;
+    let mut persistent: Option<HttpPersistentSettings> = None;
+    // The first head must be complete within the head timeout of the connection's start.
+    let start = Instant::now() + settings.request_head_timeout;
+    let mut wait = Wait {
+        first_byte: start,
+        whole_head: Some(start),
+    };
+    loop {
+        let mut shutdown = context.shutdown.clone();
+        let head = match read_head(&mut stream, settings, wait, &mut shutdown).await {
+            HeadRead::Complete(head) => head,
+            HeadRead::Closed => return,
+            HeadRead::Refused(refusal) => {
+                tracing::debug!(reason = refusal.reason(), "request head refused");
+                context.metrics.record_refusal(refusal.reason());
+                answer_and_close(stream, refusal.status()).await;
+                return;
+            }
+            HeadRead::TimedOut => {
+                tracing::debug!("request head not received in time");
+                context.metrics.record_refusal("head_timeout");
+                answer_and_close(stream, 408).await;
+                return;
+            }
+        };
+        let mut session = ServerSession::new_http1(stream);
+        match persistent.take() {
+            Some(previous) => previous.apply_to_session(&mut session),
+            None => session.set_keepalive(Some(settings.keepalive_timeout_seconds)),
+        }
+        session.set_pipelined_prefix(head);
+        let Some(reused) = context
+            .app
+            .process_new_http(session, &context.shutdown)
+            .await
+        else {
+            return;
+        };
+        (stream, persistent) = reused.consume();
+        wait = Wait {
+            first_byte: Instant::now() + settings.keepalive_timeout(),
+            whole_head: None,
+        };
+    }
+}
+
+/// Deadlines of one head.
+#[derive(Debug, Clone, Copy)]
+struct Wait {
+    /// The client must have started its head by then.
+    first_byte: Instant,
+    /// The client must have finished its head by then; `None`: the head timeout after its
+    /// first byte.
+    whole_head: Option<Instant>,
+}
+
+/// How reading a head ended.
+enum HeadRead {
+    /// The whole head, possibly followed by the start of the body.
+    Complete(BytesMut),
+    /// The client closed the connection (or stayed idle, or the data plane is stopping)
+    /// before sending anything.
+    Closed,
+    /// The head broke a limit.
+    Refused(Refusal),
+    /// The head started but did not complete in time.
+    TimedOut,
+}
+
+/// Read one request head within `wait`'s deadlines. A connection that has not started a
+/// head closes when the data plane stops.
+async fn read_head(
+    stream: &mut Stream,
+    settings: &DownstreamSettings,
+    wait: Wait,
+    shutdown: &mut ShutdownWatch,
+) -> HeadRead {
+    let mut scanner = HeadScanner::new(settings.head_limits());
+    let mut head = BytesMut::with_capacity(READ_CHUNK);
+    let mut head_deadline = wait.whole_head;
+    loop {
+        head.reserve(READ_CHUNK);
+        let deadline = head_deadline.unwrap_or(wait.first_byte);
+        let read = tokio::select! {
+            read = tokio::time::timeout_at(deadline, stream.read_buf(&mut head)) => read,
+            Ok(_) = shutdown.wait_for(|&stopping| stopping), if head.is_empty() => {
+                return HeadRead::Closed;
+            }
+        };
+        match read {
+            Ok(Ok(0)) | Ok(Err(_)) => return HeadRead::Closed,
+            Err(_) if head.is_empty() => return HeadRead::Closed,
+            Err(_) => return HeadRead::TimedOut,
+            Ok(Ok(_)) => {}
+        }
+        head_deadline.get_or_insert_with(|| Instant::now() + settings.request_head_timeout);
+        match scanner.scan(&head) {
+            Scan::Incomplete => {}
+            Scan::Complete(_) => return HeadRead::Complete(head),
+            Scan::Refused(refusal) => return HeadRead::Refused(refusal),
+        }
+    }
+}
+
+/// Answer with a bare `status` and close the connection. The client may still be sending the
+/// rest of its request: its bytes are read and dropped for a moment after the answer (a
+/// lingering close, as nginx does), because closing a socket with unread input resets the
+/// connection and can destroy the answer before the client has read it.
+async fn answer_and_close(mut stream: Stream, status: u16) {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let response =
+        format!("HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let answered = tokio::time::timeout(LINGER, async {
+        stream.write_all(response.as_bytes()).await?;
+        stream.flush().await?;
+        stream.shutdown().await
+    })
+    .await;
+    if let Ok(Err(error)) = answered {
+        tracing::debug!(%error, "cannot send the refusal");
+        return;
+    }
+    let mut discard = [0u8; READ_CHUNK];
+    let _ = tokio::time::timeout(LINGER, async {
+        while matches!(stream.read(&mut discard).await, Ok(n) if n > 0) {}
+    })
+    .await;
+}

@@ -1,0 +1,84 @@
+//! Limits on what clients may send and hold: request head sizes, how long a head may take to
+//! arrive, how long an idle keep-alive connection is kept, and how many connections a listener
+//! holds at once. Defaults sit in the range Envoy and nginx use.
+
+use std::time::Duration;
+
+use crate::request_head::HeadLimits;
+
+/// Downstream settings of a data plane (`portico dataplane --max-request-* ...`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct DownstreamSettings {
+    /// Longest request line (method, target, version) in bytes; longer is answered 414.
+    #[arg(long, default_value_t = 16 * 1024, value_parser = clap::value_parser!(u32).range(64..))]
+    pub max_request_line_bytes: u32,
+    /// Largest request head (request line and header fields) in bytes; larger is answered 431.
+    #[arg(long, default_value_t = 60 * 1024, value_parser = clap::value_parser!(u32).range(256..))]
+    pub max_request_head_bytes: u32,
+    /// Most header fields in a request; more is answered 431.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub max_request_headers: u32,
+    /// Milliseconds a client has to send a whole request head, from its first byte (from the
+    /// connection's start for the first request); then it gets 408 and the connection closes.
+    #[arg(long = "request-head-timeout-ms", default_value = "30000", value_parser = crate::upstream::millis)]
+    pub request_head_timeout: Duration,
+    /// Seconds an idle keep-alive connection is kept open waiting for the next request.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub keepalive_timeout_seconds: u64,
+    /// Connections one listening socket serves at once; further clients wait in the kernel's
+    /// accept queue until one closes.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_connections_per_listener: u32,
+}
+
+impl Default for DownstreamSettings {
+    fn default() -> Self {
+        Self {
+            max_request_line_bytes: 16 * 1024,
+            max_request_head_bytes: 60 * 1024,
+            max_request_headers: 100,
+            request_head_timeout: Duration::from_secs(30),
+            keepalive_timeout_seconds: 60,
+            max_connections_per_listener: 10_000,
+        }
+    }
+}
+
+impl DownstreamSettings {
+    /// The size limits of one request head.
+    pub fn head_limits(&self) -> HeadLimits {
+        let bytes = |n: u32| usize::try_from(n).unwrap_or(usize::MAX);
+        HeadLimits {
+            request_line_bytes: bytes(self.max_request_line_bytes),
+            head_bytes: bytes(self.max_request_head_bytes),
+            header_count: bytes(self.max_request_headers),
+        }
+    }
+
+    /// How long an idle keep-alive connection waits for its next request.
+    pub fn keepalive_timeout(&self) -> Duration {
+        Duration::from_secs(self.keepalive_timeout_seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        downstream: DownstreamSettings,
+    }
+
+    #[test]
+    fn defaults_match_the_documented_ones_and_flags_override_them() {
+        let defaults = Cli::parse_from(["dataplane"]).downstream;
+        assert_eq!(defaults, DownstreamSettings::default());
+        let set = Cli::parse_from(["dataplane", "--max-request-headers", "20"]).downstream;
+        assert_eq!(set.head_limits().header_count, 20);
+        assert!(Cli::try_parse_from(["dataplane", "--max-request-headers", "1000"]).is_err());
+        assert!(Cli::try_parse_from(["dataplane", "--request-head-timeout-ms", "0"]).is_err());
+    }
+}
