@@ -1,14 +1,31 @@
 //! A minimal HTTP/1.1 server for the controller's admin endpoint and the echo backend.
+//!
+//! Bounded like the data plane's listeners: a client has [`HEAD_TIMEOUT`] to send a request
+//! head (and an idle keep-alive connection is closed after it), a head may be at most
+//! [`MAX_HEAD_BYTES`], at most [`MAX_CONNECTIONS`] are served at once, and a failed accept
+//! (out of file descriptors, say) pauses the loop with a growing pause instead of spinning.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// Time a client has to send a request head.
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest request head accepted (hyper's smallest buffer).
+pub const MAX_HEAD_BYTES: usize = 8192;
+/// Connections served at once; further clients wait in the kernel's accept queue.
+pub const MAX_CONNECTIONS: usize = 256;
+
+const FIRST_ACCEPT_PAUSE: Duration = Duration::from_millis(5);
+const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
 /// Serve `handler` on `listener` until the task is dropped. Each connection gets its own task.
 pub async fn serve<H, F>(listener: TcpListener, handler: H)
@@ -17,14 +34,22 @@ where
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
     let handler = Arc::new(handler);
+    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let mut pause = FIRST_ACCEPT_PAUSE;
     loop {
+        let Ok(permit) = connections.clone().acquire_owned().await else {
+            return;
+        };
         let (stream, _) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
-                tracing::warn!(%error, "accept failed");
+                tracing::warn!(%error, pause_ms = pause.as_millis(), "accept failed; pausing");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_ACCEPT_PAUSE);
                 continue;
             }
         };
+        pause = FIRST_ACCEPT_PAUSE;
         let handler = handler.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |request| {
@@ -32,8 +57,12 @@ where
                 async move { Ok::<_, Infallible>(response.await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEAD_TIMEOUT)
+                .max_buf_size(MAX_HEAD_BYTES)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
+            drop(permit);
         });
     }
 }
@@ -49,4 +78,41 @@ pub fn respond(status: u16, content_type: &str, body: impl Into<Bytes>) -> Respo
             .insert(http::header::CONTENT_TYPE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_head_larger_than_the_limit_is_refused_and_a_normal_one_served() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let server = tokio::spawn(serve(listener, |_request| async {
+            respond(200, "text/plain", "ok")
+        }));
+        let exchange = move |head: String| {
+            let mut stream = std::net::TcpStream::connect(address).expect("connect");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            stream.write_all(head.as_bytes()).expect("send");
+            let mut answer = [0u8; 12];
+            stream.read_exact(&mut answer).expect("an answer");
+            String::from_utf8_lossy(&answer).into_owned()
+        };
+        let normal = "GET / HTTP/1.1\r\nHost: a\r\n\r\n".to_string();
+        let large = format!(
+            "GET / HTTP/1.1\r\nCookie: {}\r\n\r\n",
+            "c".repeat(MAX_HEAD_BYTES)
+        );
+        let answers = tokio::task::spawn_blocking(move || (exchange(normal), exchange(large)))
+            .await
+            .expect("client");
+        assert_eq!(answers.0, "HTTP/1.1 200");
+        assert_eq!(answers.1, "HTTP/1.1 431");
+        server.abort();
+    }
 }
