@@ -6,70 +6,16 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::time::{Duration, Instant};
 
+use support::raw::{closed, connect, exchange, read_response};
 use support::*;
 
 /// The data plane's documented defaults.
 const MAX_REQUEST_LINE: usize = 16 * 1024;
 const MAX_REQUEST_HEAD: usize = 60 * 1024;
 const MAX_HEADERS: usize = 100;
-
-fn connect(port: u16) -> TcpStream {
-    let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream
-}
-
-/// Read one response head and the `Content-Length` body after it; the status, the head and
-/// the body.
-fn read_response(stream: &mut TcpStream) -> (u16, String, String) {
-    let mut received = Vec::new();
-    let mut byte = [0u8; 1];
-    while !received.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte) {
-            Ok(1) => received.push(byte[0]),
-            other => panic!(
-                "connection ended ({other:?}) after {:?}",
-                String::from_utf8_lossy(&received)
-            ),
-        }
-    }
-    let head = String::from_utf8_lossy(&received).into_owned();
-    let status = head
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .expect("a status line");
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .unwrap_or(0);
-    let mut body = vec![0u8; length];
-    stream.read_exact(&mut body).expect("body");
-    (status, head, String::from_utf8_lossy(&body).into_owned())
-}
-
-/// Send `request` and read the answer.
-fn exchange(port: u16, request: &[u8]) -> (u16, String, String) {
-    let mut stream = connect(port);
-    stream.write_all(request).expect("send");
-    read_response(&mut stream)
-}
-
-/// Whether the server closed `stream` (reads end) within a few seconds.
-fn closed(stream: &mut TcpStream) -> bool {
-    let mut rest = Vec::new();
-    stream.read_to_end(&mut rest).is_ok()
-}
 
 fn request_with(target: &str, fields: &str) -> Vec<u8> {
     format!("GET {target} HTTP/1.1\r\nHost: web.example.com\r\n{fields}\r\n").into_bytes()

@@ -1,8 +1,11 @@
 //! Limits on what clients may send and hold: request head sizes, how long a head may take to
 //! arrive, how long an idle keep-alive connection is kept, and how many connections a listener
-//! holds at once. Defaults sit in the range Envoy and nginx use.
+//! holds at once; and how request paths are normalised. Defaults sit in the range Envoy and
+//! nginx use.
 
 use std::time::Duration;
+
+use portico_router::normalize::{EncodedSlashes, PathPolicy};
 
 use crate::request_head::HeadLimits;
 
@@ -29,6 +32,22 @@ pub struct DownstreamSettings {
     /// accept queue until one closes.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_connections_per_listener: u32,
+    /// Turn runs of `/` in request paths into one before matching and forwarding.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
+    pub merge_slashes: bool,
+    /// What `%2F` and `%5C` in a path mean: `keep` (data, left encoded), `decode` (separators)
+    /// or `reject` (400).
+    #[arg(long, default_value = "keep", value_parser = encoded_slashes)]
+    pub encoded_slashes: EncodedSlashes,
+}
+
+fn encoded_slashes(value: &str) -> Result<EncodedSlashes, String> {
+    match value {
+        "keep" => Ok(EncodedSlashes::Keep),
+        "decode" => Ok(EncodedSlashes::Decode),
+        "reject" => Ok(EncodedSlashes::Reject),
+        _ => Err(format!("{value:?} is not keep, decode or reject")),
+    }
 }
 
 impl Default for DownstreamSettings {
@@ -40,6 +59,8 @@ impl Default for DownstreamSettings {
             request_head_timeout: Duration::from_secs(30),
             keepalive_timeout_seconds: 60,
             max_connections_per_listener: 10_000,
+            merge_slashes: true,
+            encoded_slashes: EncodedSlashes::Keep,
         }
     }
 }
@@ -52,6 +73,14 @@ impl DownstreamSettings {
             request_line_bytes: bytes(self.max_request_line_bytes),
             head_bytes: bytes(self.max_request_head_bytes),
             header_count: bytes(self.max_request_headers),
+        }
+    }
+
+    /// How request paths are normalised.
+    pub fn path_policy(&self) -> PathPolicy {
+        PathPolicy {
+            merge_slashes: self.merge_slashes,
+            encoded_slashes: self.encoded_slashes,
         }
     }
 
@@ -80,5 +109,16 @@ mod tests {
         assert_eq!(set.head_limits().header_count, 20);
         assert!(Cli::try_parse_from(["dataplane", "--max-request-headers", "1000"]).is_err());
         assert!(Cli::try_parse_from(["dataplane", "--request-head-timeout-ms", "0"]).is_err());
+        let paths = Cli::parse_from([
+            "dataplane",
+            "--merge-slashes",
+            "false",
+            "--encoded-slashes",
+            "reject",
+        ])
+        .downstream
+        .path_policy();
+        assert!(!paths.merge_slashes);
+        assert_eq!(paths.encoded_slashes, EncodedSlashes::Reject);
     }
 }

@@ -90,6 +90,7 @@ impl ListenerManager {
             current: self.current.clone(),
             metrics: self.metrics.clone(),
             upstream: self.upstream,
+            paths: self.downstream.path_policy(),
         };
         let app = Arc::new(pingora_proxy::http_proxy(&self.conf, proxy));
         let (stop, stopped) = watch::channel(false);

@@ -1,7 +1,8 @@
 //! The request path: one [`ProxyHttp`] per bound socket. The socket's precompiled table decides
 //! what to do (`portico_router::Action`); this module only carries it out: answer, redirect, or
 //! pick an endpoint and edit the upstream request's headers in `upstream_request_filter`, as
-//! Pingora's phases intend. The applied configuration is read through one atomic pointer load.
+//! Pingora's phases intend. The path is normalised first: what is matched is what is forwarded.
+//! The applied configuration is read through one atomic pointer load.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use pingora_core::{Error, ErrorType, Result};
 use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use portico_router::hosts::normalize_host;
+use portico_router::normalize::{PathPolicy, normalize_path};
 use portico_router::{Action, Request, RouteAction};
 use portico_snapshot::Protocol;
 
@@ -34,6 +36,8 @@ pub struct PorticoProxy {
     pub metrics: Arc<Metrics>,
     /// Timeouts and connect attempts towards endpoints.
     pub upstream: UpstreamSettings,
+    /// How request paths are normalised before matching.
+    pub paths: PathPolicy,
 }
 
 /// Per-request state.
@@ -51,6 +55,8 @@ pub struct RequestCtx {
     balancer: Option<Arc<Balancer>>,
     /// Endpoints this request failed to connect to.
     failed_connects: u8,
+    /// The normalised path, when it differs from the request's: forwarded instead.
+    normalized_path: Option<String>,
 }
 
 /// What [`PorticoProxy::decide`] settled on.
@@ -83,13 +89,19 @@ impl PorticoProxy {
             .or_else(|| header.uri.authority().map(|a| a.as_str()))
             .unwrap_or_default();
         let host = normalize_host(authority);
+        let Ok(path) = normalize_path(header.uri.path(), self.paths) else {
+            return Outcome::Respond(400);
+        };
         let request = Request {
             host: &host,
-            path: header.uri.path(),
+            path: &path,
             query: header.uri.query(),
             headers: &header.headers,
         };
         let decision = socket.decide(&request, rand::random());
+        if let std::borrow::Cow::Owned(path) = &path {
+            ctx.normalized_path = Some(path.clone());
+        }
         if let Some(matched) = &decision.matched {
             ctx.route = Some((matched.listener.clone(), matched.action.route.clone()));
             ctx.counters = applied.counters.get(matched.listener.as_ref()).cloned();
@@ -245,13 +257,25 @@ impl ProxyHttp for PorticoProxy {
         }
     }
 
-    /// Header edits of the matched rule, on the request as it goes upstream.
+    /// The normalised path and the matched rule's header edits, on the request as it goes
+    /// upstream.
     async fn upstream_request_filter(
         &self,
         _session: &mut Session,
         upstream_request: &mut RequestHeader,
         ctx: &mut Self::CTX,
     ) -> Result<()> {
+        if let Some(path) = &ctx.normalized_path {
+            let target = match upstream_request.uri.query() {
+                Some(query) => format!("{path}?{query}"),
+                None => path.clone(),
+            };
+            let uri = http::Uri::builder()
+                .path_and_query(target)
+                .build()
+                .map_err(|e| Error::because(ErrorType::InternalError, "normalised path", e))?;
+            upstream_request.set_uri(uri);
+        }
         if let Some(action) = &ctx.action {
             edit_headers(action, upstream_request);
         }

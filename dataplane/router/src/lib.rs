@@ -4,6 +4,8 @@
 //! consulted on every request without locks, allocation or a scan over all routes.
 //!
 //! - [`hosts`]: hostname lookup (exact, then wildcards from most to least specific, then any).
+//! - [`normalize`]: request paths normalised (dot segments, percent-encoding, slashes) before
+//!   they are matched and forwarded.
 //! - [`paths`]: path lookup (exact, then prefixes from longest to shortest) with header matches.
 //! - [`table`]: the per-socket table tying them together, and the [`RouteAction`] a match yields.
 //! - [`action`]: the [`Decision`] for a request (forward, redirect, or answer with a status),
@@ -30,6 +32,7 @@
 
 pub mod action;
 pub mod hosts;
+pub mod normalize;
 pub mod paths;
 pub mod table;
 
