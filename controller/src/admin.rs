@@ -7,7 +7,7 @@ use portico_translate::Statuses;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::http_server::{respond, serve};
+use crate::http_server::{Limits, respond, serve};
 use crate::metrics::Metrics;
 
 /// Serve the admin endpoint on `listener`. `status` holds the latest rendered statuses.
@@ -16,7 +16,7 @@ pub async fn run(
     status: watch::Receiver<Arc<Statuses>>,
     metrics: Arc<Metrics>,
 ) {
-    serve(listener, move |request| {
+    serve(listener, Limits::ADMIN, move |request| {
         let status = status.borrow().clone();
         let metrics = metrics.clone();
         async move {

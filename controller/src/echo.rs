@@ -6,7 +6,16 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::http_server::{respond, serve};
+use crate::http_server::{Limits, respond, serve};
+
+/// A demo backend takes what a gateway may forward (heads up to 1 MiB, 1,000 fields), so the
+/// gateway's own limits are what tests see.
+const ECHO_LIMITS: Limits = Limits {
+    head_timeout: std::time::Duration::from_secs(30),
+    max_head_bytes: 1024 * 1024,
+    max_headers: 1000,
+    max_connections: 4096,
+};
 
 /// Options of `portico echo`.
 #[derive(Debug, clap::Args)]
@@ -30,7 +39,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let name = args.name.unwrap_or_else(|| format!("echo-{}", args.port));
     tracing::info!(%name, address = %args.address, port = args.port, "echo backend listening");
     tokio::select! {
-        () = serve(listener, move |request| {
+        () = serve(listener, ECHO_LIMITS, move |request| {
             let name = name.clone();
             async move {
                 let headers: BTreeMap<String, String> = request

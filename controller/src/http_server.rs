@@ -1,9 +1,9 @@
 //! A minimal HTTP/1.1 server for the controller's admin endpoint and the echo backend.
 //!
-//! Bounded like the data plane's listeners: a client has [`HEAD_TIMEOUT`] to send a request
-//! head (and an idle keep-alive connection is closed after it), a head may be at most
-//! [`MAX_HEAD_BYTES`], at most [`MAX_CONNECTIONS`] are served at once, and a failed accept
-//! (out of file descriptors, say) pauses the loop with a growing pause instead of spinning.
+//! Bounded like the data plane's listeners ([`Limits`]): a client has a deadline to send a
+//! request head (and an idle keep-alive connection is closed after it), heads have a size
+//! limit, connections served at once are capped, and a failed accept (out of file
+//! descriptors, say) pauses the loop with a growing pause instead of spinning.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,24 +17,40 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-/// Time a client has to send a request head.
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-/// Largest request head accepted (hyper's smallest buffer).
-pub const MAX_HEAD_BYTES: usize = 8192;
-/// Connections served at once; further clients wait in the kernel's accept queue.
-pub const MAX_CONNECTIONS: usize = 256;
+/// What one server allows its clients.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Time a client has to send a request head.
+    pub head_timeout: Duration,
+    /// Largest request head accepted (at least hyper's smallest buffer, 8 KiB).
+    pub max_head_bytes: usize,
+    /// Most header fields in a request.
+    pub max_headers: usize,
+    /// Connections served at once; further clients wait in the kernel's accept queue.
+    pub max_connections: usize,
+}
+
+impl Limits {
+    /// The controller's admin endpoint: small requests from a few scrapers and operators.
+    pub const ADMIN: Self = Self {
+        head_timeout: Duration::from_secs(10),
+        max_head_bytes: 8192,
+        max_headers: 100,
+        max_connections: 256,
+    };
+}
 
 const FIRST_ACCEPT_PAUSE: Duration = Duration::from_millis(5);
 const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
 /// Serve `handler` on `listener` until the task is dropped. Each connection gets its own task.
-pub async fn serve<H, F>(listener: TcpListener, handler: H)
+pub async fn serve<H, F>(listener: TcpListener, limits: Limits, handler: H)
 where
     H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
     let handler = Arc::new(handler);
-    let connections = Arc::new(Semaphore::new(MAX_CONNECTIONS));
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
     let mut pause = FIRST_ACCEPT_PAUSE;
     loop {
         let Ok(permit) = connections.clone().acquire_owned().await else {
@@ -58,8 +74,9 @@ where
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(HEAD_TIMEOUT)
-                .max_buf_size(MAX_HEAD_BYTES)
+                .header_read_timeout(limits.head_timeout)
+                .max_buf_size(limits.max_head_bytes.max(8192))
+                .max_headers(limits.max_headers)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
             drop(permit);
@@ -90,7 +107,7 @@ mod tests {
     async fn a_head_larger_than_the_limit_is_refused_and_a_normal_one_served() {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
-        let server = tokio::spawn(serve(listener, |_request| async {
+        let server = tokio::spawn(serve(listener, Limits::ADMIN, |_request| async {
             respond(200, "text/plain", "ok")
         }));
         let exchange = move |head: String| {
@@ -106,7 +123,7 @@ mod tests {
         let normal = "GET / HTTP/1.1\r\nHost: a\r\n\r\n".to_string();
         let large = format!(
             "GET / HTTP/1.1\r\nCookie: {}\r\n\r\n",
-            "c".repeat(MAX_HEAD_BYTES)
+            "c".repeat(Limits::ADMIN.max_head_bytes)
         );
         let answers = tokio::task::spawn_blocking(move || (exchange(normal), exchange(large)))
             .await

@@ -8,15 +8,17 @@
 //! head with 414 or 431 before it has all arrived. Pingora then parses the complete head in a
 //! single pass (it is handed over as already-read bytes) and proxies the request.
 
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use pingora_core::apps::{HttpPersistentSettings, HttpServerApp};
 use pingora_core::listeners::tls::Acceptor;
-use pingora_core::protocols::Stream;
 use pingora_core::protocols::http::ServerSession;
+use pingora_core::protocols::l4::socket::SocketAddr;
 use pingora_core::protocols::l4::stream::Stream as L4Stream;
+use pingora_core::protocols::{GetSocketDigest, SocketDigest, Stream};
 use pingora_core::server::ShutdownWatch;
 use pingora_proxy::HttpProxy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -26,6 +28,7 @@ use tokio::time::Instant;
 use crate::downstream::DownstreamSettings;
 use crate::metrics::Metrics;
 use crate::proxy::PorticoProxy;
+use crate::proxy_protocol::{self, Parse};
 use crate::request_head::{HeadScanner, Refusal, Scan};
 
 /// A client that does not finish its handshake in this time is disconnected, so idle
@@ -55,7 +58,23 @@ pub struct ConnectionContext {
 /// HTTP, `Some(None)` when an HTTPS socket has no TLS configuration yet.
 pub async fn serve(tcp: TcpStream, tls: Option<Option<Acceptor>>, context: ConnectionContext) {
     let _ = tcp.set_nodelay(true);
-    let l4 = L4Stream::from(tcp);
+    let mut client = tcp.peer_addr().ok();
+    let digest = SocketDigest::from_raw_fd(tcp.as_raw_fd());
+    let mut l4 = L4Stream::from(tcp);
+    if context.settings.proxy_protocol {
+        let deadline = Instant::now() + context.settings.request_head_timeout;
+        match read_proxy_header(&mut l4, deadline).await {
+            Some(source) => client = source.or(client),
+            None => {
+                tracing::debug!(?client, "connection without a valid PROXY protocol header");
+                context.metrics.record_refusal("proxy_protocol");
+                return;
+            }
+        }
+    }
+    // The client's address, as requests report it (`X-Forwarded-For`).
+    let _ = digest.peer_addr.set(client.map(SocketAddr::Inet));
+    l4.set_socket_digest(digest);
     let stream: Stream = match tls {
         None => Box::new(l4),
         Some(None) => return,
@@ -74,6 +93,32 @@ pub async fn serve(tcp: TcpStream, tls: Option<Option<Acceptor>>, context: Conne
         }
     };
     serve_http1(stream, &context).await;
+}
+
+/// Read the PROXY protocol header at the start of `l4` by `deadline`; the client it names
+/// (`Some(None)`: none named). Bytes read past the header are put back. `None`: no valid
+/// header in time.
+async fn read_proxy_header(
+    l4: &mut L4Stream,
+    deadline: Instant,
+) -> Option<Option<std::net::SocketAddr>> {
+    let mut received = BytesMut::with_capacity(256);
+    loop {
+        let read = tokio::time::timeout_at(deadline, l4.read_buf(&mut received)).await;
+        if !matches!(read, Ok(Ok(n)) if n > 0) {
+            return None;
+        }
+        match proxy_protocol::parse(&received) {
+            Parse::Incomplete => {}
+            Parse::Invalid => return None,
+            Parse::Complete { length, source } => {
+                if let Some(rest) = received.get(length..).filter(|rest| !rest.is_empty()) {
+                    l4.rewind(rest);
+                }
+                return Some(source);
+            }
+        }
+    }
 }
 
 /// Requests one after another on a keep-alive connection.

@@ -39,6 +39,15 @@ pub struct DownstreamSettings {
     /// or `reject` (400).
     #[arg(long, default_value = "keep", value_parser = encoded_slashes)]
     pub encoded_slashes: EncodedSlashes,
+    /// Proxies in front of the data plane (a cloud load balancer, say) whose
+    /// `X-Forwarded-Proto`, `-Host` and `-Port` are kept; with 0 they are replaced.
+    #[arg(long, default_value_t = 0)]
+    pub trusted_hops: u8,
+    /// Expect a PROXY protocol header (version 1 or 2) at the start of every connection and
+    /// take the client's address from it; connections without a valid one are closed. For data
+    /// planes behind a load balancer that sends it (and reachable only through it).
+    #[arg(long)]
+    pub proxy_protocol: bool,
 }
 
 fn encoded_slashes(value: &str) -> Result<EncodedSlashes, String> {
@@ -61,6 +70,8 @@ impl Default for DownstreamSettings {
             max_connections_per_listener: 10_000,
             merge_slashes: true,
             encoded_slashes: EncodedSlashes::Keep,
+            trusted_hops: 0,
+            proxy_protocol: false,
         }
     }
 }

@@ -91,6 +91,7 @@ impl ListenerManager {
             metrics: self.metrics.clone(),
             upstream: self.upstream,
             paths: self.downstream.path_policy(),
+            trusted_hops: self.downstream.trusted_hops,
         };
         let app = Arc::new(pingora_proxy::http_proxy(&self.conf, proxy));
         let (stop, stopped) = watch::channel(false);

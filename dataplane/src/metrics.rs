@@ -72,7 +72,7 @@ impl Metrics {
             Opts::new(
                 "portico_dataplane_refused_requests_total",
                 "Requests refused before routing, by reason (request_line_too_long, \
-                 head_too_large, too_many_headers, head_timeout)",
+                 head_too_large, too_many_headers, head_timeout, proxy_protocol)",
             ),
             &["reason"],
         )?;

@@ -17,6 +17,7 @@ use portico_router::normalize::{PathPolicy, normalize_path};
 use portico_router::{Action, Request, RouteAction};
 use portico_snapshot::Protocol;
 
+use crate::forwarded::{Arrival, set_forwarding_headers};
 use crate::metrics::{ListenerCounters, Metrics};
 use crate::state::{Balancer, Current};
 use crate::upstream::UpstreamSettings;
@@ -38,6 +39,8 @@ pub struct PorticoProxy {
     pub upstream: UpstreamSettings,
     /// How request paths are normalised before matching.
     pub paths: PathPolicy,
+    /// Proxies in front of the data plane whose `X-Forwarded-*` headers are kept.
+    pub trusted_hops: u8,
 }
 
 /// Per-request state.
@@ -160,6 +163,18 @@ fn edit_headers(action: &RouteAction, request: &mut RequestHeader) {
     }
 }
 
+/// The `Host` a request was sent to: its `Host` header, else its URI's authority.
+fn host_of(request: &RequestHeader) -> Option<http::HeaderValue> {
+    request
+        .headers
+        .get(http::header::HOST)
+        .cloned()
+        .or_else(|| {
+            let authority = request.uri.authority()?;
+            http::HeaderValue::from_str(authority.as_str()).ok()
+        })
+}
+
 /// The status answering a request that failed with `error` (0: the client is gone).
 fn failure_status(error: &Error) -> u16 {
     use pingora_core::{ErrorSource, ErrorType::*};
@@ -257,11 +272,11 @@ impl ProxyHttp for PorticoProxy {
         }
     }
 
-    /// The normalised path and the matched rule's header edits, on the request as it goes
-    /// upstream.
+    /// The normalised path, the `X-Forwarded-*` headers and the matched rule's header edits
+    /// (last, so a rule may override the others), on the request as it goes upstream.
     async fn upstream_request_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         upstream_request: &mut RequestHeader,
         ctx: &mut Self::CTX,
     ) -> Result<()> {
@@ -276,6 +291,16 @@ impl ProxyHttp for PorticoProxy {
                 .map_err(|e| Error::because(ErrorType::InternalError, "normalised path", e))?;
             upstream_request.set_uri(uri);
         }
+        let arrival = Arrival {
+            client: session
+                .client_addr()
+                .and_then(|a| a.as_inet())
+                .map(|a| a.ip()),
+            scheme: self.protocol.scheme().as_str(),
+            host: host_of(session.req_header()),
+            port: self.port,
+        };
+        set_forwarding_headers(upstream_request, &arrival, self.trusted_hops);
         if let Some(action) = &ctx.action {
             edit_headers(action, upstream_request);
         }

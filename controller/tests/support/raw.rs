@@ -54,8 +54,8 @@ pub fn exchange(port: u16, request: &[u8]) -> (u16, String, String) {
     read_response(&mut stream)
 }
 
-/// Whether the server closed `stream` (reads end) within a few seconds.
+/// Whether the server closes `stream` without sending anything more (within the read timeout).
 pub fn closed(stream: &mut TcpStream) -> bool {
     let mut rest = Vec::new();
-    stream.read_to_end(&mut rest).is_ok()
+    stream.read_to_end(&mut rest).is_ok() && rest.is_empty()
 }
