@@ -641,7 +641,7 @@ async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn routes_of_kinds_not_served_yet_are_refused_with_a_reason() {
+async fn unserved_route_kinds_are_refused_and_kinds_installed_later_are_picked_up() {
     use gateway_api::grpcroutes::GrpcRoute;
     use portico_translate::route_kinds::TcpRoute;
 
@@ -705,4 +705,20 @@ async fn routes_of_kinds_not_served_yet_are_refused_with_a_reason() {
     );
     let accepted = condition(&tcp_parents[0].conditions, "Accepted").expect("Accepted");
     assert_eq!(accepted.reason, "NotAllowedByListeners");
+
+    // HTTPRoute's CRD was not installed when the controller started: installed now, its
+    // routes are served without a restart (the watch retries, it does not give up).
+    install_crds(&client, &["httproutes"]).await;
+    let routes: Api<HttpRoute> = Api::namespaced(client.clone(), "default");
+    create(
+        &routes,
+        "metadata: {name: web}\nspec:\n  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: web, port: 80}]}]\n",
+    )
+    .await;
+    let accepted = eventually(Duration::from_secs(90), || async {
+        let status = routes.get("web").await.ok()?.status?;
+        condition(&status.parents.first()?.conditions, "Accepted").cloned()
+    })
+    .await;
+    assert_eq!(accepted.status, "True", "{}", accepted.message);
 }

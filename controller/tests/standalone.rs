@@ -5,6 +5,7 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use support::*;
 
@@ -122,13 +123,8 @@ async fn requests_are_routed_by_host_path_and_header() {
         "http://127.0.0.1:{}/metrics",
         deployment.ports.dataplane_admin
     );
-    let metrics = reqwest::get(metrics_url)
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let counter = |labels: &str| {
+    // A request is counted after its response is sent: poll until the last one shows.
+    let counter = |metrics: &str, labels: &str| {
         metrics
             .lines()
             .find(|l| l.starts_with(&format!("portico_dataplane_requests_total{{{labels}}}")))
@@ -136,15 +132,23 @@ async fn requests_are_routed_by_host_path_and_header() {
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    assert!(
-        counter(r#"class="2xx",listener="default/gw/http""#) >= 5,
-        "{metrics}"
-    );
-    assert!(
-        counter(r#"class="5xx",listener="default/gw/http""#) >= 1,
-        "{metrics}"
-    );
-    assert!(counter(r#"class="4xx",listener="""#) >= 1, "{metrics}");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let metrics = reqwest::get(&metrics_url)
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let counted = counter(&metrics, r#"class="2xx",listener="default/gw/http""#) >= 5
+            && counter(&metrics, r#"class="5xx",listener="default/gw/http""#) >= 1
+            && counter(&metrics, r#"class="4xx",listener="""#) >= 1;
+        if counted {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{metrics}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let status = deployment.status().await;
     let route_status = &status["httpRoutes"][0]["status"]["parents"][0]["conditions"];

@@ -13,7 +13,6 @@ use super::stores::Stores;
 pub fn addresses(gateway: &ObjectRef, stores: &Stores) -> Option<Vec<GatewayStatusAddresses>> {
     let service = stores
         .services
-        .as_ref()?
         .get(&StoreRef::new(&object_name(&gateway.name)).within(&gateway.namespace))?;
     let address = |value: String| {
         let kind = if value.parse::<std::net::IpAddr>().is_ok() {
@@ -39,7 +38,6 @@ pub fn addresses(gateway: &ObjectRef, stores: &Stores) -> Option<Vec<GatewayStat
     }
     let gateway_object = stores
         .gateways
-        .as_ref()?
         .get(&StoreRef::new(&gateway.name).within(&gateway.namespace))?;
     let configured: Vec<_> = for_gateway(&gateway_object, stores)
         .service

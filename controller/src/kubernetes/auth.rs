@@ -65,8 +65,8 @@ impl Authenticate for TokenReviewer {
         let gateways: Vec<ObjectRef> = self
             .stores
             .gateways
-            .iter()
-            .flat_map(|s| s.state())
+            .state()
+            .into_iter()
             .filter(|g| {
                 g.namespace().as_deref() == Some(namespace) && object_name(&g.name_any()) == account
             })

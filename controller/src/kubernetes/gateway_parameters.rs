@@ -9,9 +9,7 @@ use super::stores::Stores;
 
 /// The Gateway's parameters: its own `infrastructure.parametersRef`, else its class's.
 pub fn for_gateway(gateway: &Gateway, stores: &Stores) -> PorticoProxySpec {
-    let Some(proxies) = stores.proxies.as_ref() else {
-        return PorticoProxySpec::default();
-    };
+    let proxies = &stores.proxies;
     let namespace = gateway.namespace().unwrap_or_default();
     let own = gateway
         .spec
@@ -22,8 +20,7 @@ pub fn for_gateway(gateway: &Gateway, stores: &Stores) -> PorticoProxySpec {
         .map(|r| StoreRef::<PorticoProxy>::new(&r.name).within(&namespace));
     let class = stores
         .gateway_classes
-        .as_ref()
-        .and_then(|s| s.get(&StoreRef::new(&gateway.spec.gateway_class_name)))
+        .get(&StoreRef::new(&gateway.spec.gateway_class_name))
         .and_then(|c| c.spec.parameters_ref.clone())
         .filter(|r| r.group == GROUP && r.kind == KIND)
         .map(|r| {

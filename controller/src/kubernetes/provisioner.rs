@@ -83,8 +83,9 @@ impl Provisioner {
             self.swept = false;
         }
         let still: BTreeSet<ObjectRef> = accepted.iter().cloned().collect();
-        // Without both kinds' watches, "not accepted" could mean "not known": never sweep then.
-        if !self.swept && stores.gateways.is_some() && stores.gateway_classes.is_some() {
+        // Translation runs only once Gateways and GatewayClasses were listed (or their CRDs
+        // are not installed), so "not accepted" means "not accepted", never "not known".
+        if !self.swept {
             self.swept = self.remove_orphans(&still).await;
         }
         for gone in self
@@ -101,8 +102,7 @@ impl Provisioner {
             self.provisioned.insert(key.clone());
             let Some(gateway) = stores
                 .gateways
-                .as_ref()
-                .and_then(|s| s.get(&StoreRef::new(&key.name).within(&key.namespace)))
+                .get(&StoreRef::new(&key.name).within(&key.namespace))
             else {
                 continue;
             };

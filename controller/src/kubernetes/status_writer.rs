@@ -109,12 +109,10 @@ impl StatusWriter {
         for gateway in &desired.gateways {
             let current = find(&live.gateways, &gateway.object).map(|o| &o.status);
             if current != Some(&gateway.status) {
-                let object = stores.gateways.as_ref().and_then(|s| {
-                    s.get(
-                        &reflector::ObjectRef::new(&gateway.object.name)
-                            .within(&gateway.object.namespace),
-                    )
-                });
+                let object = stores.gateways.get(
+                    &reflector::ObjectRef::new(&gateway.object.name)
+                        .within(&gateway.object.namespace),
+                );
                 if let Some(object) = object {
                     let mut turned_bad = newly_bad(
                         gateway.status.conditions.as_deref(),
@@ -173,10 +171,10 @@ impl StatusWriter {
     /// route missing there gets ours removed).
     async fn write_routes<K: RouteObject>(
         &self,
-        store: &Option<Store<K>>,
+        store: &Store<K>,
         desired: &HashMap<&ObjectRef, &RouteStatus>,
     ) {
-        for route in store.iter().flat_map(|s| s.state()) {
+        for route in store.state() {
             let object = ObjectRef {
                 namespace: route.namespace().unwrap_or_default(),
                 name: route.name_any(),
@@ -226,15 +224,15 @@ impl StatusWriter {
     /// What the API server holds now, in the translator's shape (route parents: ours only).
     fn live(&self, stores: &Stores) -> Statuses {
         fn collect<K: Resource + Clone, S: Clone + Default>(
-            store: &Option<kube::runtime::reflector::Store<K>>,
+            store: &kube::runtime::reflector::Store<K>,
             status: impl Fn(&K) -> Option<S>,
         ) -> Vec<ObjectStatus<S>>
         where
             K::DynamicType: Clone + Eq + std::hash::Hash,
         {
             store
-                .iter()
-                .flat_map(|s| s.state())
+                .state()
+                .into_iter()
                 .map(|o| ObjectStatus {
                     object: ObjectRef {
                         namespace: o.meta().namespace.clone().unwrap_or_default(),
@@ -259,13 +257,10 @@ impl StatusWriter {
     }
 
     /// Routes' statuses as the API server holds them, with our parents' entries only.
-    fn our_parents<K: RouteObject>(
-        &self,
-        store: &Option<Store<K>>,
-    ) -> Vec<ObjectStatus<RouteStatus>> {
+    fn our_parents<K: RouteObject>(&self, store: &Store<K>) -> Vec<ObjectStatus<RouteStatus>> {
         store
-            .iter()
-            .flat_map(|s| s.state())
+            .state()
+            .into_iter()
             .map(|route| {
                 let mut status = route.route_status();
                 status
@@ -282,7 +277,7 @@ impl StatusWriter {
             .collect()
     }
 
-    fn unserved<K: RouteObject>(&self, store: &Option<Store<K>>) -> Vec<UnservedRouteStatus> {
+    fn unserved<K: RouteObject>(&self, store: &Store<K>) -> Vec<UnservedRouteStatus> {
         self.our_parents(store)
             .into_iter()
             .map(|route| UnservedRouteStatus {

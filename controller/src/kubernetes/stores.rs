@@ -1,5 +1,12 @@
 //! One shared watch per kind, each feeding an in-memory store (a kube-rs reflector). Any change
-//! wakes the translation loop. Kinds whose CRDs are not installed are skipped with a log line.
+//! wakes the translation loop.
+//!
+//! A watch never gives up: after any error (an RBAC race during `helm install`, a CRD being
+//! reinstalled, an API server restart) it retries with backoff, and what it lists then
+//! replaces the store. Translation starts once every kind has been listed, except kinds whose
+//! CRD the API server says is not installed: those start empty and are picked up when the CRD
+//! appears, without a restart. Built-in kinds (Services, Secrets, ...) are always waited for,
+//! since translating without them would drop every route or certificate.
 
 use std::collections::HashSet;
 use std::fmt::Debug;
@@ -38,25 +45,35 @@ pub type SharedReferences = Arc<RwLock<References>>;
 pub struct Stores {
     /// Services and Secrets that matter: changes to any other are not worth a translation.
     pub references: SharedReferences,
-    pub gateway_classes: Option<Store<GatewayClass>>,
-    pub gateways: Option<Store<Gateway>>,
-    pub http_routes: Option<Store<HttpRoute>>,
-    reference_grants: Option<Store<ReferenceGrant>>,
-    namespaces: Option<Store<Namespace>>,
-    pub services: Option<Store<Service>>,
-    endpoint_slices: Option<Store<EndpointSlice>>,
-    secrets: Option<Store<Secret>>,
-    pub grpc_routes: Option<Store<GrpcRoute>>,
-    pub tls_routes: Option<Store<TlsRoute>>,
-    pub tcp_routes: Option<Store<TcpRoute>>,
-    pub udp_routes: Option<Store<UdpRoute>>,
-    listener_sets: Option<Store<ListenerSet>>,
-    backend_tls_policies: Option<Store<BackendTlsPolicy>>,
-    config_maps: Option<Store<ConfigMap>>,
-    ingresses: Option<Store<Ingress>>,
-    ingress_classes: Option<Store<IngressClass>>,
+    pub gateway_classes: Store<GatewayClass>,
+    pub gateways: Store<Gateway>,
+    pub http_routes: Store<HttpRoute>,
+    reference_grants: Store<ReferenceGrant>,
+    namespaces: Store<Namespace>,
+    pub services: Store<Service>,
+    endpoint_slices: Store<EndpointSlice>,
+    secrets: Store<Secret>,
+    pub grpc_routes: Store<GrpcRoute>,
+    pub tls_routes: Store<TlsRoute>,
+    pub tcp_routes: Store<TcpRoute>,
+    pub udp_routes: Store<UdpRoute>,
+    listener_sets: Store<ListenerSet>,
+    backend_tls_policies: Store<BackendTlsPolicy>,
+    config_maps: Store<ConfigMap>,
+    ingresses: Store<Ingress>,
+    ingress_classes: Store<IngressClass>,
     /// Portico's own parameters (for the provisioner).
-    pub proxies: Option<Store<PorticoProxy>>,
+    pub proxies: Store<PorticoProxy>,
+}
+
+/// Whether translation can do without a kind the API server does not serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    /// A built-in kind: always served; translation waits until it is listed.
+    BuiltIn,
+    /// A kind of a CRD: translation waits until it is listed, unless the CRD is not
+    /// installed, when there can be no objects of it.
+    ByCrd,
 }
 
 impl Stores {
@@ -82,75 +99,61 @@ impl Stores {
                 read(&refs).services.contains(&key(s.namespace(), service))
             }
         };
-        let stores = Self {
-            gateway_classes: watch(client, all(), wake, always).await,
-            gateways: watch(client, all(), wake, always).await,
-            http_routes: watch(client, all(), wake, always).await,
-            reference_grants: watch(client, all(), wake, always).await,
-            namespaces: watch(client, all(), wake, always).await,
-            services: watch(client, all(), wake, named_in(&references, |r| &r.services)).await,
-            endpoint_slices: watch(client, all(), wake, slice(&references)).await,
-            // Only TLS Secrets can be listener certificates; the rest are never cached.
-            secrets: watch(
-                client,
-                all().fields("type=kubernetes.io/tls"),
-                wake,
-                named_in(&references, |r| &r.secrets),
-            )
-            .await,
-            grpc_routes: watch(client, all(), wake, always).await,
-            tls_routes: watch(client, all(), wake, always).await,
-            tcp_routes: watch(client, all(), wake, always).await,
-            udp_routes: watch(client, all(), wake, always).await,
-            listener_sets: watch(client, all(), wake, always).await,
-            backend_tls_policies: watch(client, all(), wake, always).await,
-            // Every namespace has ConfigMaps; only CA bundles are kept, and only referenced
-            // ones wake translation.
-            config_maps: watch_trimmed(
-                client,
-                all(),
-                wake,
-                named_in(&references, |r| &r.config_maps),
-                keep_only_ca_bundle,
-            )
-            .await,
-            ingresses: watch(client, all(), wake, always).await,
-            ingress_classes: watch(client, all(), wake, always).await,
-            proxies: watch(client, all(), wake, always).await,
-            references,
-        };
-        stores.wait_until_ready().await;
-        stores
-    }
-
-    async fn wait_until_ready(&self) {
-        macro_rules! ready {
-            ($($store:ident),*) => {$(
-                if let Some(store) = &self.$store {
-                    let _ = store.wait_until_ready().await;
-                }
-            )*};
-        }
-        ready!(
-            gateway_classes,
-            gateways,
-            http_routes,
-            reference_grants,
-            namespaces,
-            services,
-            endpoint_slices,
-            secrets,
-            grpc_routes,
-            tls_routes,
-            tcp_routes,
-            udp_routes,
-            listener_sets,
-            backend_tls_policies,
-            config_maps,
-            ingresses,
-            ingress_classes,
-            proxies
+        use Served::{BuiltIn, ByCrd};
+        // Every watch starts at once; then each kind is waited for in turn.
+        let gateway_classes = watch(client, all(), wake, always);
+        let gateways = watch(client, all(), wake, always);
+        let http_routes = watch(client, all(), wake, always);
+        let reference_grants = watch(client, all(), wake, always);
+        let namespaces = watch(client, all(), wake, always);
+        let services = watch(client, all(), wake, named_in(&references, |r| &r.services));
+        let endpoint_slices = watch(client, all(), wake, slice(&references));
+        // Only TLS Secrets can be listener certificates; the rest are never cached.
+        let secrets = watch(
+            client,
+            all().fields("type=kubernetes.io/tls"),
+            wake,
+            named_in(&references, |r| &r.secrets),
         );
+        let grpc_routes = watch(client, all(), wake, always);
+        let tls_routes = watch(client, all(), wake, always);
+        let tcp_routes = watch(client, all(), wake, always);
+        let udp_routes = watch(client, all(), wake, always);
+        let listener_sets = watch(client, all(), wake, always);
+        let backend_tls_policies = watch(client, all(), wake, always);
+        // Every namespace has ConfigMaps; only CA bundles are kept, and only referenced ones
+        // wake translation.
+        let config_maps = watch_trimmed(
+            client,
+            all(),
+            wake,
+            named_in(&references, |r| &r.config_maps),
+            keep_only_ca_bundle,
+        );
+        let ingresses = watch(client, all(), wake, always);
+        let ingress_classes = watch(client, all(), wake, always);
+        let proxies = watch(client, all(), wake, always);
+        Self {
+            gateway_classes: settle(client, gateway_classes, ByCrd).await,
+            gateways: settle(client, gateways, ByCrd).await,
+            http_routes: settle(client, http_routes, ByCrd).await,
+            reference_grants: settle(client, reference_grants, ByCrd).await,
+            namespaces: settle(client, namespaces, BuiltIn).await,
+            services: settle(client, services, BuiltIn).await,
+            endpoint_slices: settle(client, endpoint_slices, BuiltIn).await,
+            secrets: settle(client, secrets, BuiltIn).await,
+            grpc_routes: settle(client, grpc_routes, ByCrd).await,
+            tls_routes: settle(client, tls_routes, ByCrd).await,
+            tcp_routes: settle(client, tcp_routes, ByCrd).await,
+            udp_routes: settle(client, udp_routes, ByCrd).await,
+            listener_sets: settle(client, listener_sets, ByCrd).await,
+            backend_tls_policies: settle(client, backend_tls_policies, ByCrd).await,
+            config_maps: settle(client, config_maps, BuiltIn).await,
+            ingresses: settle(client, ingresses, BuiltIn).await,
+            ingress_classes: settle(client, ingress_classes, BuiltIn).await,
+            proxies: settle(client, proxies, ByCrd).await,
+            references,
+        }
     }
 
     /// Every object, as translation input.
@@ -178,16 +181,44 @@ impl Stores {
     }
 }
 
-fn snapshot<K>(store: &Option<Store<K>>) -> Vec<K>
+fn snapshot<K>(store: &Store<K>) -> Vec<K>
 where
     K: Resource + Clone + 'static,
     K::DynamicType: Clone + Eq + std::hash::Hash,
 {
-    store
-        .as_ref()
-        .map(|s| s.state().iter().map(|o| (**o).clone()).collect())
-        .unwrap_or_default()
+    store.state().iter().map(|o| (**o).clone()).collect()
 }
+
+/// Wait until `store`'s kind has been listed, or, for a kind `ByCrd`, until the API server
+/// says its CRD is not installed (the watch keeps retrying and fills the store once it is).
+async fn settle<K>(client: &Client, store: Store<K>, served: Served) -> Store<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
+{
+    let kind = K::kind(&());
+    if served == Served::ByCrd {
+        let api: Api<K> = Api::all(client.clone());
+        let probe = api.list_metadata(&ListParams::default().limit(1)).await;
+        if let Err(kube::Error::Api(status)) = probe
+            && status.code == 404
+        {
+            tracing::warn!(%kind, "the API server does not serve this kind (CRD not installed?); starting without it, it is picked up once installed");
+            return store;
+        }
+    }
+    if tokio::time::timeout(SLOW_START, store.wait_until_ready())
+        .await
+        .is_err()
+    {
+        tracing::error!(%kind, "cannot list this kind yet (RBAC? see the watch errors); translation waits for it");
+        let _ = store.wait_until_ready().await;
+        tracing::info!(%kind, "listed at last");
+    }
+    store
+}
+
+/// How long a kind may take to be listed before its wait is logged as an error.
+const SLOW_START: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Relevance of objects that matter only when the set `names` picks from the references holds
 /// their namespace and name.
@@ -231,47 +262,35 @@ struct Wake {
     events: IntCounterVec,
 }
 
-/// Watch every object of kind `K` into a store, or `None` when the API server does not serve
-/// the kind (its CRD is not installed). Changes to objects for which `relevant` is false update
-/// the store without waking translation.
-async fn watch<K>(
+/// Watch every object of kind `K` into a store, retrying with backoff after any error.
+/// Changes to objects for which `relevant` is false update the store without waking
+/// translation.
+fn watch<K>(
     client: &Client,
     config: watcher::Config,
     wake: &Wake,
     relevant: impl Fn(&K) -> bool + Send + Sync + 'static,
-) -> Option<Store<K>>
+) -> Store<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
-    watch_trimmed(client, config, wake, relevant, |_| {}).await
+    watch_trimmed(client, config, wake, relevant, |_| {})
 }
 
 /// [`watch`], storing objects as `trim` leaves them (besides dropping `managedFields`, which
 /// nothing reads and which can be most of an object's size).
-async fn watch_trimmed<K>(
+fn watch_trimmed<K>(
     client: &Client,
     config: watcher::Config,
     wake: &Wake,
     relevant: impl Fn(&K) -> bool + Send + Sync + 'static,
     trim: impl Fn(&mut K) + Send + Sync + 'static,
-) -> Option<Store<K>>
+) -> Store<K>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
 {
     let kind = K::kind(&());
     let api: Api<K> = Api::all(client.clone());
-    match api.list_metadata(&ListParams::default().limit(1)).await {
-        Err(kube::Error::Api(status)) if status.code == 404 => {
-            tracing::warn!(%kind, "the API server does not serve this kind (CRD not installed?); skipping it");
-            return None;
-        }
-        Err(kube::Error::Api(status)) if status.code == 403 => {
-            tracing::error!(%kind, message = %status.message, "not allowed to watch this kind (RBAC?); skipping it");
-            return None;
-        }
-        Err(error) => tracing::warn!(%kind, %error, "cannot list yet; the watch will retry"),
-        Ok(_) => {}
-    }
     let (reader, writer) = reflector::store();
     // Every event wakes translation, relists (Init .. InitDone) included: a relist can remove
     // objects without any Delete event.
@@ -300,9 +319,9 @@ where
                     }
                 }
                 Ok(watcher::Event::Init | watcher::Event::InitDone) => wake.changed.notify_one(),
-                Err(error) => tracing::warn!(%kind, %error, "watch error; retrying"),
+                Err(error) => tracing::warn!(%kind, %error, "watch error; retrying with backoff"),
             }
         }
     });
-    Some(reader)
+    reader
 }
