@@ -21,7 +21,8 @@ const REMEMBERED_VERSIONS: usize = 32;
 struct Instance {
     sent: BTreeMap<u64, Contents>,
     applied: HashMap<ObjectRef, i64>,
-    rejected: HashMap<ObjectRef, (u64, String)>,
+    /// Why the Gateway's newest snapshot is not served, as a status message.
+    rejected: HashMap<ObjectRef, String>,
     /// Bind failures of the last ACK, by Gateway: only Gateways the ACKed snapshot carried
     /// for this instance, so a data plane cannot fail another tenant's listeners.
     listener_failures: HashMap<ObjectRef, HashMap<String, String>>,
@@ -34,9 +35,9 @@ pub struct GatewayProgress {
     pub applied_generation: Option<i64>,
     /// Instances that applied that generation or later.
     pub instances: usize,
-    /// The newest unresolved rejection of this Gateway's snapshot: (instance, version, reason).
-    /// An instance's later ACK clears its rejection.
-    pub rejection: Option<(String, u64, String)>,
+    /// Why an instance does not serve this Gateway's newest snapshot (it rejected it, or the
+    /// controller could not send it), as a status message. An instance's later ACK clears it.
+    pub rejection: Option<String>,
     /// Listener key to bind error, as reported by instances.
     pub listener_failures: HashMap<String, String>,
 }
@@ -94,10 +95,12 @@ impl Acks {
                 }
                 entry.listener_failures = failures_by_gateway(instance, &contents, report);
             } else {
+                let message = format!(
+                    "data plane {instance} rejected snapshot {}: {}",
+                    report.version, report.reason
+                );
                 for (gateway, _) in &contents {
-                    entry
-                        .rejected
-                        .insert(gateway.clone(), (report.version, report.reason.clone()));
+                    entry.rejected.insert(gateway.clone(), message.clone());
                 }
             }
             contents
@@ -106,11 +109,23 @@ impl Acks {
         contents
     }
 
+    /// Record that `version`, carrying `contents`, could not be sent to `instance`.
+    pub fn record_unsent(&self, instance: &str, version: u64, contents: &Contents, reason: &str) {
+        let message = format!("snapshot {version} was not sent to data plane {instance}: {reason}");
+        self.with(|all| {
+            let entry = all.entry(instance.to_string()).or_default();
+            for (gateway, _) in contents {
+                entry.rejected.insert(gateway.clone(), message.clone());
+            }
+        });
+        self.changed.notify_one();
+    }
+
     /// The aggregated view of `gateway`.
     pub fn progress(&self, gateway: &ObjectRef) -> GatewayProgress {
         self.with(|all| {
             let mut progress = GatewayProgress::default();
-            for (name, instance) in all.iter() {
+            for instance in all.values() {
                 if let Some(&generation) = instance.applied.get(gateway) {
                     match progress.applied_generation {
                         Some(best) if best > generation => {}
@@ -121,8 +136,8 @@ impl Acks {
                         }
                     }
                 }
-                if let Some((version, reason)) = instance.rejected.get(gateway) {
-                    progress.rejection = Some((name.clone(), *version, reason.clone()));
+                if let Some(message) = instance.rejected.get(gateway) {
+                    progress.rejection = Some(message.clone());
                 }
                 if let Some(failures) = instance.listener_failures.get(gateway) {
                     progress

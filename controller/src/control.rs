@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use k8s_openapi::jiff::Timestamp;
 use portico_snapshot::ObjectRef;
-use portico_snapshot::wire::SnapshotServiceServer;
+use portico_snapshot::wire::{MAX_DATA_PLANE_MESSAGE_BYTES, SnapshotServiceServer};
 use portico_translate::{GatewayFacts, Options, Output, Resources, RouteMemo, Statuses};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -75,12 +75,14 @@ impl Control {
     }
 
     /// Bind the gRPC snapshot service and start serving data planes, authenticated by
-    /// `authenticator` when given. Returns its address.
+    /// `authenticator` when given, sending snapshots up to `max_snapshot_bytes`. Returns its
+    /// address.
     pub async fn serve_snapshots(
         &self,
         grpc_address: SocketAddr,
         authenticator: Option<Arc<dyn Authenticate>>,
         tls: Option<ServerTls>,
+        max_snapshot_bytes: usize,
     ) -> anyhow::Result<SocketAddr> {
         let mut builder = tonic::transport::Server::builder()
             // Keepalives notice data planes that vanished without closing their stream.
@@ -104,10 +106,14 @@ impl Control {
             published: self.publisher.subscribe(),
             acks: self.acks.clone(),
             metrics: self.metrics.clone(),
+            max_snapshot_bytes,
         };
+        let service = SnapshotServiceServer::new(server)
+            .max_decoding_message_size(MAX_DATA_PLANE_MESSAGE_BYTES)
+            .max_encoding_message_size(max_snapshot_bytes);
         tokio::spawn(async move {
             let result = builder
-                .add_service(SnapshotServiceServer::new(server))
+                .add_service(service)
                 .serve_with_incoming(TcpListenerStream::new(grpc))
                 .await;
             if let Err(error) = result {

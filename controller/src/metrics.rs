@@ -63,7 +63,7 @@ impl Metrics {
         let gateway_snapshots = IntCounterVec::new(
             Opts::new(
                 "portico_controller_gateway_snapshots_total",
-                "Snapshots containing a Gateway, by result (pushed, acked, nacked)",
+                "Snapshots containing a Gateway, by result (pushed, acked, nacked, oversized: not sent)",
             ),
             &["gateway", "result"],
         )?;

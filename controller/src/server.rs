@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use portico_snapshot::wire::{SnapshotService, proto};
+use portico_snapshot::wire::{SnapshotService, encoded_len, proto};
 use portico_snapshot::{ObjectRef, Snapshot};
 use tokio::sync::{mpsc, watch};
 use tokio_stream::Stream;
@@ -35,6 +35,8 @@ pub struct SnapshotServer {
     pub acks: Arc<Acks>,
     /// Metrics.
     pub metrics: Arc<Metrics>,
+    /// Snapshots larger than this are not sent (`--max-snapshot-bytes`).
+    pub max_snapshot_bytes: usize,
 }
 
 type SnapshotStream = Pin<Box<dyn Stream<Item = Result<proto::Snapshot, Status>> + Send>>;
@@ -95,6 +97,7 @@ impl SnapshotService for SnapshotServer {
             published: self.published.clone(),
             acks: self.acks.clone(),
             metrics: self.metrics.clone(),
+            max_snapshot_bytes: self.max_snapshot_bytes,
         };
         tokio::spawn(session.run(inbound, outbound));
         Ok(Response::new(Box::pin(ReceiverStream::new(outbound_rx))))
@@ -111,6 +114,7 @@ struct Session {
     published: watch::Receiver<Arc<Published>>,
     acks: Arc<Acks>,
     metrics: Arc<Metrics>,
+    max_snapshot_bytes: usize,
 }
 
 impl Session {
@@ -134,11 +138,25 @@ impl Session {
                         continue;
                     }
                     let (snapshot, contents) = assemble(&published, &self.gateways);
+                    let wire = proto::Snapshot::from(snapshot);
+                    let size = encoded_len(&wire);
+                    if size > self.max_snapshot_bytes {
+                        let reason = format!(
+                            "it takes {size} bytes, over the limit of {} (--max-snapshot-bytes); the data plane keeps serving its previous snapshot",
+                            self.max_snapshot_bytes
+                        );
+                        tracing::error!(%instance, version = published.version, %reason, "snapshot not sent");
+                        for (gateway, _) in &contents {
+                            self.metrics.gateway_snapshots.with_label_values(&[&gateway.to_string(), "oversized"]).inc();
+                        }
+                        self.acks.record_unsent(&self.stream, published.version, &contents, &reason);
+                        continue;
+                    }
                     for (gateway, _) in &contents {
                         self.metrics.gateway_snapshots.with_label_values(&[&gateway.to_string(), "pushed"]).inc();
                     }
                     self.acks.record_sent(&self.stream, published.version, contents);
-                    if outbound.send(Ok(snapshot.into())).await.is_err() {
+                    if outbound.send(Ok(wire)).await.is_err() {
                         break;
                     }
                 }

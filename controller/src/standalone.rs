@@ -61,13 +61,17 @@ pub struct Args {
     /// How often the files are checked for changes, in milliseconds.
     #[arg(long, default_value_t = 100)]
     poll_interval_ms: u64,
+    /// Largest snapshot sent to a data plane, in bytes; a larger one is not sent and its
+    /// Gateways get `Programmed=False`. Data planes accept the same size by default.
+    #[arg(long, default_value_t = portico_snapshot::wire::DEFAULT_MAX_SNAPSHOT_BYTES)]
+    max_snapshot_bytes: usize,
 }
 
 /// Run until SIGINT or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let control = Control::start(args.admin_address).await?;
     let grpc_address = control
-        .serve_snapshots(args.grpc_address, None, None)
+        .serve_snapshots(args.grpc_address, None, None, args.max_snapshot_bytes)
         .await?;
     let options = Options {
         default_address: args.listen_address,
@@ -100,6 +104,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         &format!("http://{grpc_address}"),
         "--admin-address",
         &args.dataplane_admin_address.to_string(),
+        "--max-snapshot-bytes",
+        &args.max_snapshot_bytes.to_string(),
     ]
     .map(String::from)
     .to_vec();

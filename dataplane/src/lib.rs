@@ -79,6 +79,10 @@ pub struct Args {
     /// Worker threads per service.
     #[arg(long, default_value_t = 2)]
     threads: usize,
+    /// Largest snapshot accepted from the controller, in bytes (at least the controller's
+    /// --max-snapshot-bytes).
+    #[arg(long, default_value_t = portico_snapshot::wire::DEFAULT_MAX_SNAPSHOT_BYTES)]
+    max_snapshot_bytes: usize,
     /// How endpoints are dialled and waited for.
     #[command(flatten)]
     upstream: upstream::UpstreamSettings,
@@ -127,6 +131,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             (Some(ca), Some(cert), Some(key)) => Some(subscriber::TlsFiles { ca, cert, key }),
             _ => None,
         },
+        max_snapshot_bytes: args.max_snapshot_bytes,
         current: current.clone(),
         listeners: reconcile_tx,
         metrics: metrics.clone(),

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use pingora_core::server::ShutdownWatch;
 use pingora_core::services::background::BackgroundService;
-use portico_snapshot::wire::{SnapshotServiceClient, proto};
+use portico_snapshot::wire::{MAX_DATA_PLANE_MESSAGE_BYTES, SnapshotServiceClient, proto};
 use portico_snapshot::{ObjectRef, Snapshot};
 use tokio::sync::{mpsc, oneshot};
 use tokio_stream::wrappers::ReceiverStream;
@@ -32,6 +32,8 @@ pub struct Subscriber {
     pub token_file: Option<std::path::PathBuf>,
     /// Mutual TLS to the controller, read afresh on every connection (certificates rotate).
     pub tls: Option<TlsFiles>,
+    /// Largest snapshot accepted.
+    pub max_snapshot_bytes: usize,
     /// The served configuration.
     pub current: Current,
     /// Channel to the listener manager.
@@ -120,7 +122,9 @@ impl Subscriber {
             endpoint = endpoint.tls_config(config)?;
         }
         let channel = endpoint.connect().await?;
-        let mut client = SnapshotServiceClient::new(channel);
+        let mut client = SnapshotServiceClient::new(channel)
+            .max_decoding_message_size(self.max_snapshot_bytes)
+            .max_encoding_message_size(MAX_DATA_PLANE_MESSAGE_BYTES);
         let (outbound, outbound_rx) = mpsc::channel(8);
         let hello = proto::Hello {
             instance: self.instance.clone(),

@@ -43,6 +43,8 @@ pub struct Settings {
     pub token_audience: String,
     /// When set, each Gateway gets a client certificate from this CA (mutual TLS).
     pub authority: Option<Arc<Authority>>,
+    /// Largest snapshot the controller sends, which the data planes must accept.
+    pub max_snapshot_bytes: usize,
 }
 
 /// The objects of one Gateway's data plane.
@@ -130,6 +132,8 @@ pub fn manifests(
                 format!("0.0.0.0:{admin_port}"),
                 "--token-file".to_string(),
                 format!("{TOKEN_DIR}/token"),
+                "--max-snapshot-bytes".to_string(),
+                settings.max_snapshot_bytes.to_string(),
             ]
             .into_iter()
             .chain(settings.authority.iter().flat_map(|_| {
@@ -312,6 +316,7 @@ mod tests {
             controller_url: "http://controller:18000".into(),
             image: "image".into(),
             token_audience: "portico-controller".into(),
+            max_snapshot_bytes: portico_snapshot::wire::DEFAULT_MAX_SNAPSHOT_BYTES,
             authority: None,
         };
         let deployment = manifests(&gateway, &PorticoProxySpec::default(), &settings).deployment;

@@ -52,6 +52,10 @@ pub struct Args {
     /// How long to gather changes before translating, in milliseconds.
     #[arg(long, default_value_t = 50)]
     debounce_ms: u64,
+    /// Largest snapshot sent to a data plane, in bytes; a larger one is not sent and its
+    /// Gateways get `Programmed=False`. Data planes accept the same size by default.
+    #[arg(long, default_value_t = portico_snapshot::wire::DEFAULT_MAX_SNAPSHOT_BYTES)]
+    max_snapshot_bytes: usize,
     /// Run as one of several replicas: only the holder of the Lease serves snapshots and
     /// writes status.
     #[arg(long)]
@@ -155,7 +159,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         None => None,
     };
     control
-        .serve_snapshots(args.grpc_address, authenticator, tls)
+        .serve_snapshots(
+            args.grpc_address,
+            authenticator,
+            tls,
+            args.max_snapshot_bytes,
+        )
         .await?;
     let options = Options {
         default_address: args.listen_address,
@@ -206,6 +215,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 controller_url: args.dataplane_controller_url.clone(),
                 image: args.dataplane_image.clone(),
                 token_audience: args.token_audience.clone(),
+                max_snapshot_bytes: args.max_snapshot_bytes,
                 authority: authority.clone(),
             },
         )

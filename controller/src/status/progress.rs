@@ -25,12 +25,8 @@ pub fn apply_progress(statuses: &mut Statuses, facts: &[GatewayFacts], acks: &Ac
             .is_some_and(|g| g >= facts.generation);
         // A rejection is newer than anything its instance applied (an ACK clears it), so it wins:
         // the data plane is still serving an older configuration.
-        let programmed = if let Some((instance, version, reason)) = &progress.rejection {
-            Some((
-                false,
-                reasons::INVALID,
-                format!("data plane {instance} rejected snapshot {version}: {reason}"),
-            ))
+        let programmed = if let Some(message) = &progress.rejection {
+            Some((false, reasons::INVALID, message.clone()))
         } else if applied {
             Some((
                 true,

@@ -17,6 +17,19 @@ pub mod proto {
 pub use proto::snapshot_service_client::SnapshotServiceClient;
 pub use proto::snapshot_service_server::{SnapshotService, SnapshotServiceServer};
 
+/// The largest snapshot message either end handles by default (`--max-snapshot-bytes`). A
+/// Gateway's routes are copied into every listener they attach to, so 10,000 routes on four
+/// listeners take about 6 MiB; gRPC's usual 4 MiB would refuse such a Gateway.
+pub const DEFAULT_MAX_SNAPSHOT_BYTES: usize = 64 * 1024 * 1024;
+
+/// The largest message a data plane sends (a Hello or a report).
+pub const MAX_DATA_PLANE_MESSAGE_BYTES: usize = 1024 * 1024;
+
+/// The size of `snapshot` on the wire.
+pub fn encoded_len(snapshot: &proto::Snapshot) -> usize {
+    prost::Message::encoded_len(snapshot)
+}
+
 /// A wire message that does not describe a valid snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
