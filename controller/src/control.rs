@@ -33,6 +33,25 @@ pub struct ServerTls {
     pub client_ca_pem: String,
 }
 
+/// How the snapshot service is offered to data planes.
+pub struct SnapshotChannel {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// When set, data planes must present a token, and may subscribe only to the Gateways it
+    /// allows.
+    pub authenticator: Option<Arc<dyn Authenticate>>,
+    /// When set, the channel is mutual TLS.
+    pub tls: Option<ServerTls>,
+    /// Snapshots larger than this are not sent.
+    pub max_snapshot_bytes: usize,
+    /// Whether a Hello naming no Gateway (and carrying no token) gets every Gateway: only
+    /// where every data plane that can connect is trusted (standalone mode, a loopback bind).
+    pub empty_hello_serves_all: bool,
+}
+
+/// Snapshot streams served at once; further subscriptions are refused until one ends.
+pub const MAX_STREAMS: usize = 1024;
+
 /// The running shared services.
 pub struct Control {
     /// Controller metrics.
@@ -74,16 +93,16 @@ impl Control {
         })
     }
 
-    /// Bind the gRPC snapshot service and start serving data planes, authenticated by
-    /// `authenticator` when given, sending snapshots up to `max_snapshot_bytes`. Returns its
-    /// address.
-    pub async fn serve_snapshots(
-        &self,
-        grpc_address: SocketAddr,
-        authenticator: Option<Arc<dyn Authenticate>>,
-        tls: Option<ServerTls>,
-        max_snapshot_bytes: usize,
-    ) -> anyhow::Result<SocketAddr> {
+    /// Bind the gRPC snapshot service and start serving data planes as `channel` says.
+    /// Returns its address.
+    pub async fn serve_snapshots(&self, channel: SnapshotChannel) -> anyhow::Result<SocketAddr> {
+        let SnapshotChannel {
+            address: grpc_address,
+            authenticator,
+            tls,
+            max_snapshot_bytes,
+            empty_hello_serves_all,
+        } = channel;
         let mut builder = tonic::transport::Server::builder()
             // Keepalives notice data planes that vanished without closing their stream.
             .http2_keepalive_interval(Some(Duration::from_secs(10)))
@@ -103,6 +122,8 @@ impl Control {
         let grpc_address = grpc.local_addr()?;
         let server = SnapshotServer {
             authenticator,
+            empty_hello_serves_all,
+            streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
             published: self.publisher.subscribe(),
             acks: self.acks.clone(),
             metrics: self.metrics.clone(),

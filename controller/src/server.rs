@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use portico_snapshot::wire::{SnapshotService, encoded_len, proto};
 use portico_snapshot::{ObjectRef, Snapshot};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -29,6 +29,11 @@ pub struct SnapshotServer {
     /// When set, every stream must carry `authorization: Bearer <token>`, and may only ask for
     /// the Gateways that token is allowed.
     pub authenticator: Option<Arc<dyn Authenticate>>,
+    /// Whether an unauthenticated Hello naming no Gateway gets every Gateway; otherwise it
+    /// is refused.
+    pub empty_hello_serves_all: bool,
+    /// One permit per open stream.
+    pub streams: Arc<Semaphore>,
     /// Latest publication.
     pub published: watch::Receiver<Arc<Published>>,
     /// Report bookkeeping.
@@ -49,6 +54,10 @@ impl SnapshotService for SnapshotServer {
         &self,
         request: Request<Streaming<proto::DataPlaneMessage>>,
     ) -> Result<Response<SnapshotStream>, Status> {
+        let permit =
+            self.streams.clone().try_acquire_owned().map_err(|_| {
+                Status::resource_exhausted("too many data-plane streams; retry later")
+            })?;
         let allowed = match &self.authenticator {
             None => None,
             Some(authenticator) => {
@@ -62,7 +71,10 @@ impl SnapshotService for SnapshotServer {
             }
         };
         let mut inbound = request.into_inner();
-        let hello = match inbound.message().await? {
+        let first = tokio::time::timeout(HELLO_TIMEOUT, inbound.message())
+            .await
+            .map_err(|_| Status::deadline_exceeded("no Hello within 10 s"))?;
+        let hello = match first? {
             Some(proto::DataPlaneMessage {
                 message: Some(proto::data_plane_message::Message::Hello(hello)),
             }) => hello,
@@ -76,6 +88,11 @@ impl SnapshotService for SnapshotServer {
             return Err(Status::invalid_argument("Hello.instance must not be empty"));
         }
         let mut gateways: Vec<ObjectRef> = hello.gateways.into_iter().map(Into::into).collect();
+        if allowed.is_none() && gateways.is_empty() && !self.empty_hello_serves_all {
+            return Err(Status::invalid_argument(
+                "name the Gateways to serve (--gateway): this controller serves every Gateway only to authenticated or local data planes",
+            ));
+        }
         if let Some(allowed) = allowed {
             if gateways.is_empty() {
                 gateways = allowed;
@@ -98,6 +115,7 @@ impl SnapshotService for SnapshotServer {
             acks: self.acks.clone(),
             metrics: self.metrics.clone(),
             max_snapshot_bytes: self.max_snapshot_bytes,
+            _permit: permit,
         };
         tokio::spawn(session.run(inbound, outbound));
         Ok(Response::new(Box::pin(ReceiverStream::new(outbound_rx))))
@@ -115,7 +133,12 @@ struct Session {
     acks: Arc<Acks>,
     metrics: Arc<Metrics>,
     max_snapshot_bytes: usize,
+    /// Held while the stream is open.
+    _permit: OwnedSemaphorePermit,
 }
+
+/// Time a data plane has to send its Hello after opening a stream.
+const HELLO_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Session {
     async fn run(

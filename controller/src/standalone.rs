@@ -10,7 +10,7 @@ use portico_translate::Options;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
-use crate::control::Control;
+use crate::control::{Control, SnapshotChannel};
 use crate::files;
 
 /// Set on children so they can stop when this process dies (see [`exit_with_parent`]).
@@ -71,7 +71,14 @@ pub struct Args {
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let control = Control::start(args.admin_address).await?;
     let grpc_address = control
-        .serve_snapshots(args.grpc_address, None, None, args.max_snapshot_bytes)
+        .serve_snapshots(SnapshotChannel {
+            address: args.grpc_address,
+            authenticator: None,
+            tls: None,
+            max_snapshot_bytes: args.max_snapshot_bytes,
+            // Standalone mode serves the data planes its operator starts.
+            empty_hello_serves_all: true,
+        })
         .await?;
     let options = Options {
         default_address: args.listen_address,

@@ -1,8 +1,14 @@
 //! Data-plane authentication: a data plane presents its pod's projected ServiceAccount token;
 //! the API server vouches for it (TokenReview), and the ServiceAccount decides the one Gateway
 //! it may subscribe to. A pod cannot claim another Gateway, whatever its flags say.
+//!
+//! Accepted tokens are remembered for [`REVIEW_CACHE_TTL`], so data planes reconnecting
+//! together (a controller failover, a network blip) cost the API server one review each per
+//! window, not one per attempt.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use k8s_openapi::api::authentication::v1::{TokenReview, TokenReviewSpec};
 use kube::api::PostParams;
@@ -19,7 +25,15 @@ pub struct TokenReviewer {
     client: Client,
     audience: String,
     stores: Arc<Stores>,
+    /// Token to the user name the API server vouched for, and until when that is trusted.
+    reviewed: Mutex<HashMap<String, (String, Instant)>>,
 }
+
+/// How long an accepted token is trusted without asking the API server again.
+pub const REVIEW_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// Tokens remembered at most; expired ones are dropped first, then the cache is emptied.
+const REVIEW_CACHE_ENTRIES: usize = 4096;
 
 impl TokenReviewer {
     /// Accept tokens issued for `audience`.
@@ -28,13 +42,41 @@ impl TokenReviewer {
             client,
             audience,
             stores,
+            reviewed: Mutex::default(),
         }
     }
-}
 
-#[tonic::async_trait]
-impl Authenticate for TokenReviewer {
-    async fn gateways_for(&self, token: &str) -> Result<Vec<ObjectRef>, Status> {
+    fn cached(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, Instant)>> {
+        self.reviewed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The user name the API server gives `token`, from the cache when reviewed lately.
+    async fn username(&self, token: &str) -> Result<String, Status> {
+        let now = Instant::now();
+        if let Some((username, until)) = self.cached().get(token)
+            && *until > now
+        {
+            return Ok(username.clone());
+        }
+        let username = self.review(token).await?;
+        let mut cached = self.cached();
+        if cached.len() >= REVIEW_CACHE_ENTRIES {
+            cached.retain(|_, (_, until)| *until > now);
+            if cached.len() >= REVIEW_CACHE_ENTRIES {
+                cached.clear();
+            }
+        }
+        cached.insert(
+            token.to_string(),
+            (username.clone(), now + REVIEW_CACHE_TTL),
+        );
+        Ok(username)
+    }
+
+    /// Ask the API server who `token` belongs to.
+    async fn review(&self, token: &str) -> Result<String, Status> {
         let review = TokenReview {
             spec: TokenReviewSpec {
                 token: Some(token.to_string()),
@@ -53,7 +95,14 @@ impl Authenticate for TokenReviewer {
                 .unwrap_or_else(|| "token not accepted".to_string());
             return Err(Status::unauthenticated(why));
         }
-        let username = status.user.and_then(|u| u.username).unwrap_or_default();
+        Ok(status.user.and_then(|u| u.username).unwrap_or_default())
+    }
+}
+
+#[tonic::async_trait]
+impl Authenticate for TokenReviewer {
+    async fn gateways_for(&self, token: &str) -> Result<Vec<ObjectRef>, Status> {
+        let username = self.username(token).await?;
         let Some((namespace, account)) = username
             .strip_prefix("system:serviceaccount:")
             .and_then(|rest| rest.split_once(':'))

@@ -28,11 +28,24 @@ use portico_translate::Options;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Notify;
 
-use crate::control::{Control, ServerTls};
+use crate::control::{Control, ServerTls, SnapshotChannel};
 use leader::Elector;
 use provisioner::Provisioner;
 use status_writer::StatusWriter;
 use stores::Stores;
+
+/// Refuse to offer snapshots (which carry private keys) beyond this host without
+/// authentication and TLS, unless the operator said so.
+fn check_channel(args: &Args) -> anyhow::Result<()> {
+    let secured = args.authenticate_dataplanes && args.dataplane_tls;
+    if secured || args.grpc_address.ip().is_loopback() || args.insecure_dataplane_channel {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "--grpc-address {} is reachable from other hosts, so data planes must be authenticated and the channel encrypted: add --authenticate-dataplanes and --dataplane-tls (the Helm chart's defaults), bind a loopback address, or accept the risk with --insecure-dataplane-channel",
+        args.grpc_address
+    )
+}
 
 /// Options of `portico controller`.
 #[derive(Debug, clap::Args)]
@@ -76,6 +89,11 @@ pub struct Args {
     /// each subscribe only to the Gateway its ServiceAccount was provisioned for.
     #[arg(long)]
     authenticate_dataplanes: bool,
+    /// Serve snapshots on a non-loopback address without requiring both
+    /// --authenticate-dataplanes and --dataplane-tls: anyone who can reach the port can then
+    /// read every Gateway's configuration, private keys included.
+    #[arg(long)]
+    insecure_dataplane_channel: bool,
     /// Audience data-plane tokens must be issued for.
     #[arg(long, default_value = "portico-controller")]
     token_audience: String,
@@ -102,6 +120,7 @@ pub struct Args {
 
 /// Run until SIGINT or SIGTERM.
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    check_channel(&args)?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = client(args.kubeconfig.as_deref()).await?;
     let control = Control::start(args.admin_address).await?;
@@ -158,13 +177,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         }
         None => None,
     };
+    let local = args.grpc_address.ip().is_loopback();
     control
-        .serve_snapshots(
-            args.grpc_address,
+        .serve_snapshots(SnapshotChannel {
+            address: args.grpc_address,
             authenticator,
             tls,
-            args.max_snapshot_bytes,
-        )
+            max_snapshot_bytes: args.max_snapshot_bytes,
+            empty_hello_serves_all: local,
+        })
         .await?;
     let options = Options {
         default_address: args.listen_address,
