@@ -17,6 +17,18 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
+/// The client's address, in every request's extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct Peer(pub std::net::SocketAddr);
+
+/// Whether `request` came from a client on loopback.
+pub fn from_loopback<B>(request: &Request<B>) -> bool {
+    request
+        .extensions()
+        .get::<Peer>()
+        .is_some_and(|Peer(peer)| peer.ip().is_loopback())
+}
+
 /// What one server allows its clients.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -56,7 +68,7 @@ where
         let Ok(permit) = connections.clone().acquire_owned().await else {
             return;
         };
-        let (stream, _) = match listener.accept().await {
+        let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
                 tracing::warn!(%error, pause_ms = pause.as_millis(), "accept failed; pausing");
@@ -68,7 +80,8 @@ where
         pause = FIRST_ACCEPT_PAUSE;
         let handler = handler.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |request| {
+            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                request.extensions_mut().insert(Peer(peer));
                 let response = handler(request);
                 async move { Ok::<_, Infallible>(response.await) }
             });

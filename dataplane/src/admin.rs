@@ -1,6 +1,8 @@
 //! The data plane's admin endpoints, served by a Pingora listening service:
 //! `/healthz` (process alive), `/readyz` (a snapshot is applied), `/metrics` (Prometheus text),
-//! `/config` (the applied snapshot as JSON, private keys redacted).
+//! `/config` (the applied snapshot as JSON, private keys redacted). The first three are for
+//! probes and scrapers on the pod address; `/config` describes every route and backend, so it
+//! is answered only to clients on loopback (`kubectl port-forward` arrives there).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,6 +35,14 @@ fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Vec<u
         .unwrap_or_default()
 }
 
+/// Whether the client connected from a loopback address.
+fn from_loopback(session: &ServerSession) -> bool {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .is_some_and(|a| a.ip().is_loopback())
+}
+
 #[async_trait]
 impl ServeHttp for Admin {
     async fn response(&self, session: &mut ServerSession) -> Response<Vec<u8>> {
@@ -51,6 +61,11 @@ impl ServeHttp for Admin {
                 StatusCode::OK,
                 "text/plain; version=0.0.4",
                 self.metrics.render(),
+            ),
+            "/config" if !from_loopback(session) => reply(
+                StatusCode::FORBIDDEN,
+                TEXT,
+                "/config is served to loopback clients only (use kubectl port-forward)\n".into(),
             ),
             "/config" => match self.current.load_full() {
                 Some(applied) => match serde_json::to_string_pretty(&applied.snapshot) {
