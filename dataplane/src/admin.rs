@@ -3,15 +3,23 @@
 //! `/config` (the applied snapshot as JSON, private keys redacted). The first three are for
 //! probes and scrapers on the pod address; `/config` describes every route and backend, so it
 //! is answered only to clients on loopback (`kubectl port-forward` arrives there).
+//!
+//! Served by an accept loop of its own rather than a Pingora listening service, which would
+//! stop at SIGTERM: `/readyz` must keep answering (503) while the data plane drains.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use http::{Response, StatusCode, header};
-use pingora_core::apps::http_app::ServeHttp;
+use pingora_core::apps::ServerApp;
+use pingora_core::apps::http_app::{HttpServer, ServeHttp};
 use pingora_core::protocols::http::ServerSession;
+use pingora_core::server::ShutdownWatch;
+use pingora_core::services::background::BackgroundService;
 
+use crate::connection::pingora_stream;
+use crate::drain::Drain;
 use crate::metrics::Metrics;
 use crate::state::Current;
 
@@ -21,8 +29,65 @@ pub struct Admin {
     pub current: Current,
     /// Metrics to render.
     pub metrics: Arc<Metrics>,
-    /// Whether a first snapshot was applied.
+    /// Whether a first snapshot was applied and its sockets bound.
     pub ready: Arc<AtomicBool>,
+    /// Not ready any more once draining.
+    pub drain: Drain,
+}
+
+/// The admin endpoint's accept loop, running until the process exits.
+pub struct AdminServer {
+    listener: std::sync::Mutex<Option<std::net::TcpListener>>,
+    app: Arc<HttpServer<Admin>>,
+    drain: Drain,
+}
+
+impl AdminServer {
+    /// Bind `address` now, so a taken port fails start-up with a clear error.
+    pub fn bind(address: &str, admin: Admin) -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind(address)?;
+        listener.set_nonblocking(true)?;
+        let drain = admin.drain.clone();
+        Ok(Self {
+            listener: std::sync::Mutex::new(Some(listener)),
+            app: Arc::new(HttpServer::new_app(admin)),
+            drain,
+        })
+    }
+}
+
+#[async_trait]
+impl BackgroundService for AdminServer {
+    async fn start(&self, _shutdown: ShutdownWatch) {
+        let taken = self
+            .listener
+            .lock()
+            .map(|mut l| l.take())
+            .unwrap_or_default();
+        let Some(listener) = taken.and_then(|l| tokio::net::TcpListener::from_std(l).ok()) else {
+            tracing::error!("admin listener unavailable");
+            return;
+        };
+        loop {
+            let tcp = match listener.accept().await {
+                Ok((tcp, _)) => tcp,
+                Err(error) => {
+                    tracing::warn!(%error, "admin accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let app = self.app.clone();
+            // Admin keep-alive connections end with the drain's grace period.
+            let stopped = self.drain.stopped();
+            tokio::spawn(async move {
+                let mut next = app.process_new(pingora_stream(tcp), &stopped).await;
+                while let Some(stream) = next {
+                    next = app.process_new(stream, &stopped).await;
+                }
+            });
+        }
+    }
 }
 
 fn reply(status: StatusCode, content_type: &str, body: String) -> Response<Vec<u8>> {
@@ -49,6 +114,11 @@ impl ServeHttp for Admin {
         const TEXT: &str = "text/plain; charset=utf-8";
         match session.req_header().uri.path() {
             "/healthz" => reply(StatusCode::OK, TEXT, "ok\n".into()),
+            "/readyz" if self.drain.is_draining() => reply(
+                StatusCode::SERVICE_UNAVAILABLE,
+                TEXT,
+                "shutting down\n".into(),
+            ),
             "/readyz" if self.ready.load(Ordering::Acquire) => {
                 reply(StatusCode::OK, TEXT, "ready\n".into())
             }

@@ -23,9 +23,11 @@ use pingora_core::server::ShutdownWatch;
 use pingora_proxy::HttpProxy;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::downstream::DownstreamSettings;
+use crate::drain::Drain;
 use crate::metrics::Metrics;
 use crate::proxy::PorticoProxy;
 use crate::proxy_protocol::{self, Parse};
@@ -50,13 +52,16 @@ pub struct ConnectionContext {
     pub settings: DownstreamSettings,
     /// Where refusals are counted.
     pub metrics: Arc<Metrics>,
-    /// Set when the data plane shuts down.
+    /// Set on SIGTERM (Pingora's signal): responses carry `Connection: close`.
     pub shutdown: ShutdownWatch,
+    /// The drain: counts the connection; its end closes idle keep-alive connections.
+    pub drain: Drain,
 }
 
 /// Serve `tcp` until the client or the data plane is done with it. `tls` is `None` for plain
 /// HTTP, `Some(None)` when an HTTPS socket has no TLS configuration yet.
 pub async fn serve(tcp: TcpStream, tls: Option<Option<Acceptor>>, context: ConnectionContext) {
+    let _open = context.drain.connection();
     let _ = tcp.set_nodelay(true);
     let mut client = tcp.peer_addr().ok();
     let digest = SocketDigest::from_raw_fd(tcp.as_raw_fd());
@@ -93,6 +98,17 @@ pub async fn serve(tcp: TcpStream, tls: Option<Option<Acceptor>>, context: Conne
         }
     };
     serve_http1(stream, &context).await;
+}
+
+/// `tcp` as Pingora's stream, with the client's address where Pingora's sessions look for it.
+pub fn pingora_stream(tcp: TcpStream) -> Stream {
+    let digest = SocketDigest::from_raw_fd(tcp.as_raw_fd());
+    let _ = digest
+        .peer_addr
+        .set(tcp.peer_addr().ok().map(SocketAddr::Inet));
+    let mut l4 = L4Stream::from(tcp);
+    l4.set_socket_digest(digest);
+    Box::new(l4)
 }
 
 /// Read the PROXY protocol header at the start of `l4` by `deadline`; the client it names
@@ -132,8 +148,8 @@ async fn serve_http1(mut stream: Stream, context: &ConnectionContext) {
         whole_head: Some(start),
     };
     loop {
-        let mut shutdown = context.shutdown.clone();
-        let head = match read_head(&mut stream, settings, wait, &mut shutdown).await {
+        let mut stopped = context.drain.stopped();
+        let head = match read_head(&mut stream, settings, wait, &mut stopped).await {
             HeadRead::Complete(head) => head,
             HeadRead::Closed => return,
             HeadRead::Refused(refusal) => {
@@ -194,12 +210,12 @@ enum HeadRead {
 }
 
 /// Read one request head within `wait`'s deadlines. A connection that has not started a
-/// head closes when the data plane stops.
+/// head closes when the drain's grace period ends.
 async fn read_head(
     stream: &mut Stream,
     settings: &DownstreamSettings,
     wait: Wait,
-    shutdown: &mut ShutdownWatch,
+    stopped: &mut watch::Receiver<bool>,
 ) -> HeadRead {
     let mut scanner = HeadScanner::new(settings.head_limits());
     let mut head = BytesMut::with_capacity(READ_CHUNK);
@@ -209,7 +225,7 @@ async fn read_head(
         let deadline = head_deadline.unwrap_or(wait.first_byte);
         let read = tokio::select! {
             read = tokio::time::timeout_at(deadline, stream.read_buf(&mut head)) => read,
-            Ok(_) = shutdown.wait_for(|&stopping| stopping), if head.is_empty() => {
+            Ok(_) = stopped.wait_for(|&stop| stop), if head.is_empty() => {
                 return HeadRead::Closed;
             }
         };

@@ -15,6 +15,7 @@ mod admin;
 pub mod backoff;
 mod connection;
 mod downstream;
+mod drain;
 mod forwarded;
 mod listeners;
 mod metrics;
@@ -28,13 +29,12 @@ mod upstream;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 
 use anyhow::Context;
-use pingora_core::apps::http_app::HttpServer;
 use pingora_core::server::Server;
 use pingora_core::server::configuration::ServerConf;
 use pingora_core::services::background::background_service;
-use pingora_core::services::listening::Service as ListeningService;
 use portico_snapshot::ObjectRef;
 
 /// Command-line options.
@@ -70,10 +70,13 @@ pub struct Args {
     /// Address of the admin endpoints.
     #[arg(long, default_value = "127.0.0.1:9902")]
     admin_address: String,
-    /// Seconds to keep serving after SIGTERM before stopping (lets load balancers notice).
+    /// Seconds to keep accepting and serving after SIGTERM, with /readyz answering 503 and
+    /// responses carrying `Connection: close`, so load balancers and kube-proxy move traffic
+    /// away before listeners close.
     #[arg(long, default_value_t = 5)]
     grace_period_seconds: u64,
-    /// Seconds in-flight requests get to finish once listeners stop.
+    /// Seconds requests in flight get to finish once listeners close; the process exits as
+    /// soon as none is left.
     #[arg(long, default_value_t = 10)]
     shutdown_timeout_seconds: u64,
     /// Worker threads per service.
@@ -104,9 +107,19 @@ fn parse_object_ref(value: &str) -> Result<ObjectRef, String> {
 /// Run the data plane until SIGTERM/SIGINT. Logging must already be set up. Never returns on
 /// success: Pingora exits the process after its graceful shutdown.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let drain = drain::Drain::new(
+        Duration::from_secs(args.grace_period_seconds),
+        Duration::from_secs(args.shutdown_timeout_seconds),
+    );
+    // The drain exits the process; Pingora's own grace period (after which it cancels every
+    // task) is only the backstop, so it ends later.
     let conf = ServerConf {
-        grace_period_seconds: Some(args.grace_period_seconds),
-        graceful_shutdown_timeout_seconds: Some(args.shutdown_timeout_seconds),
+        grace_period_seconds: Some(
+            args.grace_period_seconds
+                .saturating_add(args.shutdown_timeout_seconds)
+                .saturating_add(2),
+        ),
+        graceful_shutdown_timeout_seconds: Some(1),
         threads: args.threads,
         ..ServerConf::default()
     };
@@ -140,20 +153,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let listeners =
         listeners::ListenerManager::new(conf, current.clone(), metrics.clone(), reconcile_rx)
             .with_upstream(args.upstream)
-            .with_downstream(args.downstream);
-    let mut admin = ListeningService::new(
-        "portico-admin".to_string(),
-        HttpServer::new_app(admin::Admin {
+            .with_downstream(args.downstream)
+            .with_drain(drain.clone());
+    let admin = admin::AdminServer::bind(
+        &args.admin_address,
+        admin::Admin {
             current,
             metrics,
             ready,
-        }),
-    );
-    admin.add_tcp(&args.admin_address);
+            drain: drain.clone(),
+        },
+    )
+    .with_context(|| format!("cannot listen on {} (admin)", args.admin_address))?;
 
     server.add_service(listeners);
     server.add_service(background_service("portico-subscriber", subscriber));
-    server.add_service(admin);
+    server.add_service(background_service("portico-admin", admin));
+    server.add_service(background_service("portico-drain", drain));
     tracing::info!(admin = %args.admin_address, "data plane starting");
     server.run_forever()
 }

@@ -25,6 +25,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::connection::{self, ConnectionContext};
 use crate::downstream::DownstreamSettings;
+use crate::drain::Drain;
 use crate::metrics::Metrics;
 use crate::proxy::PorticoProxy;
 use crate::state::{Current, SocketSpec};
@@ -45,6 +46,7 @@ pub struct ListenerManager {
     metrics: Arc<Metrics>,
     upstream: UpstreamSettings,
     downstream: DownstreamSettings,
+    drain: Drain,
     requests: Option<mpsc::Receiver<Reconcile>>,
 }
 
@@ -62,6 +64,7 @@ impl ListenerManager {
             metrics,
             upstream: UpstreamSettings::default(),
             downstream: DownstreamSettings::default(),
+            drain: Drain::new(Duration::ZERO, Duration::ZERO),
             requests: Some(requests),
         }
     }
@@ -69,6 +72,12 @@ impl ListenerManager {
     /// Dial endpoints with `upstream`'s timeouts instead of the defaults.
     pub fn with_upstream(mut self, upstream: UpstreamSettings) -> Self {
         self.upstream = upstream;
+        self
+    }
+
+    /// Drain with `drain` on SIGTERM: keep accepting through its grace period.
+    pub fn with_drain(mut self, drain: Drain) -> Self {
+        self.drain = drain;
         self
     }
 
@@ -109,6 +118,7 @@ impl ListenerManager {
                 settings: self.downstream,
                 metrics: self.metrics.clone(),
                 shutdown: shutdown.clone(),
+                drain: self.drain.clone(),
             },
         };
         let task = tokio::spawn(accept.run(stopped));
@@ -135,19 +145,26 @@ impl Service for ListenerManager {
     async fn start_service(
         &mut self,
         #[cfg(unix)] _fds: Option<pingora_core::server::ListenFds>,
-        mut shutdown: ShutdownWatch,
+        shutdown: ShutdownWatch,
         _listeners_per_fd: usize,
     ) {
         let Some(mut requests) = self.requests.take() else {
             return;
         };
         let mut running: HashMap<SocketSpec, Running> = HashMap::new();
+        // Sockets stay bound through the drain's grace period, not only until SIGTERM.
+        let mut stopped = self.drain.stopped();
         loop {
             let request = tokio::select! {
                 request = requests.recv() => request,
-                _ = shutdown.changed() => None,
+                _ = stopped.wait_for(|&stop| stop) => None,
             };
             let Some(Reconcile { sockets, reply }) = request else {
+                // The subscriber stops at SIGTERM; the sockets serve on until the drain's
+                // grace period ends.
+                if *shutdown.borrow() {
+                    let _ = stopped.wait_for(|&stop| stop).await;
+                }
                 break;
             };
             // Close removed sockets first: a socket that changed protocol reuses the same port.
@@ -212,7 +229,7 @@ const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
 impl AcceptLoop {
     async fn run(self, mut stopped: watch::Receiver<bool>) {
-        let mut shutdown = self.context.shutdown.clone();
+        let mut draining = self.context.drain.stopped();
         let mut pause = FIRST_ACCEPT_PAUSE;
         loop {
             // At the connection cap, wait for a connection to end before accepting: further
@@ -220,13 +237,13 @@ impl AcceptLoop {
             let permit = tokio::select! {
                 permit = self.connections.clone().acquire_owned() => permit,
                 _ = stopped.changed() => break,
-                _ = shutdown.changed() => break,
+                _ = draining.wait_for(|&stop| stop) => break,
             };
             let Ok(permit) = permit else { break };
             let accepted = tokio::select! {
                 accepted = self.listener.accept() => accepted,
                 _ = stopped.changed() => break,
-                _ = shutdown.changed() => break,
+                _ = draining.wait_for(|&stop| stop) => break,
             };
             match accepted {
                 Ok((tcp, _peer)) => {

@@ -128,7 +128,7 @@ mod tests {
     fn version_1_names_the_client_and_may_arrive_in_pieces() {
         let header = b"PROXY TCP4 192.0.2.1 198.51.100.1 51234 443\r\nGET / HTTP/1.1\r\n";
         let (length, source) = complete(header);
-        assert_eq!(length, 46);
+        assert_eq!(length, 45);
         assert_eq!(source, Some("192.0.2.1:51234".parse().expect("address")));
         for end in 0..length {
             assert_eq!(parse(&header[..end]), Parse::Incomplete, "{end}");

@@ -178,7 +178,6 @@ impl Subscriber {
         let sockets: BTreeSet<_> = applied.listeners.keys().cloned().collect();
         let listeners_of = applied.listeners.clone();
         self.current.store(Some(Arc::new(applied)));
-        self.ready.store(true, Ordering::Release);
         self.metrics.record_snapshot(true);
         self.metrics
             .snapshot_version
@@ -189,6 +188,9 @@ impl Subscriber {
             Ok(()) => failures.await.unwrap_or_default(),
             Err(_) => Vec::new(),
         };
+        // Ready only once the snapshot's sockets are bound: a load balancer told "ready"
+        // earlier would send connections to ports not yet listening.
+        self.ready.store(true, Ordering::Release);
         let listener_failures = failures
             .into_iter()
             .flat_map(|(spec, reason)| {

@@ -47,6 +47,11 @@ pub struct Settings {
     pub max_snapshot_bytes: usize,
 }
 
+/// How long Kubernetes waits after SIGTERM before killing a data-plane pod: the data plane's
+/// default drain (5 s of serving with `/readyz` at 503, then up to 10 s for requests in
+/// flight) and a margin.
+const TERMINATION_GRACE_SECONDS: i64 = 5 + 10 + 5;
+
 /// The objects of one Gateway's data plane.
 pub struct DataPlaneObjects {
     /// Identity of the proxy pods (no Kubernetes API access).
@@ -223,6 +228,7 @@ pub fn manifests(
                 spec: Some(PodSpec {
                     service_account_name: Some(name.clone()),
                     automount_service_account_token: Some(false),
+                    termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
                     containers: vec![container],
                     // Only a token for the controller's audience: it proves which Gateway this
                     // pod belongs to and grants no Kubernetes API access.
@@ -255,8 +261,6 @@ pub fn manifests(
                     ),
                     node_selector: parameters.node_selector.clone(),
                     tolerations: parameters.tolerations.clone(),
-                    // Pingora's grace period (5 s) plus time for in-flight requests (10 s).
-                    termination_grace_period_seconds: Some(20),
                     ..PodSpec::default()
                 }),
             },
