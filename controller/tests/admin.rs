@@ -26,6 +26,10 @@ async fn status_of(url: String) -> u16 {
     reqwest::get(url).await.expect("request").status().as_u16()
 }
 
+async fn status_of_maybe(url: &str) -> Option<u16> {
+    Some(reqwest::get(url).await.ok()?.status().as_u16())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dumps_are_for_loopback_clients_and_probes_for_everyone() {
     let outside = outside_address();
@@ -45,9 +49,17 @@ async fn dumps_are_for_loopback_clients_and_probes_for_everyone() {
             &format!("0.0.0.0:{dataplane_admin}"),
         ]);
     let controller = Process::start(command, dir.path().join("controller.log"));
-    wait_until(Duration::from_secs(30), || {
-        std::net::TcpStream::connect(("127.0.0.1", proxy)).is_ok()
-    });
+    // Ready means the snapshot is applied and its sockets bound.
+    let readyz = format!("http://127.0.0.1:{dataplane_admin}/readyz");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while status_of_maybe(&readyz).await != Some(200) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never ready; log:\n{}",
+            controller.log()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     for (host, expected) in [("127.0.0.1".to_string(), 200), (outside.to_string(), 403)] {
         assert_eq!(
