@@ -237,3 +237,61 @@ fn assemble(published: &Published, wanted: &[ObjectRef]) -> (Snapshot, Contents)
     };
     (snapshot, contents)
 }
+
+#[cfg(test)]
+mod tests {
+    use portico_snapshot::wire::{SnapshotServiceClient, proto};
+    use tokio_stream::wrappers::ReceiverStream;
+
+    use crate::control::{Control, SnapshotChannel};
+
+    /// The status a subscription saying `hello` ends with, on a channel that does not serve
+    /// every Gateway to an empty Hello.
+    async fn subscribe_with(hello: proto::Hello) -> tonic::Status {
+        let control = Control::start(([127, 0, 0, 1], 0).into())
+            .await
+            .expect("control");
+        let address = control
+            .serve_snapshots(SnapshotChannel {
+                address: ([127, 0, 0, 1], 0).into(),
+                authenticator: None,
+                tls: None,
+                max_snapshot_bytes: 1024,
+                empty_hello_serves_all: false,
+            })
+            .await
+            .expect("serve");
+        let mut client = SnapshotServiceClient::connect(format!("http://{address}"))
+            .await
+            .expect("connect");
+        let (messages, outbound) = tokio::sync::mpsc::channel(1);
+        messages
+            .send(proto::DataPlaneMessage {
+                message: Some(proto::data_plane_message::Message::Hello(hello)),
+            })
+            .await
+            .expect("queue the Hello");
+        match client.subscribe(ReceiverStream::new(outbound)).await {
+            Ok(_) => tonic::Status::ok("subscribed"),
+            Err(status) => status,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_unauthenticated_hello_must_name_its_gateways_off_loopback() {
+        let empty = proto::Hello {
+            instance: "dp".into(),
+            gateways: Vec::new(),
+        };
+        let status = subscribe_with(empty).await;
+        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status}");
+        let named = proto::Hello {
+            instance: "dp".into(),
+            gateways: vec![proto::ObjectRef {
+                namespace: "default".into(),
+                name: "gw".into(),
+            }],
+        };
+        assert_eq!(subscribe_with(named).await.code(), tonic::Code::Ok);
+    }
+}
