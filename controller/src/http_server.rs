@@ -14,6 +14,7 @@ use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::{TokioIo, TokioTimer};
+use portico_dataplane::backoff::Backoff;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -52,6 +53,7 @@ impl Limits {
     };
 }
 
+/// Pauses after failed accepts, as the data plane's listeners pause.
 const FIRST_ACCEPT_PAUSE: Duration = Duration::from_millis(5);
 const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
@@ -63,7 +65,7 @@ where
 {
     let handler = Arc::new(handler);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
-    let mut pause = FIRST_ACCEPT_PAUSE;
+    let mut pauses = Backoff::new(FIRST_ACCEPT_PAUSE, MAX_ACCEPT_PAUSE);
     loop {
         let Ok(permit) = connections.clone().acquire_owned().await else {
             return;
@@ -71,13 +73,13 @@ where
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
             Err(error) => {
+                let pause = pauses.next_delay();
                 tracing::warn!(%error, pause_ms = pause.as_millis(), "accept failed; pausing");
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(MAX_ACCEPT_PAUSE);
                 continue;
             }
         };
-        pause = FIRST_ACCEPT_PAUSE;
+        pauses.reset();
         let handler = handler.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {

@@ -77,9 +77,7 @@ pub async fn serve(tcp: TcpStream, tls: Option<Option<Acceptor>>, context: Conne
             }
         }
     }
-    // The client's address, as requests report it (`X-Forwarded-For`).
-    let _ = digest.peer_addr.set(client.map(SocketAddr::Inet));
-    l4.set_socket_digest(digest);
+    with_client(&mut l4, digest, client);
     let stream: Stream = match tls {
         None => Box::new(l4),
         Some(None) => return,
@@ -102,13 +100,18 @@ pub async fn serve(tcp: TcpStream, tls: Option<Option<Acceptor>>, context: Conne
 
 /// `tcp` as Pingora's stream, with the client's address where Pingora's sessions look for it.
 pub fn pingora_stream(tcp: TcpStream) -> Stream {
+    let client = tcp.peer_addr().ok();
     let digest = SocketDigest::from_raw_fd(tcp.as_raw_fd());
-    let _ = digest
-        .peer_addr
-        .set(tcp.peer_addr().ok().map(SocketAddr::Inet));
     let mut l4 = L4Stream::from(tcp);
-    l4.set_socket_digest(digest);
+    with_client(&mut l4, digest, client);
     Box::new(l4)
+}
+
+/// Give `l4` its socket digest naming `client`, the address requests report (Pingora's
+/// `client_addr`, hence `X-Forwarded-For`); streams built from a `TcpStream` have none.
+fn with_client(l4: &mut L4Stream, digest: SocketDigest, client: Option<std::net::SocketAddr>) {
+    let _ = digest.peer_addr.set(client.map(SocketAddr::Inet));
+    l4.set_socket_digest(digest);
 }
 
 /// Read the PROXY protocol header at the start of `l4` by `deadline`; the client it names

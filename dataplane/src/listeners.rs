@@ -23,6 +23,7 @@ use portico_snapshot::Protocol;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
+use crate::backoff::Backoff;
 use crate::connection::{self, ConnectionContext};
 use crate::downstream::DownstreamSettings;
 use crate::drain::Drain;
@@ -222,15 +223,16 @@ struct AcceptLoop {
     context: ConnectionContext,
 }
 
-/// The first pause after a failed accept (out of file descriptors, say); it doubles with each
-/// failure in a row up to [`MAX_ACCEPT_PAUSE`], so a starved process does not spin.
+/// Pauses after failed accepts (out of file descriptors, say): jittered, growing from 5 ms up
+/// to 1 s while failures continue, so a starved process does not spin.
 const FIRST_ACCEPT_PAUSE: Duration = Duration::from_millis(5);
+/// The longest pause after failed accepts.
 const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
 
 impl AcceptLoop {
     async fn run(self, mut stopped: watch::Receiver<bool>) {
         let mut draining = self.context.drain.stopped();
-        let mut pause = FIRST_ACCEPT_PAUSE;
+        let mut pauses = Backoff::new(FIRST_ACCEPT_PAUSE, MAX_ACCEPT_PAUSE);
         loop {
             // At the connection cap, wait for a connection to end before accepting: further
             // clients queue in the kernel's backlog.
@@ -247,7 +249,7 @@ impl AcceptLoop {
             };
             match accepted {
                 Ok((tcp, _peer)) => {
-                    pause = FIRST_ACCEPT_PAUSE;
+                    pauses.reset();
                     let tls = (self.spec.protocol == Protocol::Https)
                         .then(|| {
                             let current = self.current.load();
@@ -263,9 +265,9 @@ impl AcceptLoop {
                     });
                 }
                 Err(error) => {
+                    let pause = pauses.next_delay();
                     tracing::warn!(address = %self.spec.address, port = self.spec.port, %error, pause_ms = pause.as_millis(), "accept failed; pausing");
                     tokio::time::sleep(pause).await;
-                    pause = (pause * 2).min(MAX_ACCEPT_PAUSE);
                 }
             }
         }
