@@ -53,10 +53,6 @@ impl Limits {
     };
 }
 
-/// Pauses after failed accepts, as the data plane's listeners pause.
-const FIRST_ACCEPT_PAUSE: Duration = Duration::from_millis(5);
-const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
-
 /// Serve `handler` on `listener` until the task is dropped. Each connection gets its own task.
 pub async fn serve<H, F>(listener: TcpListener, limits: Limits, handler: H)
 where
@@ -65,7 +61,7 @@ where
 {
     let handler = Arc::new(handler);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
-    let mut pauses = Backoff::new(FIRST_ACCEPT_PAUSE, MAX_ACCEPT_PAUSE);
+    let mut pauses = Backoff::for_accept_errors();
     loop {
         let Ok(permit) = connections.clone().acquire_owned().await else {
             return;

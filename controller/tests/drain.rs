@@ -33,15 +33,6 @@ fn slow_backend(port: u16, delay: Duration) {
     });
 }
 
-fn route(name: &str) -> String {
-    format!(
-        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n\
-         metadata: {{name: {name}, namespace: default}}\n\
-         spec:\n  parentRefs: [{{name: gw}}]\n  hostnames: [{name}.example.com]\n  \
-         rules: [{{backendRefs: [{{name: {name}, port: 80}}]}}]\n"
-    )
-}
-
 fn request(host: &str) -> Vec<u8> {
     format!("GET / HTTP/1.1\r\nHost: {host}.example.com\r\n\r\n").into_bytes()
 }
@@ -58,8 +49,8 @@ async fn sigterm_drains_without_refusing_or_cutting_requests() {
         gateway_yaml(proxy),
         backend_yaml("web", web),
         backend_yaml("slow", slow),
-        route("web"),
-        route("slow"),
+        route_yaml("web.example.com", "web"),
+        route_yaml("slow.example.com", "slow"),
     ]
     .join("---\n");
     let mut deployment = Deployment::new(&[("config.yaml", &config)]);

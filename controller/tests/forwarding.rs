@@ -32,11 +32,7 @@ async fn deployment(flags: &[&str]) -> (Deployment, Process, u16) {
     let config = [
         gateway_yaml(proxy),
         backend_yaml("web", web),
-        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n\
-         metadata: {name: web, namespace: default}\n\
-         spec:\n  parentRefs: [{name: gw}]\n  hostnames: [web.example.com]\n  \
-         rules: [{backendRefs: [{name: web, port: 80}]}]\n"
-            .to_string(),
+        route_yaml("web.example.com", "web"),
     ]
     .join("---\n");
     let mut deployment = Deployment::new(&[("config.yaml", &config)]);

@@ -21,15 +21,6 @@ fn service(name: &str, addresses: &[&str], port: u16) -> String {
     )
 }
 
-fn route(host: &str, backend: &str) -> String {
-    format!(
-        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n\
-         metadata: {{name: {backend}, namespace: default}}\n\
-         spec:\n  parentRefs: [{{name: gw}}]\n  hostnames: [{host}]\n  \
-         rules: [{{backendRefs: [{{name: {backend}, port: 80}}]}}]\n"
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_connections_move_on_and_stalled_endpoints_time_out_with_504() {
     let (proxy, web, stalled_port) = (free_port(), free_port(), free_port());
@@ -46,8 +37,8 @@ async fn refused_connections_move_on_and_stalled_endpoints_time_out_with_504() {
         // Nothing listens on 127.0.0.2: every other connection attempt is refused.
         service("web", &["127.0.0.2", "127.0.0.1"], web),
         service("stalled", &["127.0.0.1"], stalled_port),
-        route("web.example.com", "web"),
-        route("stalled.example.com", "stalled"),
+        route_yaml("web.example.com", "web"),
+        route_yaml("stalled.example.com", "stalled"),
     ]
     .join("---\n");
     let mut deployment = Deployment::new(&[("config.yaml", &config)]);

@@ -18,6 +18,7 @@ use pingora_core::protocols::http::ServerSession;
 use pingora_core::server::ShutdownWatch;
 use pingora_core::services::background::BackgroundService;
 
+use crate::backoff::Backoff;
 use crate::connection::pingora_stream;
 use crate::drain::Drain;
 use crate::metrics::Metrics;
@@ -68,15 +69,18 @@ impl BackgroundService for AdminServer {
             tracing::error!("admin listener unavailable");
             return;
         };
+        let mut pauses = Backoff::for_accept_errors();
         loop {
             let tcp = match listener.accept().await {
                 Ok((tcp, _)) => tcp,
                 Err(error) => {
-                    tracing::warn!(%error, "admin accept failed");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    let pause = pauses.next_delay();
+                    tracing::warn!(%error, pause_ms = pause.as_millis(), "admin accept failed; pausing");
+                    tokio::time::sleep(pause).await;
                     continue;
                 }
             };
+            pauses.reset();
             let app = self.app.clone();
             // Admin keep-alive connections end with the drain's grace period.
             let stopped = self.drain.stopped();

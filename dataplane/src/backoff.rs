@@ -22,6 +22,12 @@ impl Backoff {
         }
     }
 
+    /// Pauses after failed accepts (out of file descriptors, say), from 5 ms up to 1 s, so a
+    /// starved accept loop does not spin; every accept loop of Portico uses them.
+    pub fn for_accept_errors() -> Self {
+        Self::new(Duration::from_millis(5), Duration::from_secs(1))
+    }
+
     /// The delay before the next attempt; each call doubles the ceiling (up to `max`).
     pub fn next_delay(&mut self) -> Duration {
         let ceiling = self.ceiling;

@@ -145,13 +145,13 @@ async fn serve_http1(mut stream: Stream, context: &ConnectionContext) {
     let settings = &context.settings;
     let mut persistent: Option<HttpPersistentSettings> = None;
     // The first head must be complete within the head timeout of the connection's start.
-    let start = Instant::now() + settings.request_head_timeout;
+    let first_head_by = Instant::now() + settings.request_head_timeout;
     let mut wait = Wait {
-        first_byte: start,
-        whole_head: Some(start),
+        first_byte: first_head_by,
+        whole_head: Some(first_head_by),
     };
+    let mut stopped = context.drain.stopped();
     loop {
-        let mut stopped = context.drain.stopped();
         let head = match read_head(&mut stream, settings, wait, &mut stopped).await {
             HeadRead::Complete(head) => head,
             HeadRead::Closed => return,

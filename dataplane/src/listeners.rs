@@ -223,16 +223,10 @@ struct AcceptLoop {
     context: ConnectionContext,
 }
 
-/// Pauses after failed accepts (out of file descriptors, say): jittered, growing from 5 ms up
-/// to 1 s while failures continue, so a starved process does not spin.
-const FIRST_ACCEPT_PAUSE: Duration = Duration::from_millis(5);
-/// The longest pause after failed accepts.
-const MAX_ACCEPT_PAUSE: Duration = Duration::from_secs(1);
-
 impl AcceptLoop {
     async fn run(self, mut stopped: watch::Receiver<bool>) {
         let mut draining = self.context.drain.stopped();
-        let mut pauses = Backoff::new(FIRST_ACCEPT_PAUSE, MAX_ACCEPT_PAUSE);
+        let mut pauses = Backoff::for_accept_errors();
         loop {
             // At the connection cap, wait for a connection to end before accepting: further
             // clients queue in the kernel's backlog.

@@ -102,8 +102,8 @@ impl PorticoProxy {
             headers: &header.headers,
         };
         let decision = socket.decide(&request, rand::random());
-        if let std::borrow::Cow::Owned(path) = &path {
-            ctx.normalized_path = Some(path.clone());
+        if let std::borrow::Cow::Owned(path) = path {
+            ctx.normalized_path = Some(path);
         }
         if let Some(matched) = &decision.matched {
             ctx.route = Some((matched.listener.clone(), matched.action.route.clone()));

@@ -327,6 +327,17 @@ spec:
     )
 }
 
+/// YAML for an HTTPRoute named after Service `backend`, on Gateway `gw` for `hostname`,
+/// sending every request to `backend` port 80.
+pub fn route_yaml(hostname: &str, backend: &str) -> String {
+    format!(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n\
+         metadata: {{name: {backend}, namespace: default}}\n\
+         spec:\n  parentRefs: [{{name: gw}}]\n  hostnames: [{hostname}]\n  \
+         rules: [{{backendRefs: [{{name: {backend}, port: 80}}]}}]\n"
+    )
+}
+
 /// YAML for a Service `name` (port 80) whose one endpoint is 127.0.0.1:`port`.
 pub fn backend_yaml(name: &str, port: u16) -> String {
     format!(
