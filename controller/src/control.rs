@@ -17,6 +17,7 @@ use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::acks::Acks;
 use crate::admin;
+use crate::infrastructure::InfrastructureProblems;
 use crate::metrics::Metrics;
 use crate::publisher::Publisher;
 use crate::server::{Authenticate, SnapshotServer};
@@ -58,6 +59,8 @@ pub struct Control {
     pub metrics: Arc<Metrics>,
     publisher: Publisher,
     acks: Arc<Acks>,
+    /// Why provisioned Gateways' data planes could not be put in place.
+    pub infrastructure: Arc<InfrastructureProblems>,
     translated: watch::Sender<Translated>,
     /// Routes compiled by earlier translations, reused while their inputs are unchanged.
     memo: Mutex<RouteMemo>,
@@ -76,7 +79,15 @@ impl Control {
         let acks = Arc::new(Acks::default());
         let (translated, translated_rx) = watch::channel(Translated::default());
         let (rendered_tx, rendered) = watch::channel(Arc::new(Statuses::default()));
-        tokio::spawn(render_statuses(translated_rx, acks.clone(), rendered_tx));
+        let infrastructure = Arc::new(InfrastructureProblems::default());
+        tokio::spawn(render_statuses(
+            translated_rx,
+            Progress {
+                acks: acks.clone(),
+                infrastructure: infrastructure.clone(),
+            },
+            rendered_tx,
+        ));
         tokio::spawn(admin::run(
             admin_listener,
             rendered.clone(),
@@ -87,6 +98,7 @@ impl Control {
             metrics,
             publisher: Publisher::new(),
             acks,
+            infrastructure,
             translated,
             memo: Mutex::default(),
             rendered,
@@ -192,22 +204,34 @@ struct Translated {
     facts: Vec<GatewayFacts>,
 }
 
+/// What becomes of a translation: data-plane reports and provisioning problems.
+struct Progress {
+    acks: Arc<Acks>,
+    infrastructure: Arc<InfrastructureProblems>,
+}
+
 /// Merge translation statuses with data-plane progress whenever either changes.
 async fn render_statuses(
     mut translated: watch::Receiver<Translated>,
-    acks: Arc<Acks>,
+    progress: Progress,
     rendered: watch::Sender<Arc<Statuses>>,
 ) {
     let mut previous = Statuses::default();
     loop {
         tokio::select! {
             changed = translated.changed() => if changed.is_err() { return },
-            () = acks.changed.notified() => {}
+            () = progress.acks.changed.notified() => {}
+            () = progress.infrastructure.changed.notified() => {}
         }
         let mut current = {
             let latest = translated.borrow_and_update();
             let mut current = latest.statuses.clone();
-            apply_progress(&mut current, &latest.facts, &acks);
+            apply_progress(
+                &mut current,
+                &latest.facts,
+                &progress.acks,
+                &progress.infrastructure,
+            );
             current
         };
         status::finish(

@@ -18,6 +18,7 @@ mod control;
 mod echo;
 mod files;
 mod http_server;
+mod infrastructure;
 mod kubernetes;
 mod metrics;
 mod publisher;

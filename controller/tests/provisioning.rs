@@ -215,3 +215,107 @@ async fn accepted_gateways_are_provisioned_and_collected_with_them() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_portico_did_not_create_are_never_taken_over_or_deleted() {
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::core::v1::Service;
+
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    install_crds(&client, &["gatewayclasses", "gateways", "httproutes"]).await;
+    // Someone's own Service already has the name Portico would give the Gateway's.
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    create(
+        &services,
+        "metadata: {name: portico-gw, labels: {team: payments}}\n\
+         spec: {ports: [{port: 1234}], selector: {app: payments}}\n",
+    )
+    .await;
+    let theirs = services.get("portico-gw").await.expect("their Service");
+    let classes = Api::<gateway_api::gatewayclasses::GatewayClass>::all(client.clone());
+    let class =
+        "metadata: {name: portico}\nspec: {controllerName: portico.dev/gateway-controller}\n";
+    create(&classes, class).await;
+    let gateways: Api<Gateway> = Api::namespaced(client.clone(), "default");
+    create(
+        &gateways,
+        "metadata: {name: gw}\nspec:\n  gatewayClassName: portico\n  listeners:\n  \
+         - {name: http, protocol: HTTP, port: 80}\n",
+    )
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let _controller = start_controller_with(
+        &cluster,
+        dir.path(),
+        free_port(),
+        free_port(),
+        "controller.log",
+        &["--provision"],
+    );
+
+    // The Gateway says why it has no data plane, naming the object in the way.
+    let programmed = eventually(Duration::from_secs(30), || async {
+        let conditions = gateways.get("gw").await.ok()?.status?.conditions?;
+        let programmed = condition(&conditions, "Programmed")?.clone();
+        (programmed.reason == "NoResources").then_some(programmed)
+    })
+    .await;
+    assert_eq!(programmed.status, "False");
+    assert!(
+        programmed.message.contains("Service/default/portico-gw"),
+        "{}",
+        programmed.message
+    );
+    // What is not in the way is provisioned; their Service is untouched.
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    eventually(Duration::from_secs(30), || async {
+        deployments.get("portico-gw").await.ok()
+    })
+    .await;
+    let after = services.get("portico-gw").await.expect("their Service");
+    assert_eq!(
+        after.metadata.resource_version,
+        theirs.metadata.resource_version
+    );
+    assert_eq!(after.metadata.owner_references, None);
+
+    // The Gateway stops being Portico's: what Portico made goes, their Service stays.
+    classes
+        .delete("portico", &Default::default())
+        .await
+        .expect("delete class");
+    eventually(Duration::from_secs(30), || async {
+        matches!(deployments.get_opt("portico-gw").await, Ok(None)).then_some(())
+    })
+    .await;
+    let kept = services
+        .get("portico-gw")
+        .await
+        .expect("their Service stays");
+    assert_eq!(kept.metadata.uid, theirs.metadata.uid);
+
+    // Once the name is free, the Gateway gets its Service and the condition clears.
+    services
+        .delete("portico-gw", &Default::default())
+        .await
+        .expect("delete their Service");
+    create(&classes, class).await;
+    let ours = eventually(Duration::from_secs(90), || async {
+        services.get_opt("portico-gw").await.ok()?
+    })
+    .await;
+    assert_eq!(
+        ours.metadata
+            .owner_references
+            .unwrap_or_default()
+            .first()
+            .map(|o| o.name.as_str()),
+        Some("gw")
+    );
+    eventually(Duration::from_secs(30), || async {
+        let conditions = gateways.get("gw").await.ok()?.status?.conditions?;
+        (condition(&conditions, "Programmed")?.reason != "NoResources").then_some(())
+    })
+    .await;
+}

@@ -9,6 +9,7 @@ mod gateway_parameters;
 mod leader;
 mod manifests;
 mod naming;
+mod ownership;
 pub mod parameters;
 mod pki;
 mod provisioner;
@@ -239,6 +240,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 max_snapshot_bytes: args.max_snapshot_bytes,
                 authority: authority.clone(),
             },
+            control.infrastructure.clone(),
         )
     });
     let translate_forever = async {

@@ -4,15 +4,19 @@
 //!
 //! The objects themselves are built in [`super::manifests`]; this module applies them, issues
 //! the data plane's client certificate, and removes what Gateways no longer accepted leave.
+//! It changes and deletes only objects it made ([`super::ownership`]): when a name it needs is
+//! taken by someone else's object, that object is left alone and the Gateway says so
+//! (`Programmed=False`, reason `NoResources`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use gateway_api::gateways::Gateway;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::runtime::reflector::ObjectRef as StoreRef;
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
@@ -24,8 +28,10 @@ use super::naming::{
     DATAPLANE_NAME, FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, object_name,
     tls_secret_name,
 };
+use super::ownership::{Holder, holder, is_provisioned};
 use super::pki::Authority;
 use super::stores::Stores;
+use crate::infrastructure::InfrastructureProblems;
 
 /// How often everything is applied again even if unchanged here, so objects deleted or edited
 /// by someone else are restored.
@@ -45,7 +51,12 @@ pub struct Provisioner {
     swept: bool,
     /// Operations of the reconcile in progress that failed (each logged where it failed).
     failures: usize,
+    /// Where Gateways whose objects cannot be provisioned are reported.
+    infrastructure: Arc<InfrastructureProblems>,
 }
+
+/// An object the provisioner needs exists and is someone else's; the message says which.
+struct NameTaken(String);
 
 /// Some objects could not be provisioned or removed; retry the reconcile later.
 #[derive(Debug, thiserror::Error)]
@@ -53,9 +64,15 @@ pub struct Provisioner {
 pub struct ProvisionFailed(usize);
 
 impl Provisioner {
-    /// A provisioner writing with `client`.
-    pub fn new(client: Client, settings: Settings) -> Self {
+    /// A provisioner writing with `client` and reporting Gateways it cannot serve to
+    /// `infrastructure`.
+    pub fn new(
+        client: Client,
+        settings: Settings,
+        infrastructure: Arc<InfrastructureProblems>,
+    ) -> Self {
         Self {
+            infrastructure,
             client,
             settings,
             applied: HashMap::new(),
@@ -94,6 +111,7 @@ impl Provisioner {
             .cloned()
             .collect::<Vec<_>>()
         {
+            self.infrastructure.set(&gone, None);
             if self.remove(&gone).await {
                 self.provisioned.remove(&gone);
             }
@@ -106,27 +124,17 @@ impl Provisioner {
             else {
                 continue;
             };
-            if let Some(authority) = self.settings.authority.clone() {
-                self.ensure_client_certificate(&gateway, &authority).await;
-            }
-            let parameters = for_gateway(&gateway, stores);
-            let objects = manifests(&gateway, &parameters, &self.settings);
-            let namespace = key.namespace.clone();
-            self.apply(
-                Api::<ServiceAccount>::namespaced(self.client.clone(), &namespace),
-                objects.service_account,
-            )
-            .await;
-            self.apply(
-                Api::<Deployment>::namespaced(self.client.clone(), &namespace),
-                objects.deployment,
-            )
-            .await;
-            self.apply(
-                Api::<Service>::namespaced(self.client.clone(), &namespace),
-                objects.service,
-            )
-            .await;
+            let taken = self.provision(&gateway, stores).await;
+            let problem = (!taken.is_empty()).then(|| {
+                let names: Vec<String> = taken.into_iter().map(|t| t.0).collect();
+                format!(
+                    "cannot provision the data plane: {} exists and was not created by Portico \
+                     for this Gateway; Portico never takes over or deletes such objects (remove \
+                     or rename it, or rename the Gateway)",
+                    names.join(" and ")
+                )
+            });
+            self.infrastructure.set(key, problem);
         }
         match self.failures {
             0 => Ok(()),
@@ -134,26 +142,64 @@ impl Provisioner {
         }
     }
 
+    /// Put `gateway`'s objects in place. Returns the objects that could not be because their
+    /// names are taken.
+    async fn provision(&mut self, gateway: &Gateway, stores: &Stores) -> Vec<NameTaken> {
+        let mut taken = Vec::new();
+        if let Some(authority) = self.settings.authority.clone() {
+            taken.extend(self.ensure_client_certificate(gateway, &authority).await);
+        }
+        let parameters = for_gateway(gateway, stores);
+        let objects = manifests(gateway, &parameters, &self.settings);
+        let namespace = gateway.namespace().unwrap_or_default();
+        taken.extend(
+            self.apply(
+                Api::<ServiceAccount>::namespaced(self.client.clone(), &namespace),
+                objects.service_account,
+                gateway,
+            )
+            .await,
+        );
+        taken.extend(
+            self.apply(
+                Api::<Deployment>::namespaced(self.client.clone(), &namespace),
+                objects.deployment,
+                gateway,
+            )
+            .await,
+        );
+        taken.extend(
+            self.apply(
+                Api::<Service>::namespaced(self.client.clone(), &namespace),
+                objects.service,
+                gateway,
+            )
+            .await,
+        );
+        taken
+    }
+
     /// Create the Gateway's client-certificate Secret once; it is owned by the Gateway.
-    async fn ensure_client_certificate(&mut self, gateway: &Gateway, authority: &Authority) {
+    async fn ensure_client_certificate(
+        &mut self,
+        gateway: &Gateway,
+        authority: &Authority,
+    ) -> Option<NameTaken> {
         let name = tls_secret_name(&gateway.name_any());
         let namespace = gateway.namespace().unwrap_or_default();
         let key = format!("Secret/{namespace}/{name}");
         if self.applied.contains_key(&key) {
-            return;
+            return None;
         }
         let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &namespace);
-        match secrets.get_opt(&name).await {
-            Ok(Some(_)) => {
+        match self.existing(&secrets, &key, gateway).await {
+            Existing::Absent => {}
+            Existing::Ours => {
                 self.applied.insert(key, String::new());
-                return;
+                return None;
             }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::warn!(secret = %key, %error, "cannot read the client certificate Secret");
-                self.failures += 1;
-                return;
-            }
+            Existing::Taken => return Some(NameTaken(key)),
+            Existing::Unknown => return None,
         }
         let subject = format!("{namespace}/{}", gateway.name_any());
         let issued = match authority.issue_client(&subject) {
@@ -161,13 +207,17 @@ impl Provisioner {
             Err(error) => {
                 tracing::error!(secret = %key, %error, "cannot issue a client certificate");
                 self.failures += 1;
-                return;
+                return None;
             }
         };
         let secret = Secret {
             metadata: ObjectMeta {
                 name: Some(name),
                 namespace: Some(namespace),
+                labels: Some(BTreeMap::from([(
+                    MANAGED_BY_LABEL.to_string(),
+                    MANAGED_BY.to_string(),
+                )])),
                 owner_references: gateway.controller_owner_ref(&()).map(|o| vec![o]),
                 ..ObjectMeta::default()
             },
@@ -193,12 +243,48 @@ impl Provisioner {
                 tracing::info!(secret = %key, "issued the data plane's client certificate");
                 self.applied.insert(key, String::new());
             }
-            Err(kube::Error::Api(status)) if status.code == 409 => {
-                self.applied.insert(key, String::new());
-            }
             Err(error) => {
+                // Someone created it meanwhile (409) or writing failed: look again next time.
                 tracing::warn!(secret = %key, %error, "cannot store the client certificate");
                 self.failures += 1;
+            }
+        }
+        None
+    }
+
+    /// Whether the object `key` names, of the kind `api` serves, exists and whose it is. A
+    /// leftover of an earlier Gateway of the same name is deleted (and reported unknown, to be
+    /// looked at again once it is gone).
+    async fn existing<K>(&mut self, api: &Api<K>, key: &str, gateway: &Gateway) -> Existing
+    where
+        K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let name = key.rsplit('/').next().unwrap_or_default();
+        let meta = match api.get_metadata_opt(name).await {
+            Ok(None) => return Existing::Absent,
+            Ok(Some(found)) => found.metadata,
+            Err(error) => {
+                tracing::warn!(object = %key, %error, "cannot read");
+                self.failures += 1;
+                return Existing::Unknown;
+            }
+        };
+        let uid = gateway.uid().unwrap_or_default();
+        match holder(&meta, &gateway.name_any(), &uid) {
+            Holder::ThisGateway => Existing::Ours,
+            Holder::Foreign => {
+                tracing::warn!(object = %key, gateway = %gateway.name_any(), "the name is taken by an object Portico did not create; leaving it alone");
+                // Looked at again with backoff, so the Gateway recovers once the name is free.
+                self.failures += 1;
+                Existing::Taken
+            }
+            Holder::EarlierGateway => {
+                tracing::info!(object = %key, "removing what was provisioned for an earlier Gateway of the same name");
+                if let Err(error) = api.delete(name, &delete_exactly(&meta)).await {
+                    tracing::warn!(object = %key, %error, "cannot remove");
+                }
+                self.failures += 1;
+                Existing::Unknown
             }
         }
     }
@@ -252,37 +338,68 @@ impl Provisioner {
         removed
     }
 
-    /// Delete the Deployment, Service and ServiceAccount called `name`. True when none is left.
+    /// Delete the Deployment, Service and ServiceAccount called `name` that Portico provisioned
+    /// (others of that name are left alone). True when none of Portico's is left.
     async fn remove_objects(&mut self, namespace: &str, name: &str) -> bool {
-        let params = kube::api::DeleteParams::background();
-        let results = [
-            Api::<Deployment>::namespaced(self.client.clone(), namespace)
-                .delete(name, &params)
+        let removed = self
+            .remove_provisioned(
+                &Api::<Deployment>::namespaced(self.client.clone(), namespace),
+                name,
+            )
+            .await
+            & self
+                .remove_provisioned(
+                    &Api::<Service>::namespaced(self.client.clone(), namespace),
+                    name,
+                )
                 .await
-                .err(),
-            Api::<Service>::namespaced(self.client.clone(), namespace)
-                .delete(name, &params)
-                .await
-                .err(),
-            Api::<ServiceAccount>::namespaced(self.client.clone(), namespace)
-                .delete(name, &params)
-                .await
-                .err(),
-        ];
-        let mut removed = true;
-        for error in results.into_iter().flatten() {
-            if !matches!(&error, kube::Error::Api(s) if s.code == 404) {
-                tracing::warn!(namespace, name, %error, "cannot remove provisioned objects");
-                self.failures += 1;
-                removed = false;
-            }
-        }
+            & self
+                .remove_provisioned(
+                    &Api::<ServiceAccount>::namespaced(self.client.clone(), namespace),
+                    name,
+                )
+                .await;
         self.applied
             .retain(|key, _| !key.ends_with(&format!("/{namespace}/{name}")));
         removed
     }
 
-    async fn apply<K>(&mut self, api: Api<K>, object: K)
+    /// Delete the object `name` of the kind `api` serves if Portico provisioned it. True when
+    /// no such object of Portico's is left.
+    async fn remove_provisioned<K>(&mut self, api: &Api<K>, name: &str) -> bool
+    where
+        K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let outcome = match api.get_metadata_opt(name).await {
+            Ok(Some(found)) if is_provisioned(&found.metadata) => api
+                .delete(name, &delete_exactly(&found.metadata))
+                .await
+                .map(|_| ()),
+            Ok(Some(_)) => {
+                tracing::info!(
+                    kind = K::kind(&()).as_ref(),
+                    name,
+                    "not removing an object Portico did not create"
+                );
+                Ok(())
+            }
+            Ok(None) => Ok(()),
+            Err(error) => Err(error),
+        };
+        match outcome {
+            Ok(()) => true,
+            Err(kube::Error::Api(status)) if status.code == 404 => true,
+            Err(error) => {
+                tracing::warn!(kind = K::kind(&()).as_ref(), name, %error, "cannot remove a provisioned object");
+                self.failures += 1;
+                false
+            }
+        }
+    }
+
+    /// Apply `object` for `gateway`, unless an object of its name exists that is not this
+    /// Gateway's: then it is left alone and reported.
+    async fn apply<K>(&mut self, api: Api<K>, object: K, gateway: &Gateway) -> Option<NameTaken>
     where
         K: Resource<DynamicType = ()>
             + Clone
@@ -298,12 +415,19 @@ impl Provisioner {
             name
         );
         let Ok(body) = serde_json::to_string(&object) else {
-            return;
+            return None;
         };
         if self.applied.get(&key) == Some(&body) {
-            return;
+            return None;
         }
-        let params = PatchParams::apply(FIELD_MANAGER).force();
+        // Only an object already ours is applied with force; a new one is created without, so
+        // an object someone creates meanwhile makes the apply conflict instead of changing hands.
+        let params = match self.existing(&api, &key, gateway).await {
+            Existing::Ours => PatchParams::apply(FIELD_MANAGER).force(),
+            Existing::Absent => PatchParams::apply(FIELD_MANAGER),
+            Existing::Taken => return Some(NameTaken(key)),
+            Existing::Unknown => return None,
+        };
         match api.patch(&name, &params, &Patch::Apply(&object)).await {
             Ok(_) => {
                 tracing::info!(object = %key, "provisioned");
@@ -314,6 +438,27 @@ impl Provisioner {
                 self.failures += 1;
             }
         }
+        None
+    }
+}
+
+/// What [`Provisioner::existing`] found under a name.
+enum Existing {
+    Absent,
+    Ours,
+    Taken,
+    /// Could not tell (reading failed) or not yet (a leftover is being removed); retried.
+    Unknown,
+}
+
+/// Delete exactly the object `meta` describes, not one created under its name since.
+fn delete_exactly(meta: &ObjectMeta) -> DeleteParams {
+    DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: meta.uid.clone(),
+            resource_version: None,
+        }),
+        ..DeleteParams::background()
     }
 }
 
@@ -329,6 +474,7 @@ where
     Ok(objects
         .items
         .into_iter()
+        .filter(|o| is_provisioned(&o.metadata))
         .map(|o| (o.namespace().unwrap_or_default(), o.name_any()))
         .collect())
 }

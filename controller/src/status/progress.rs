@@ -1,15 +1,21 @@
 //! `Programmed` on Gateways and their listeners, from what data planes reported about the
-//! generation translation produced.
+//! generation translation produced, unless the Gateway's data plane could not be provisioned.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use portico_translate::conditions::{reasons, types};
 use portico_translate::{GatewayFacts, Statuses};
 
 use crate::acks::Acks;
+use crate::infrastructure::InfrastructureProblems;
 
 /// Fill in `Programmed` on accepted Gateways (described by `facts`) and their programmable
-/// listeners from data-plane reports.
-pub fn apply_progress(statuses: &mut Statuses, facts: &[GatewayFacts], acks: &Acks) {
+/// listeners from data-plane reports and provisioning problems.
+pub fn apply_progress(
+    statuses: &mut Statuses,
+    facts: &[GatewayFacts],
+    acks: &Acks,
+    infrastructure: &InfrastructureProblems,
+) {
     for facts in facts.iter().filter(|f| f.accepted) {
         let Some(gateway) = statuses
             .gateways
@@ -23,9 +29,12 @@ pub fn apply_progress(statuses: &mut Statuses, facts: &[GatewayFacts], acks: &Ac
         let applied = progress
             .applied_generation
             .is_some_and(|g| g >= facts.generation);
-        // A rejection is newer than anything its instance applied (an ACK clears it), so it wins:
-        // the data plane is still serving an older configuration.
-        let programmed = if let Some(message) = &progress.rejection {
+        // A data plane that cannot be provisioned serves nothing new, whatever older instances
+        // report. A rejection is newer than anything its instance applied (an ACK clears it), so
+        // it wins next: the data plane is still serving an older configuration.
+        let programmed = if let Some(message) = infrastructure.get(&facts.gateway) {
+            Some((false, reasons::NO_RESOURCES, message))
+        } else if let Some(message) = &progress.rejection {
             Some((false, reasons::INVALID, message.clone()))
         } else if applied {
             Some((
