@@ -23,15 +23,13 @@ use crate::publisher::Publisher;
 use crate::server::{Authenticate, SnapshotServer};
 use crate::status::{self, Finish, apply_progress};
 
-/// TLS for the snapshot service: its certificate, and the CA client certificates must chain
-/// to (mutual TLS).
+/// TLS for the snapshot service: its certificate and key. Data planes authenticate with tokens
+/// (see [`SnapshotChannel::authenticator`]), not certificates.
 pub struct ServerTls {
     /// PEM certificate of the service.
     pub cert_pem: String,
     /// PEM private key of the service.
     pub key_pem: String,
-    /// PEM CA that data-plane client certificates must be issued by.
-    pub client_ca_pem: String,
 }
 
 /// How the snapshot service is offered to data planes.
@@ -41,7 +39,7 @@ pub struct SnapshotChannel {
     /// When set, data planes must present a token, and may subscribe only to the Gateways it
     /// allows.
     pub authenticator: Option<Arc<dyn Authenticate>>,
-    /// When set, the channel is mutual TLS.
+    /// When set, the channel is TLS.
     pub tls: Option<ServerTls>,
     /// Snapshots larger than this are not sent.
     pub max_snapshot_bytes: usize,
@@ -120,12 +118,9 @@ impl Control {
             .http2_keepalive_interval(Some(Duration::from_secs(10)))
             .http2_keepalive_timeout(Some(Duration::from_secs(5)));
         if let Some(tls) = tls {
-            let config = tonic::transport::ServerTlsConfig::new()
-                .identity(tonic::transport::Identity::from_pem(
-                    tls.cert_pem,
-                    tls.key_pem,
-                ))
-                .client_ca_root(tonic::transport::Certificate::from_pem(tls.client_ca_pem));
+            let config = tonic::transport::ServerTlsConfig::new().identity(
+                tonic::transport::Identity::from_pem(tls.cert_pem, tls.key_pem),
+            );
             builder = builder.tls_config(config).context("snapshot service TLS")?;
         }
         let grpc = TcpListener::bind(grpc_address)

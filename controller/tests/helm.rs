@@ -1,6 +1,7 @@
 //! The Helm chart against a real control plane: `helm install` with default values succeeds,
 //! and the controller, started with the arguments and the ServiceAccount the chart installed
-//! (its RBAC, nothing more), serves a Gateway end to end: status, provisioning, certificates.
+//! (its RBAC, nothing more), serves a Gateway end to end: status, provisioning, the channel's
+//! CA; and that RBAC lets it write Secrets in its own namespace only.
 //! The control plane has no nodes, so the chart's own pods never run; the controller runs here
 //! as a process instead, with the identity those pods would have.
 
@@ -124,7 +125,7 @@ async fn the_chart_installs_and_its_rbac_is_all_the_controller_needs() {
     )
     .await;
 
-    // Status of every kind, the data plane provisioned, both ends of mutual TLS in place.
+    // Status of every kind, the data plane provisioned, the channel's CA in place.
     eventually(Duration::from_secs(60), || async {
         let conditions = gateways.get("gw").await.ok()?.status?.conditions?;
         let accepted = condition(&conditions, "Accepted")?;
@@ -150,12 +151,41 @@ async fn the_chart_installs_and_its_rbac_is_all_the_controller_needs() {
             .ok()
     })
     .await;
-    let secrets = |namespace: &str| Api::<Secret>::namespaced(client.clone(), namespace);
     eventually(Duration::from_secs(30), || async {
-        secrets(NAMESPACE).get("portico-dataplane-ca").await.ok()?;
-        secrets("default").get("portico-gw-tls").await.ok()
+        Api::<Secret>::namespaced(client.clone(), NAMESPACE)
+            .get("portico-dataplane-ca")
+            .await
+            .ok()
     })
     .await;
+
+    // Least privilege: the controller may write Secrets in its own namespace only.
+    let as_controller = kube::Client::try_from(
+        kube::Config::from_custom_kubeconfig(
+            yaml_serde::from_str(&with_token(&cluster, &token)).expect("kubeconfig"),
+            &Default::default(),
+        )
+        .await
+        .expect("client config"),
+    )
+    .expect("client");
+    let secret = |namespace: &str| -> Secret {
+        yaml_serde::from_str(&format!(
+            "metadata: {{name: probe, namespace: {namespace}}}\nstringData: {{a: b}}\n"
+        ))
+        .expect("Secret")
+    };
+    let written = Api::<Secret>::namespaced(as_controller.clone(), "default")
+        .create(&PostParams::default(), &secret("default"))
+        .await;
+    assert!(
+        matches!(&written, Err(kube::Error::Api(status)) if status.code == 403),
+        "{written:?}"
+    );
+    Api::<Secret>::namespaced(as_controller, NAMESPACE)
+        .create(&PostParams::default(), &secret(NAMESPACE))
+        .await
+        .expect("a Secret in the controller's own namespace");
 
     let text = std::fs::read_to_string(&log).unwrap_or_default();
     for refusal in ["forbidden", "not allowed"] {

@@ -496,7 +496,7 @@ async fn data_planes_may_only_subscribe_to_their_own_gateway() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
+async fn snapshots_travel_over_tls_to_data_planes_holding_a_token() {
     use k8s_openapi::api::apps::v1::Deployment;
     use k8s_openapi::api::core::v1::{Secret, ServiceAccount};
 
@@ -530,17 +530,23 @@ async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
             "--dataplane-tls",
             "--provision",
             "--authenticate-dataplanes",
+            "--lease-namespace",
+            "kube-system",
             "--dataplane-controller-url",
             &url,
         ],
     );
 
-    // The provisioner issued the Gateway's client certificate and mounts it in its pods.
-    let secrets: Api<Secret> = Api::namespaced(client.clone(), "default");
-    let secret = eventually(Duration::from_secs(30), || async {
-        secrets.get("portico-gw-tls").await.ok()
+    // The CA lives in the controller's namespace; provisioned pods get only its certificate,
+    // in their Deployment, and no Secret is written to the Gateway's namespace.
+    let ca = eventually(Duration::from_secs(30), || async {
+        Api::<Secret>::namespaced(client.clone(), "kube-system")
+            .get("portico-dataplane-ca")
+            .await
+            .ok()
     })
     .await;
+    let ca_pem = String::from_utf8(ca.data.unwrap_or_default()["ca.crt"].0.clone()).expect("PEM");
     let deployment = eventually(Duration::from_secs(30), || async {
         Api::<Deployment>::namespaced(client.clone(), "default")
             .get("portico-gw")
@@ -548,17 +554,23 @@ async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
             .ok()
     })
     .await;
-    let args = deployment
+    let env = deployment
         .spec
         .and_then(|s| s.template.spec)
-        .map(|s| s.containers[0].args.clone().unwrap_or_default())
+        .and_then(|s| s.containers[0].env.clone())
         .unwrap_or_default();
-    assert!(args.iter().any(|a| a == "--tls-cert-file"), "{args:?}");
+    let given = env
+        .iter()
+        .find(|e| e.name == "PORTICO_TLS_CA")
+        .and_then(|e| e.value.clone());
+    assert_eq!(given.as_deref(), Some(ca_pem.as_str()));
+    let secrets = Api::<Secret>::namespaced(client.clone(), "default")
+        .list(&Default::default())
+        .await
+        .expect("list Secrets");
+    assert!(secrets.items.is_empty(), "{:?}", secrets.items);
 
-    let data = secret.data.unwrap_or_default();
-    for file in ["ca.crt", "tls.crt", "tls.key"] {
-        std::fs::write(dir.path().join(file), &data.get(file).expect(file).0).expect("write");
-    }
+    std::fs::write(dir.path().join("ca.crt"), &ca_pem).expect("write");
     let accounts = Api::<ServiceAccount>::namespaced(client.clone(), "default");
     write_token(
         &accounts,
@@ -568,7 +580,7 @@ async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
     )
     .await;
     let path = |file: &str| dir.path().join(file).to_string_lossy().to_string();
-    let dataplane = |name: &str, args: Vec<String>| {
+    let dataplane = |name: &str, args: &[String]| {
         let mut command = portico();
         command
             .args(["dataplane", "--instance", name])
@@ -576,23 +588,17 @@ async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
             .args(args);
         Process::start(command, dir.path().join(format!("{name}.log")))
     };
-    let tls_args = |ca: String, cert: String, key: String| {
-        vec![
-            "--controller".to_string(),
-            url.clone(),
-            "--token-file".to_string(),
-            path("token"),
-            "--tls-ca-file".to_string(),
-            ca,
-            "--tls-cert-file".to_string(),
-            cert,
-            "--tls-key-file".to_string(),
-            key,
-        ]
-    };
+    let arg = |a: &str| a.to_string();
     let _trusted = dataplane(
         "trusted",
-        tls_args(path("ca.crt"), path("tls.crt"), path("tls.key")),
+        &[
+            arg("--controller"),
+            url.clone(),
+            arg("--token-file"),
+            path("token"),
+            arg("--tls-ca"),
+            ca_pem.clone(),
+        ],
     );
     let http = support::client();
     let answer = eventually(Duration::from_secs(30), || async {
@@ -605,37 +611,52 @@ async fn snapshots_travel_over_mutual_tls_with_provisioned_certificates() {
         Some(format!("http://secure.example.com:{port}/").as_str())
     );
 
-    // A certificate from another CA, or no TLS at all, gets nothing.
+    // Trusting another CA, speaking plain text, or holding no token gets nothing.
     let stranger =
         rcgen::generate_simple_self_signed(vec!["stranger".to_string()]).expect("certificate");
     std::fs::write(dir.path().join("stranger.crt"), stranger.cert.pem()).expect("write");
-    std::fs::write(
-        dir.path().join("stranger.key"),
-        stranger.signing_key.serialize_pem(),
-    )
-    .expect("write");
-    let foreign = dataplane(
-        "foreign",
-        tls_args(path("ca.crt"), path("stranger.crt"), path("stranger.key")),
+    let deceived = dataplane(
+        "deceived",
+        &[
+            arg("--controller"),
+            url.clone(),
+            arg("--token-file"),
+            path("token"),
+            arg("--tls-ca-file"),
+            path("stranger.crt"),
+        ],
     );
     let plain = dataplane(
         "plain",
-        vec![
-            "--controller".to_string(),
+        &[
+            arg("--controller"),
             format!("http://127.0.0.1:{grpc}"),
-            "--token-file".to_string(),
+            arg("--token-file"),
             path("token"),
         ],
     );
-    for process in [&foreign, &plain] {
+    let tokenless = dataplane(
+        "tokenless",
+        &[
+            arg("--controller"),
+            url.clone(),
+            arg("--gateway"),
+            arg("default/gw"),
+            arg("--tls-ca-file"),
+            path("ca.crt"),
+        ],
+    );
+    for (process, refusal) in [
+        (&deceived, "cannot reach the controller"),
+        (&plain, "cannot reach the controller"),
+        (&tokenless, "the controller refused this data plane"),
+    ] {
         // First the refusal, then the proof that nothing got through before it.
-        wait_until(Duration::from_secs(30), || {
-            process.log().contains("cannot reach the controller")
-        });
+        wait_until(Duration::from_secs(30), || process.log().contains(refusal));
         let log = process.log();
         assert!(
             !log.contains("snapshot applied"),
-            "a data plane without a valid client certificate got a snapshot:\n{log}"
+            "a data plane got a snapshot it should not have:\n{log}"
         );
     }
 }

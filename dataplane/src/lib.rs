@@ -57,16 +57,13 @@ pub struct Args {
     /// in Kubernetes). Read again on every connection, since such tokens rotate.
     #[arg(long, env = "PORTICO_TOKEN_FILE")]
     token_file: Option<std::path::PathBuf>,
-    /// CA certificate (PEM) the controller's certificate must chain to. Enables TLS; use an
-    /// `https://` controller URL.
-    #[arg(long, env = "PORTICO_TLS_CA_FILE", requires_all = ["tls_cert_file", "tls_key_file"])]
+    /// File with the CA certificate (PEM) the controller's certificate must chain to. Enables
+    /// TLS; use an `https://` controller URL.
+    #[arg(long, env = "PORTICO_TLS_CA_FILE", conflicts_with = "tls_ca")]
     tls_ca_file: Option<std::path::PathBuf>,
-    /// This data plane's client certificate (PEM), for mutual TLS.
-    #[arg(long, env = "PORTICO_TLS_CERT_FILE")]
-    tls_cert_file: Option<std::path::PathBuf>,
-    /// The client certificate's private key (PEM).
-    #[arg(long, env = "PORTICO_TLS_KEY_FILE")]
-    tls_key_file: Option<std::path::PathBuf>,
+    /// The same CA certificate as PEM text (how provisioned data planes get it).
+    #[arg(long, env = "PORTICO_TLS_CA", allow_hyphen_values = true)]
+    tls_ca: Option<String>,
     /// Address of the admin endpoints.
     #[arg(long, default_value = "127.0.0.1:9902")]
     admin_address: String,
@@ -140,9 +137,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         instance,
         gateways: args.gateways,
         token_file: args.token_file,
-        tls: match (args.tls_ca_file, args.tls_cert_file, args.tls_key_file) {
-            (Some(ca), Some(cert), Some(key)) => Some(subscriber::TlsFiles { ca, cert, key }),
-            _ => None,
+        controller_ca: match (args.tls_ca_file, args.tls_ca) {
+            (Some(file), _) => Some(subscriber::ControllerCa::File(file)),
+            (None, Some(pem)) => Some(subscriber::ControllerCa::Pem(pem)),
+            (None, None) => None,
         },
         max_snapshot_bytes: args.max_snapshot_bytes,
         current: current.clone(),

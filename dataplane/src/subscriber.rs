@@ -30,8 +30,9 @@ pub struct Subscriber {
     pub gateways: Vec<ObjectRef>,
     /// Token presented to the controller, read afresh on every connection.
     pub token_file: Option<std::path::PathBuf>,
-    /// Mutual TLS to the controller, read afresh on every connection (certificates rotate).
-    pub tls: Option<TlsFiles>,
+    /// When set, the controller is reached over TLS and must prove itself with a certificate
+    /// from this CA.
+    pub controller_ca: Option<ControllerCa>,
     /// Largest snapshot accepted.
     pub max_snapshot_bytes: usize,
     /// The served configuration.
@@ -44,14 +45,22 @@ pub struct Subscriber {
     pub ready: Arc<AtomicBool>,
 }
 
-/// PEM files for mutual TLS with the controller.
-pub struct TlsFiles {
-    /// CA the controller's certificate must chain to.
-    pub ca: std::path::PathBuf,
-    /// This data plane's certificate.
-    pub cert: std::path::PathBuf,
-    /// Its private key.
-    pub key: std::path::PathBuf,
+/// The CA certificate the controller's certificate must chain to (TLS to the controller).
+pub enum ControllerCa {
+    /// A PEM file, read on every connection.
+    File(std::path::PathBuf),
+    /// PEM text.
+    Pem(String),
+}
+
+impl ControllerCa {
+    fn pem(&self) -> Result<String, String> {
+        match self {
+            Self::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display())),
+            Self::Pem(pem) => Ok(pem.clone()),
+        }
+    }
 }
 
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
@@ -108,17 +117,9 @@ impl Subscriber {
             .http2_keep_alive_interval(Duration::from_secs(10))
             .keep_alive_timeout(Duration::from_secs(5))
             .keep_alive_while_idle(true);
-        if let Some(tls) = &self.tls {
-            let read = |path: &std::path::PathBuf| {
-                std::fs::read_to_string(path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))
-            };
+        if let Some(ca) = &self.controller_ca {
             let config = tonic::transport::ClientTlsConfig::new()
-                .ca_certificate(tonic::transport::Certificate::from_pem(read(&tls.ca)?))
-                .identity(tonic::transport::Identity::from_pem(
-                    read(&tls.cert)?,
-                    read(&tls.key)?,
-                ));
+                .ca_certificate(tonic::transport::Certificate::from_pem(ca.pem()?));
             endpoint = endpoint.tls_config(config)?;
         }
         let channel = endpoint.connect().await?;

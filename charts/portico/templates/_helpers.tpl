@@ -28,7 +28,7 @@ app.kubernetes.io/component: controller
 {{- printf "%s:%s" .image.repository (default .appVersion .image.tag) -}}
 {{- end -}}
 
-{{/* How data planes reach the controller: its Service, over TLS when mutual TLS is on. */}}
+{{/* How data planes reach the controller: its Service, over TLS when tls is on. */}}
 {{- define "portico.controllerURL" -}}
-{{- printf "%s://%s.%s.svc:%v" (ternary "https" "http" .Values.dataplane.mutualTLS) (include "portico.controller" .) .Release.Namespace .Values.controller.ports.grpc -}}
+{{- printf "%s://%s.%s.svc:%v" (ternary "https" "http" .Values.dataplane.tls) (include "portico.controller" .) .Release.Namespace .Values.controller.ports.grpc -}}
 {{- end -}}

@@ -3,15 +3,14 @@
 //! never on routes, and are deterministic, so re-applying them restarts nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use gateway_api::gateways::Gateway;
 use k8s_openapi::api::apps::v1::{Deployment, DeploymentSpec};
 use k8s_openapi::api::core::v1::{
     Capabilities, Container, ContainerPort, EnvVar, EnvVarSource, HTTPGetAction,
-    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource,
-    SecretVolumeSource, SecurityContext, Service, ServiceAccount, ServiceAccountTokenProjection,
-    ServicePort, ServiceSpec, Volume, VolumeMount, VolumeProjection,
+    ObjectFieldSelector, PodSpec, PodTemplateSpec, Probe, ProjectedVolumeSource, SecurityContext,
+    Service, ServiceAccount, ServiceAccountTokenProjection, ServicePort, ServiceSpec, Volume,
+    VolumeMount, VolumeProjection,
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -19,13 +18,9 @@ use kube::{Resource, ResourceExt};
 
 use super::naming::{
     DATAPLANE_NAME, GATEWAY_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, object_name,
-    tls_secret_name,
 };
 use super::parameters::PorticoProxySpec;
-use super::pki::Authority;
 
-/// Where the client certificate is mounted in data-plane pods.
-const TLS_DIR: &str = "/var/run/secrets/portico-tls";
 /// Where the projected controller token is mounted in data-plane pods.
 const TOKEN_DIR: &str = "/var/run/secrets/portico";
 /// Ports the data plane's admin endpoint may use inside its pod: the first one no listener
@@ -41,8 +36,9 @@ pub struct Settings {
     pub image: String,
     /// Audience of the projected token data planes authenticate with.
     pub token_audience: String,
-    /// When set, each Gateway gets a client certificate from this CA (mutual TLS).
-    pub authority: Option<Arc<Authority>>,
+    /// When set, data planes reach the controller over TLS and trust this CA certificate
+    /// (PEM; public, so it travels in the Deployment instead of a Secret).
+    pub controller_ca_pem: Option<String>,
     /// Largest snapshot the controller sends, which the data planes must accept.
     pub max_snapshot_bytes: usize,
 }
@@ -127,55 +123,41 @@ pub fn manifests(
                 .clone()
                 .unwrap_or_else(|| settings.image.clone()),
         ),
-        args: Some(
-            vec![
-                "--controller".to_string(),
-                settings.controller_url.clone(),
-                "--gateway".to_string(),
-                format!("{namespace}/{}", gateway.name_any()),
-                "--admin-address".to_string(),
-                format!("0.0.0.0:{admin_port}"),
-                "--token-file".to_string(),
-                format!("{TOKEN_DIR}/token"),
-                "--max-snapshot-bytes".to_string(),
-                settings.max_snapshot_bytes.to_string(),
+        args: Some(vec![
+            "--controller".to_string(),
+            settings.controller_url.clone(),
+            "--gateway".to_string(),
+            format!("{namespace}/{}", gateway.name_any()),
+            "--admin-address".to_string(),
+            format!("0.0.0.0:{admin_port}"),
+            "--token-file".to_string(),
+            format!("{TOKEN_DIR}/token"),
+            "--max-snapshot-bytes".to_string(),
+            settings.max_snapshot_bytes.to_string(),
+        ]),
+        volume_mounts: Some(vec![VolumeMount {
+            name: "controller-token".to_string(),
+            mount_path: TOKEN_DIR.to_string(),
+            read_only: Some(true),
+            ..VolumeMount::default()
+        }]),
+        env: Some(
+            [
+                from_field("PORTICO_INSTANCE", "metadata.name"),
+                env(
+                    "RUST_LOG",
+                    parameters.log_level.as_deref().unwrap_or("info"),
+                ),
             ]
             .into_iter()
-            .chain(settings.authority.iter().flat_map(|_| {
-                [
-                    "--tls-ca-file".to_string(),
-                    format!("{TLS_DIR}/ca.crt"),
-                    "--tls-cert-file".to_string(),
-                    format!("{TLS_DIR}/tls.crt"),
-                    "--tls-key-file".to_string(),
-                    format!("{TLS_DIR}/tls.key"),
-                ]
-            }))
+            .chain(
+                settings
+                    .controller_ca_pem
+                    .as_deref()
+                    .map(|pem| env("PORTICO_TLS_CA", pem)),
+            )
             .collect(),
         ),
-        volume_mounts: Some(
-            [VolumeMount {
-                name: "controller-token".to_string(),
-                mount_path: TOKEN_DIR.to_string(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            }]
-            .into_iter()
-            .chain(settings.authority.iter().map(|_| VolumeMount {
-                name: "controller-tls".to_string(),
-                mount_path: TLS_DIR.to_string(),
-                read_only: Some(true),
-                ..VolumeMount::default()
-            }))
-            .collect(),
-        ),
-        env: Some(vec![
-            from_field("PORTICO_INSTANCE", "metadata.name"),
-            env(
-                "RUST_LOG",
-                parameters.log_level.as_deref().unwrap_or("info"),
-            ),
-        ]),
         ports: Some(
             ports
                 .iter()
@@ -232,33 +214,21 @@ pub fn manifests(
                     containers: vec![container],
                     // Only a token for the controller's audience: it proves which Gateway this
                     // pod belongs to and grants no Kubernetes API access.
-                    volumes: Some(
-                        [Volume {
-                            name: "controller-token".to_string(),
-                            projected: Some(ProjectedVolumeSource {
-                                sources: Some(vec![VolumeProjection {
-                                    service_account_token: Some(ServiceAccountTokenProjection {
-                                        audience: Some(settings.token_audience.clone()),
-                                        expiration_seconds: Some(3600),
-                                        path: "token".to_string(),
-                                    }),
-                                    ..VolumeProjection::default()
-                                }]),
-                                ..ProjectedVolumeSource::default()
-                            }),
-                            ..Volume::default()
-                        }]
-                        .into_iter()
-                        .chain(settings.authority.iter().map(|_| Volume {
-                            name: "controller-tls".to_string(),
-                            secret: Some(SecretVolumeSource {
-                                secret_name: Some(tls_secret_name(&gateway.name_any())),
-                                ..SecretVolumeSource::default()
-                            }),
-                            ..Volume::default()
-                        }))
-                        .collect(),
-                    ),
+                    volumes: Some(vec![Volume {
+                        name: "controller-token".to_string(),
+                        projected: Some(ProjectedVolumeSource {
+                            sources: Some(vec![VolumeProjection {
+                                service_account_token: Some(ServiceAccountTokenProjection {
+                                    audience: Some(settings.token_audience.clone()),
+                                    expiration_seconds: Some(3600),
+                                    path: "token".to_string(),
+                                }),
+                                ..VolumeProjection::default()
+                            }]),
+                            ..ProjectedVolumeSource::default()
+                        }),
+                        ..Volume::default()
+                    }]),
                     node_selector: parameters.node_selector.clone(),
                     tolerations: parameters.tolerations.clone(),
                     ..PodSpec::default()
@@ -321,7 +291,7 @@ mod tests {
             image: "image".into(),
             token_audience: "portico-controller".into(),
             max_snapshot_bytes: portico_snapshot::wire::DEFAULT_MAX_SNAPSHOT_BYTES,
-            authority: None,
+            controller_ca_pem: None,
         };
         let deployment = manifests(&gateway, &PorticoProxySpec::default(), &settings).deployment;
         let container = deployment

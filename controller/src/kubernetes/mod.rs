@@ -98,8 +98,8 @@ pub struct Args {
     /// Audience data-plane tokens must be issued for.
     #[arg(long, default_value = "portico-controller")]
     token_audience: String,
-    /// Serve snapshots over mutual TLS: a CA kept in Secret --ca-secret (created on first use)
-    /// issues the service's certificate and one client certificate per provisioned Gateway.
+    /// Serve snapshots over TLS with a certificate from a CA kept in Secret --ca-secret (created
+    /// on first use); provisioned data planes are given the CA certificate to check it with.
     #[arg(long)]
     dataplane_tls: bool,
     /// Secret (in the controller's namespace, --lease-namespace) holding the data-plane CA.
@@ -159,9 +159,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             )) as Arc<dyn crate::server::Authenticate>
         });
     let authority = if args.dataplane_tls {
-        let authority =
-            pki::Authority::load_or_create(&client, &args.lease_namespace, &args.ca_secret).await?;
-        Some(Arc::new(authority))
+        Some(pki::Authority::load_or_create(&client, &args.lease_namespace, &args.ca_secret).await?)
     } else {
         None
     };
@@ -173,7 +171,6 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             Some(ServerTls {
                 cert_pem: issued.cert_pem,
                 key_pem: issued.key_pem,
-                client_ca_pem: authority.ca_pem().to_string(),
             })
         }
         None => None,
@@ -238,7 +235,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                 image: args.dataplane_image.clone(),
                 token_audience: args.token_audience.clone(),
                 max_snapshot_bytes: args.max_snapshot_bytes,
-                authority: authority.clone(),
+                controller_ca_pem: authority.as_ref().map(|a| a.ca_pem().to_string()),
             },
             control.infrastructure.clone(),
         )

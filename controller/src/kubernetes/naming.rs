@@ -14,11 +14,6 @@ pub const MANAGED_BY: &str = "portico";
 /// Label naming the Gateway (by object name) a provisioned object serves.
 pub const GATEWAY_LABEL: &str = "gateway.portico.dev/gateway";
 
-/// Name of the Secret holding a Gateway's client certificate.
-pub fn tls_secret_name(gateway: &str) -> String {
-    format!("{}-tls", object_name(gateway))
-}
-
 /// Name of every object provisioned for `gateway`: `portico-<gateway>` when that is a valid
 /// DNS label (at most 63 characters, no dots), else a shortened, dot-free prefix plus a hash of
 /// the full name, so two Gateways never share objects.

@@ -1,7 +1,7 @@
-//! The certificate authority behind mTLS between the planes. Its key pair lives in a Secret in
+//! The certificate authority behind TLS between the planes. Its key pair lives in a Secret in
 //! the controller's namespace, created by the first replica that needs it and shared by all, so
-//! a failover keeps every issued certificate valid. It issues the snapshot service's server
-//! certificate (at start) and one client certificate per provisioned Gateway.
+//! data planes keep trusting whichever replica leads. It issues the snapshot service's server
+//! certificate (at start); data planes get only its certificate, which is public.
 
 use std::collections::BTreeMap;
 
@@ -94,31 +94,15 @@ impl Authority {
 
     /// A server certificate for `hosts` (names or IP addresses).
     pub fn issue_server(&self, hosts: Vec<String>) -> anyhow::Result<Issued> {
-        self.issue(
-            hosts,
-            "portico-controller",
-            ExtendedKeyUsagePurpose::ServerAuth,
-        )
-    }
-
-    /// A client certificate naming `subject`.
-    pub fn issue_client(&self, subject: &str) -> anyhow::Result<Issued> {
-        self.issue(Vec::new(), subject, ExtendedKeyUsagePurpose::ClientAuth)
-    }
-
-    fn issue(
-        &self,
-        hosts: Vec<String>,
-        subject: &str,
-        usage: ExtendedKeyUsagePurpose,
-    ) -> anyhow::Result<Issued> {
         let mut params = CertificateParams::new(hosts).context("certificate names")?;
-        params.distinguished_name.push(DnType::CommonName, subject);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "portico-controller");
         params.key_usages = vec![
             KeyUsagePurpose::DigitalSignature,
             KeyUsagePurpose::KeyEncipherment,
         ];
-        params.extended_key_usages = vec![usage];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         let key = KeyPair::generate().context("generating a key")?;
         let cert = params
             .signed_by(&key, &self.issuer)
@@ -147,7 +131,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn issued_certificates_chain_to_the_ca() {
+    fn the_server_certificate_is_issued_by_the_ca() {
         let (ca_pem, key_pem) = generate_ca().unwrap();
         let issuer =
             Issuer::from_ca_cert_pem(&ca_pem, KeyPair::from_pem(&key_pem).unwrap()).unwrap();
@@ -157,6 +141,5 @@ mod tests {
             .unwrap();
         assert!(server.cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
         assert!(server.key_pem.contains("PRIVATE KEY"));
-        assert!(authority.issue_client("default/gw").is_ok());
     }
 }

@@ -2,21 +2,20 @@
 //! Service in the Gateway's namespace, applied with server-side apply and owned by the Gateway
 //! (so Kubernetes garbage-collects them when it goes). Settings come from a `PorticoProxy`.
 //!
-//! The objects themselves are built in [`super::manifests`]; this module applies them, issues
-//! the data plane's client certificate, and removes what Gateways no longer accepted leave.
+//! The objects themselves are built in [`super::manifests`]; this module applies them and
+//! removes what Gateways no longer accepted leave.
 //! It changes and deletes only objects it made ([`super::ownership`]): when a name it needs is
 //! taken by someone else's object, that object is left alone and the Gateway says so
 //! (`Programmed=False`, reason `NoResources`).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use gateway_api::gateways::Gateway;
-use k8s_openapi::ByteString;
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{Service, ServiceAccount};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kube::api::{DeleteParams, Patch, PatchParams, PostParams, Preconditions};
+use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use kube::runtime::reflector::ObjectRef as StoreRef;
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
@@ -26,10 +25,8 @@ use super::gateway_parameters::for_gateway;
 use super::manifests::{Settings, manifests};
 use super::naming::{
     DATAPLANE_NAME, FIELD_MANAGER, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, object_name,
-    tls_secret_name,
 };
 use super::ownership::{Holder, holder, is_provisioned};
-use super::pki::Authority;
 use super::stores::Stores;
 use crate::infrastructure::InfrastructureProblems;
 
@@ -146,9 +143,6 @@ impl Provisioner {
     /// names are taken.
     async fn provision(&mut self, gateway: &Gateway, stores: &Stores) -> Vec<NameTaken> {
         let mut taken = Vec::new();
-        if let Some(authority) = self.settings.authority.clone() {
-            taken.extend(self.ensure_client_certificate(gateway, &authority).await);
-        }
         let parameters = for_gateway(gateway, stores);
         let objects = manifests(gateway, &parameters, &self.settings);
         let namespace = gateway.namespace().unwrap_or_default();
@@ -177,79 +171,6 @@ impl Provisioner {
             .await,
         );
         taken
-    }
-
-    /// Create the Gateway's client-certificate Secret once; it is owned by the Gateway.
-    async fn ensure_client_certificate(
-        &mut self,
-        gateway: &Gateway,
-        authority: &Authority,
-    ) -> Option<NameTaken> {
-        let name = tls_secret_name(&gateway.name_any());
-        let namespace = gateway.namespace().unwrap_or_default();
-        let key = format!("Secret/{namespace}/{name}");
-        if self.applied.contains_key(&key) {
-            return None;
-        }
-        let secrets: Api<Secret> = Api::namespaced(self.client.clone(), &namespace);
-        match self.existing(&secrets, &key, gateway).await {
-            Existing::Absent => {}
-            Existing::Ours => {
-                self.applied.insert(key, String::new());
-                return None;
-            }
-            Existing::Taken => return Some(NameTaken(key)),
-            Existing::Unknown => return None,
-        }
-        let subject = format!("{namespace}/{}", gateway.name_any());
-        let issued = match authority.issue_client(&subject) {
-            Ok(issued) => issued,
-            Err(error) => {
-                tracing::error!(secret = %key, %error, "cannot issue a client certificate");
-                self.failures += 1;
-                return None;
-            }
-        };
-        let secret = Secret {
-            metadata: ObjectMeta {
-                name: Some(name),
-                namespace: Some(namespace),
-                labels: Some(BTreeMap::from([(
-                    MANAGED_BY_LABEL.to_string(),
-                    MANAGED_BY.to_string(),
-                )])),
-                owner_references: gateway.controller_owner_ref(&()).map(|o| vec![o]),
-                ..ObjectMeta::default()
-            },
-            type_: Some("kubernetes.io/tls".to_string()),
-            data: Some(BTreeMap::from([
-                (
-                    "ca.crt".to_string(),
-                    ByteString(authority.ca_pem().as_bytes().to_vec()),
-                ),
-                (
-                    "tls.crt".to_string(),
-                    ByteString(issued.cert_pem.into_bytes()),
-                ),
-                (
-                    "tls.key".to_string(),
-                    ByteString(issued.key_pem.into_bytes()),
-                ),
-            ])),
-            ..Secret::default()
-        };
-        match secrets.create(&PostParams::default(), &secret).await {
-            Ok(_) => {
-                tracing::info!(secret = %key, "issued the data plane's client certificate");
-                self.applied.insert(key, String::new());
-            }
-            Err(error) => {
-                // Someone created it meanwhile (409) or writing failed: look again next time.
-                tracing::warn!(secret = %key, %error, "cannot store the client certificate");
-                self.failures += 1;
-            }
-        }
-        None
     }
 
     /// Whether the object `key` names, of the kind `api` serves, exists and whose it is. A
