@@ -21,6 +21,8 @@ use pingora_core::protocols::l4::stream::Stream as L4Stream;
 use pingora_core::protocols::{GetSocketDigest, SocketDigest, Stream};
 use pingora_core::server::ShutdownWatch;
 use pingora_proxy::HttpProxy;
+use portico_edge::proxy_protocol::{self, Parse};
+use portico_edge::request_head::{HeadScanner, Refusal, Scan};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
@@ -30,8 +32,6 @@ use crate::downstream::DownstreamSettings;
 use crate::drain::Drain;
 use crate::metrics::Metrics;
 use crate::proxy::PorticoProxy;
-use crate::proxy_protocol::{self, Parse};
-use crate::request_head::{HeadScanner, Refusal, Scan};
 
 /// A client that does not finish its handshake in this time is disconnected, so idle
 /// connections cannot pile up and exhaust file descriptors.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use portico_router::normalize::{EncodedSlashes, PathPolicy};
 
-use crate::request_head::HeadLimits;
+use portico_edge::request_head::HeadLimits;
 
 /// Downstream settings of a data plane (`portico dataplane --max-request-* ...`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]

@@ -20,8 +20,6 @@ mod forwarded;
 mod listeners;
 mod metrics;
 mod proxy;
-mod proxy_protocol;
-mod request_head;
 mod state;
 mod subscriber;
 mod tls;

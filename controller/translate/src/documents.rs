@@ -28,7 +28,13 @@ pub struct Parsed {
     pub errors: Vec<DocumentError>,
     /// Unknown fields that were ignored, each with the first line of its document.
     pub warnings: Vec<DocumentError>,
+    /// Every object taken so far, as group, kind, namespace and name: a second definition of
+    /// one is an error, as two objects with one identity cannot exist in a cluster.
+    defined: std::collections::HashSet<(String, String, String, String)>,
 }
+
+/// Kinds without a namespace.
+const CLUSTER_SCOPED: [&str; 3] = ["GatewayClass", "Namespace", "IngressClass"];
 
 /// Kinds this parser knows, as `apiVersion` group and kind. Anything else is reported as an
 /// error for that document only.
@@ -114,6 +120,26 @@ fn add_object(value: Value, line: usize, into: &mut Parsed) -> Result<(), String
     if !KINDS.contains(&(group, kind)) {
         return Err(format!("unsupported kind {kind} ({api_version})"));
     }
+    let text = |field: &str| {
+        value
+            .get("metadata")
+            .and_then(|m| m.get(field))
+            .and_then(Value::as_str)
+    };
+    let namespace = match CLUSTER_SCOPED.contains(&kind) {
+        true => String::new(),
+        false => text("namespace").unwrap_or("default").to_string(),
+    };
+    let name = text("name").unwrap_or_default().to_string();
+    let identity = (group.to_string(), kind.to_string(), namespace, name);
+    if into.defined.contains(&identity) {
+        let (_, _, namespace, name) = identity;
+        let object = [namespace, name].join("/");
+        return Err(format!(
+            "{kind} {} is defined more than once; only its first definition is used",
+            object.trim_start_matches('/')
+        ));
+    }
     let resources = &mut into.resources;
     let warnings = &mut into.warnings;
     match kind {
@@ -146,6 +172,7 @@ fn add_object(value: Value, line: usize, into: &mut Parsed) -> Result<(), String
             .ingress_classes
             .push(typed(value, line, warnings)?),
     }
+    into.defined.insert(identity);
     Ok(())
 }
 
@@ -216,6 +243,41 @@ mod tests {
         let mut parsed = Parsed::default();
         parse_documents(text, &mut parsed);
         parsed
+    }
+
+    #[test]
+    fn a_second_definition_of_an_object_is_refused_and_the_first_kept() {
+        let gateway = |port: u16| {
+            format!(
+                "apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {{name: gw}}\n\
+                 spec:\n  gatewayClassName: c\n  listeners: [{{name: http, port: {port}, protocol: HTTP}}]\n"
+            )
+        };
+        let elsewhere = gateway(82).replace("name: gw}", "name: gw, namespace: other}");
+        let parsed = parse(&format!(
+            "{}---\n{}---\n{elsewhere}",
+            gateway(80),
+            gateway(81).replace("name: gw}", "name: gw, namespace: default}")
+        ));
+        assert_eq!(parsed.errors.len(), 1, "{:?}", parsed.errors);
+        assert_eq!(
+            parsed.errors[0].line, 8,
+            "the second document starts on line 8"
+        );
+        assert!(
+            parsed.errors[0]
+                .message
+                .contains("Gateway default/gw is defined more than once"),
+            "{}",
+            parsed.errors[0].message
+        );
+        let ports: Vec<i32> = parsed
+            .resources
+            .gateways
+            .iter()
+            .map(|g| g.spec.listeners[0].port)
+            .collect();
+        assert_eq!(ports, [80, 82]);
     }
 
     #[test]

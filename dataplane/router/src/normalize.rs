@@ -82,7 +82,9 @@ fn is_normal(path: &str, policy: PathPolicy) -> bool {
 }
 
 /// Percent-decode unreserved characters (and slashes when `slashes` says so); uppercase the
-/// hex digits of every other percent-encoding. Invalid escapes are kept as they are.
+/// hex digits of every other percent-encoding. A `%` that starts no valid escape is encoded as
+/// `%25`: kept bare, it could join a decoded character into a new escape (`%%32%65` would
+/// become `%2e`, which a backend decodes into the dot segment removed here).
 fn decode(path: &str, slashes: EncodedSlashes) -> Result<String, RejectedPath> {
     let bytes = path.as_bytes();
     let mut out = String::with_capacity(path.len());
@@ -92,6 +94,11 @@ fn decode(path: &str, slashes: EncodedSlashes) -> Result<String, RejectedPath> {
             .then(|| Some((hex(*bytes.get(index + 1)?)?, hex(*bytes.get(index + 2)?)?)))
             .flatten();
         let Some((high, low)) = escape else {
+            if byte == b'%' {
+                out.push_str("%25");
+                index += 1;
+                continue;
+            }
             let next = path[index..]
                 .char_indices()
                 .nth(1)
@@ -192,7 +199,12 @@ mod tests {
         assert_eq!(normal("/public/%2E./admin"), "/admin");
         assert_eq!(normal("/%7Euser/%41%62"), "/~user/Ab");
         assert_eq!(normal("/a%20b/%e2%82%ac"), "/a%20b/%E2%82%AC");
-        assert_eq!(normal("/100%/x%zz"), "/100%/x%zz");
+        assert_eq!(normal("/100%/x%zz"), "/100%25/x%25zz");
+        // A stray `%` never joins decoded characters into a new escape.
+        assert_eq!(
+            normal("/public/%%32%65%%32%65/admin"),
+            "/public/%252e%252e/admin"
+        );
     }
 
     #[test]

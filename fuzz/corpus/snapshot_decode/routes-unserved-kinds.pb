@@ -1,0 +1,4 @@
+<
+
+defaultgw)
+default/gw/httpàŽÇ®Õð‡¿É0.0.0.0 P(
