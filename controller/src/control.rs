@@ -46,6 +46,9 @@ pub struct SnapshotChannel {
     /// Whether a Hello naming no Gateway (and carrying no token) gets every Gateway: only
     /// where every data plane that can connect is trusted (standalone mode, a loopback bind).
     pub empty_hello_serves_all: bool,
+    /// Streams served at once ([`MAX_STREAMS`] outside tests); further subscriptions are
+    /// refused with `RESOURCE_EXHAUSTED` until one ends.
+    pub max_streams: usize,
 }
 
 /// Snapshot streams served at once; further subscriptions are refused until one ends.
@@ -112,6 +115,7 @@ impl Control {
             tls,
             max_snapshot_bytes,
             empty_hello_serves_all,
+            max_streams,
         } = channel;
         let mut builder = tonic::transport::Server::builder()
             // Keepalives notice data planes that vanished without closing their stream.
@@ -130,7 +134,7 @@ impl Control {
         let server = SnapshotServer {
             authenticator,
             empty_hello_serves_all,
-            streams: Arc::new(tokio::sync::Semaphore::new(MAX_STREAMS)),
+            streams: Arc::new(tokio::sync::Semaphore::new(max_streams)),
             published: self.publisher.subscribe(),
             acks: self.acks.clone(),
             metrics: self.metrics.clone(),

@@ -245,9 +245,9 @@ mod tests {
 
     use crate::control::{Control, SnapshotChannel};
 
-    /// The status a subscription saying `hello` ends with, on a channel that does not serve
-    /// every Gateway to an empty Hello.
-    async fn subscribe_with(hello: proto::Hello) -> tonic::Status {
+    /// A snapshot service on loopback that does not serve every Gateway to an empty Hello and
+    /// serves at most `max_streams` streams; its address.
+    async fn serve(max_streams: usize) -> (Control, std::net::SocketAddr) {
         let control = Control::start(([127, 0, 0, 1], 0).into())
             .await
             .expect("control");
@@ -258,9 +258,25 @@ mod tests {
                 tls: None,
                 max_snapshot_bytes: 1024,
                 empty_hello_serves_all: false,
+                max_streams,
             })
             .await
             .expect("serve");
+        (control, address)
+    }
+
+    /// Both halves of an open stream; dropping them ends it.
+    type Open = (
+        tokio::sync::mpsc::Sender<proto::DataPlaneMessage>,
+        tonic::Streaming<proto::Snapshot>,
+    );
+
+    /// Subscribe to `address` saying `hello`: the open stream, or the status it was refused
+    /// with.
+    async fn subscribe(
+        address: std::net::SocketAddr,
+        hello: proto::Hello,
+    ) -> Result<Open, tonic::Status> {
         let mut client = SnapshotServiceClient::connect(format!("http://{address}"))
             .await
             .expect("connect");
@@ -271,27 +287,59 @@ mod tests {
             })
             .await
             .expect("queue the Hello");
-        match client.subscribe(ReceiverStream::new(outbound)).await {
-            Ok(_) => tonic::Status::ok("subscribed"),
-            Err(status) => status,
+        let snapshots = client.subscribe(ReceiverStream::new(outbound)).await?;
+        Ok((messages, snapshots.into_inner()))
+    }
+
+    fn hello(instance: &str, gateways: &[&str]) -> proto::Hello {
+        proto::Hello {
+            instance: instance.into(),
+            gateways: gateways
+                .iter()
+                .map(|name| proto::ObjectRef {
+                    namespace: "default".into(),
+                    name: (*name).into(),
+                })
+                .collect(),
         }
     }
 
     #[tokio::test]
+    async fn streams_beyond_the_cap_are_refused_until_one_ends() {
+        let (_control, address) = serve(2).await;
+        let first = subscribe(address, hello("a", &["gw"]))
+            .await
+            .expect("first");
+        let _second = subscribe(address, hello("b", &["gw"]))
+            .await
+            .expect("second");
+        let third = subscribe(address, hello("c", &["gw"])).await;
+        assert_eq!(
+            third.map(|_| ()).map_err(|s| s.code()),
+            Err(tonic::Code::ResourceExhausted)
+        );
+        // The first stream ends; its place is free again.
+        drop(first);
+        let mut again = subscribe(address, hello("c", &["gw"])).await;
+        for _ in 0..50 {
+            if again.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            again = subscribe(address, hello("c", &["gw"])).await;
+        }
+        assert!(again.is_ok(), "{again:?}");
+    }
+
+    #[tokio::test]
     async fn an_unauthenticated_hello_must_name_its_gateways_off_loopback() {
-        let empty = proto::Hello {
-            instance: "dp".into(),
-            gateways: Vec::new(),
-        };
-        let status = subscribe_with(empty).await;
-        assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status}");
-        let named = proto::Hello {
-            instance: "dp".into(),
-            gateways: vec![proto::ObjectRef {
-                namespace: "default".into(),
-                name: "gw".into(),
-            }],
-        };
-        assert_eq!(subscribe_with(named).await.code(), tonic::Code::Ok);
+        let (_control, address) = serve(8).await;
+        let empty = subscribe(address, hello("dp", &[])).await;
+        assert_eq!(
+            empty.map(|_| ()).map_err(|s| s.code()),
+            Err(tonic::Code::InvalidArgument)
+        );
+        let named = subscribe(address, hello("dp", &["gw"])).await;
+        assert!(named.is_ok(), "{named:?}");
     }
 }

@@ -78,6 +78,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             max_snapshot_bytes: args.max_snapshot_bytes,
             // Standalone mode serves the data planes its operator starts.
             empty_hello_serves_all: true,
+            max_streams: crate::control::MAX_STREAMS,
         })
         .await?;
     let options = Options {

@@ -460,6 +460,8 @@ async fn data_planes_may_only_subscribe_to_their_own_gateway() {
         (answer.status == 302).then_some(answer)
     })
     .await;
+    // Its token was reviewed before this moment.
+    let reviewed_by = Instant::now();
     assert_eq!(
         redirected.location.as_deref(),
         Some(format!("http://gw.example.com:{own_port}/").as_str())
@@ -493,6 +495,34 @@ async fn data_planes_may_only_subscribe_to_their_own_gateway() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // An accepted token is trusted for 30 s without asking the API server again: with its
+    // ServiceAccount gone, the token still subscribes within that window, and not after it.
+    accounts
+        .delete("portico-gw", &Default::default())
+        .await
+        .expect("delete the ServiceAccount");
+    let cached = dataplane("cached", &["--token-file", &own]);
+    wait_until(Duration::from_secs(10), || {
+        cached.log().contains("snapshot applied")
+    });
+    assert!(
+        reviewed_by.elapsed() < Duration::from_secs(30),
+        "too slow to see the cache at work"
+    );
+    tokio::time::sleep(
+        (reviewed_by + Duration::from_secs(31)).saturating_duration_since(Instant::now()),
+    )
+    .await;
+    let expired = dataplane("expired", &["--token-file", &own]);
+    wait_until(Duration::from_secs(30), || {
+        refused(&expired, "the controller refused this data plane")
+    });
+    assert!(
+        !expired.log().contains("snapshot applied"),
+        "{}",
+        expired.log()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

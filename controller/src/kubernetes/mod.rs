@@ -183,6 +183,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             tls,
             max_snapshot_bytes: args.max_snapshot_bytes,
             empty_hello_serves_all: local,
+            max_streams: crate::control::MAX_STREAMS,
         })
         .await?;
     let options = Options {
