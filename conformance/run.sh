@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make conformance`: build Portico and the suite's images, start the local cluster and its
 # node, install the Gateway API CRDs and Portico's Helm chart with the local builds, run the
-# upstream conformance suite, keep the logs if it fails, tear everything down.
+# upstream conformance suite and then Portico's rolling-restart test (rollout_test.go), keep
+# the logs if either fails, tear everything down.
 #
 #   PROFILES    conformance profiles to run (default GATEWAY-HTTP)
 #   SUITE_ARGS  more flags for the suite, e.g. "-run-test HTTPRouteSimpleSameNamespace"
@@ -69,3 +70,8 @@ phase "CRDs and chart installed"
 (cd "$here" && go test -v -count=1 -timeout 80m -run TestConformance . -args \
   -conformance-profiles="$profiles" ${SUITE_ARGS:-}) 2>&1 | tee "$reports/suite.log"
 phase "suite finished"
+
+# Portico's own check on the same cluster: a rolling restart of a two-replica data plane under
+# load loses no request (rollout_test.go).
+(cd "$here" && go test -v -count=1 -timeout 10m -run TestRollingRestart .) 2>&1 | tee "$reports/rollout.log"
+phase "rolling restart under load"

@@ -1,7 +1,8 @@
 //! SIGTERM drains a data plane without refusing or cutting a request: `/readyz` turns 503 at
 //! once, listeners keep accepting through the grace period with `Connection: close` on every
-//! response, a request in flight finishes, then listeners close and the process exits as soon
-//! as nothing is left. Real controller, data plane, backends and sockets.
+//! response, a request in flight finishes, a connection accepted in the grace period gets its
+//! first request answered even when it comes later, then listeners close and the process exits
+//! as soon as nothing is left. Real controller, data plane, backends and sockets.
 
 mod support;
 
@@ -117,6 +118,8 @@ async fn sigterm_drains_without_refusing_or_cutting_requests() {
         status == 200 && closes(&head),
         "kept connection while draining: {head}"
     );
+    // A connection accepted during the grace period whose request arrives only after it.
+    let mut late = connect(proxy);
     assert!(
         signalled.elapsed() < Duration::from_secs(2),
         "the checks above ran past the grace period"
@@ -127,6 +130,13 @@ async fn sigterm_drains_without_refusing_or_cutting_requests() {
         std::net::TcpStream::connect(("127.0.0.1", proxy)).is_err()
     });
     assert!(signalled.elapsed() >= Duration::from_millis(1900));
+    // Its client may have sent the request before it knew: the first request is still read.
+    late.write_all(&request("web")).expect("send");
+    let (status, head, _) = read_response(&mut late);
+    assert!(
+        status == 200 && closes(&head),
+        "first request of a connection accepted while draining: {head}"
+    );
 
     // The request in flight was not cut, and the process left once it was done, well before
     // its shutdown timeout.

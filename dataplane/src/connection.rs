@@ -149,6 +149,7 @@ async fn serve_http1(mut stream: Stream, context: &ConnectionContext) {
     let mut wait = Wait {
         first_byte: first_head_by,
         whole_head: Some(first_head_by),
+        ends_when_stopping: false,
     };
     let mut stopped = context.drain.stopped();
     loop {
@@ -185,6 +186,7 @@ async fn serve_http1(mut stream: Stream, context: &ConnectionContext) {
         wait = Wait {
             first_byte: Instant::now() + settings.keepalive_timeout(),
             whole_head: None,
+            ends_when_stopping: true,
         };
     }
 }
@@ -197,6 +199,10 @@ struct Wait {
     /// The client must have finished its head by then; `None`: the head timeout after its
     /// first byte.
     whole_head: Option<Instant>,
+    /// Whether waiting for the head's first byte ends when the drain stops the data plane:
+    /// yes between requests of a kept-alive connection (its client may retry elsewhere), not
+    /// for a new connection's first request, which its client may already have sent.
+    ends_when_stopping: bool,
 }
 
 /// How reading a head ended.
@@ -212,8 +218,8 @@ enum HeadRead {
     TimedOut,
 }
 
-/// Read one request head within `wait`'s deadlines. A connection that has not started a
-/// head closes when the drain's grace period ends.
+/// Read one request head within `wait`'s deadlines. A kept-alive connection that has not
+/// started its next head closes when the drain's grace period ends.
 async fn read_head(
     stream: &mut Stream,
     settings: &DownstreamSettings,
@@ -227,8 +233,10 @@ async fn read_head(
         head.reserve(READ_CHUNK);
         let deadline = head_deadline.unwrap_or(wait.first_byte);
         let read = tokio::select! {
+            // Bytes already there are read before the stop is looked at.
+            biased;
             read = tokio::time::timeout_at(deadline, stream.read_buf(&mut head)) => read,
-            Ok(_) = stopped.wait_for(|&stop| stop), if head.is_empty() => {
+            Ok(_) = stopped.wait_for(|&stop| stop), if head.is_empty() && wait.ends_when_stopping => {
                 return HeadRead::Closed;
             }
         };

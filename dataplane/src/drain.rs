@@ -5,7 +5,8 @@
 //!    carry `Connection: close` (Pingora stops keep-alive) so clients move elsewhere;
 //! 2. for `--grace-period-seconds`, listeners keep accepting and serving: traffic still sent
 //!    here by stale routing rules is answered, not refused;
-//! 3. then listeners stop accepting and idle keep-alive connections close; requests in flight
+//! 3. then listeners stop accepting and idle keep-alive connections close (a new connection's
+//!    first request is still read: its client may have sent it already); requests in flight
 //!    get `--shutdown-timeout-seconds` to finish;
 //! 4. the process exits as soon as no connection is left, or when that time is up.
 //!

@@ -1,6 +1,9 @@
 //! Address pools: pod addresses over the node's pod CIDR, and load-balancer addresses. The
 //! first host address of a pool is reserved (the pods' gateway on the bridge); the others are
-//! handed out lowest free first.
+//! handed out in turn, as CNI's host-local IPAM does: the next free one after the last handed
+//! out, wrapping around. A released address is thus reused as late as possible, so traffic
+//! still addressed to a deleted pod (a peer's stale neighbour entry, a proxy rule not yet
+//! updated) does not reach the pod that took its address.
 
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -11,6 +14,8 @@ pub struct Pool {
     network: u32,
     prefix: u8,
     used: BTreeSet<u32>,
+    /// The address handed out last; the search for a free one starts after it.
+    last: u32,
 }
 
 /// A CIDR that cannot serve as a pod network.
@@ -36,6 +41,7 @@ impl Pool {
             network,
             prefix,
             used: BTreeSet::new(),
+            last: network + 1,
         })
     }
 
@@ -49,11 +55,17 @@ impl Pool {
         self.prefix
     }
 
-    /// The lowest free pod address, or `None` when the pool is exhausted.
+    /// The next free address after the last one handed out, or `None` when the pool is
+    /// exhausted.
     pub fn allocate(&mut self) -> Option<Ipv4Addr> {
         let broadcast = self.network | !mask(self.prefix);
-        let free = (self.network + 2..broadcast).find(|a| !self.used.contains(a))?;
+        let first = self.network + 2;
+        let start = self.last.saturating_add(1).clamp(first, broadcast);
+        let free = (start..broadcast)
+            .chain(first..start)
+            .find(|a| !self.used.contains(a))?;
         self.used.insert(free);
+        self.last = free;
         Some(Ipv4Addr::from(free))
     }
 
@@ -95,6 +107,22 @@ mod tests {
         pool.release(Ipv4Addr::new(10, 244, 3, 4));
         assert_eq!(pool.allocate(), Some(Ipv4Addr::new(10, 244, 3, 4)));
         assert_eq!(pool.allocate(), None);
+    }
+
+    #[test]
+    fn a_released_address_is_reused_only_after_the_others() {
+        let mut pool = Pool::new("10.244.3.0/29").unwrap();
+        let two = pool.allocate().unwrap();
+        let three = pool.allocate().unwrap();
+        pool.release(two);
+        // .2 is free again, but .4, .5 and .6 come first.
+        let next: Vec<_> = std::iter::from_fn(|| pool.allocate()).collect();
+        assert_eq!(
+            next,
+            [4, 5, 6, 2].map(|host| Ipv4Addr::new(10, 244, 3, host))
+        );
+        pool.release(three);
+        assert_eq!(pool.allocate(), Some(three));
     }
 
     #[test]

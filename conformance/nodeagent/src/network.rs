@@ -125,6 +125,13 @@ impl PodNetwork {
         ip(&["-n", ns, "addr", "add", &address, "dev", "eth0"]).await?;
         ip(&["-n", ns, "link", "set", "eth0", "up"]).await?;
         ip(&["-n", ns, "link", "set", "lo", "up"]).await?;
+        // A pod that had this address before left its MAC in the host's neighbour table;
+        // until that entry expires, traffic for the new pod would go to the old MAC and be
+        // lost. Forget it, so the host asks again.
+        let plain = self.address.to_string();
+        if let Err(error) = ip(&["neigh", "flush", "to", &plain, "dev", &bridge.name]).await {
+            tracing::warn!(address = %plain, %error, "cannot flush the address's neighbour entry");
+        }
         let gateway = bridge.gateway.to_string();
         for network in &bridge.routed {
             ip(&["-n", ns, "route", "add", network, "via", &gateway]).await?;
