@@ -29,6 +29,13 @@ impl Bridge {
     /// reach Services through the host (kube-proxy rewrites the address, the host forwards to
     /// the pod), so forwarding is switched on, and a table of ours drops anything forwarded
     /// between the bridge and any other interface: only pod-to-pod traffic is forwarded.
+    ///
+    /// The same table refuses at once what is sent to a Service or load-balancer address that
+    /// kube-proxy has not rewritten (one it does not know yet, such as a load-balancer address
+    /// just handed out). Let through, such a packet would go nowhere and, worse, leave a
+    /// connection-tracking entry without address translation behind for two minutes: a later
+    /// connection from the same source port matches it and is lost too, long after kube-proxy
+    /// caught up. Refused, the packet's entry is never confirmed.
     pub async fn up(&self) -> anyhow::Result<()> {
         if !link_exists(&self.name).await {
             ip(&["link", "add", &self.name, "type", "bridge"]).await?;
@@ -37,12 +44,24 @@ impl Bridge {
         ip(&["addr", "replace", &address, "dev", &self.name]).await?;
         ip(&["link", "set", &self.name, "up"]).await?;
         let table = self.firewall_table();
+        let unrewritten = match self.routed.is_empty() {
+            true => String::new(),
+            false => format!(
+                "ip daddr {{ {} }} ct status & dnat != dnat reject",
+                self.routed.join(", ")
+            ),
+        };
         let rules = format!(
             "table inet {table} {{\n\
              \x20 chain forward {{\n\
              \x20   type filter hook forward priority 0; policy accept;\n\
+             \x20   {unrewritten}\n\
              \x20   iifname \"{bridge}\" oifname != \"{bridge}\" drop\n\
              \x20   oifname \"{bridge}\" iifname != \"{bridge}\" drop\n\
+             \x20 }}\n\
+             \x20 chain output {{\n\
+             \x20   type filter hook output priority 0; policy accept;\n\
+             \x20   {unrewritten}\n\
              \x20 }}\n\
              }}\n",
             bridge = self.name
