@@ -13,8 +13,19 @@ use crate::output::{ObjectStatus, Statuses};
 use crate::parameters;
 use crate::resources::Resources;
 
-/// Features Portico reports in `GatewayClass.status.supportedFeatures` (sorted).
-pub const SUPPORTED_FEATURES: &[&str] = &["Gateway", "HTTPRoute", "ReferenceGrant"];
+/// Features Portico reports in `GatewayClass.status.supportedFeatures` (sorted), named as
+/// Gateway API v1.6.1 names them; docs/features.md says which test proves each.
+pub const SUPPORTED_FEATURES: &[&str] = &[
+    "Gateway",
+    "GatewayPort8080",
+    "HTTPRoute",
+    "HTTPRoute303RedirectStatusCode",
+    "HTTPRoute307RedirectStatusCode",
+    "HTTPRoute308RedirectStatusCode",
+    "HTTPRoutePortRedirect",
+    "HTTPRouteSchemeRedirect",
+    "ReferenceGrant",
+];
 
 /// Accept every GatewayClass naming our controller; return their names.
 pub(crate) fn accept_classes(
