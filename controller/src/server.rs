@@ -1,7 +1,6 @@
 //! The gRPC snapshot service: one stream per data-plane instance, carrying the latest
 //! published snapshot for the Gateways it asked for, and its ACK/NACK reports back.
 
-use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -213,28 +212,16 @@ impl Session {
 
 /// The snapshot for a subscriber: its Gateways (all when it named none) and their clusters.
 fn assemble(published: &Published, wanted: &[ObjectRef]) -> (Snapshot, Contents) {
-    let mut clusters = BTreeMap::new();
-    let mut gateways = Vec::new();
-    for part in &published.gateways {
-        if !wanted.is_empty() && !wanted.contains(&part.config.gateway) {
-            continue;
-        }
-        for cluster in &part.clusters {
-            clusters
-                .entry(cluster.name.clone())
-                .or_insert_with(|| cluster.clone());
-        }
-        gateways.push(part.config.clone());
-    }
-    let contents = gateways
+    let parts = published
+        .gateways
+        .iter()
+        .filter(|part| wanted.is_empty() || wanted.contains(&part.config.gateway));
+    let snapshot = portico_translate::merge(published.version, parts);
+    let contents = snapshot
+        .gateways
         .iter()
         .map(|g| (g.gateway.clone(), g.generation))
         .collect();
-    let snapshot = Snapshot {
-        version: published.version,
-        gateways,
-        clusters: clusters.into_values().collect(),
-    };
     (snapshot, contents)
 }
 

@@ -15,11 +15,8 @@ use crate::input::Input;
 fn table() -> &'static (Snapshot, Router) {
     static TABLE: OnceLock<(Snapshot, Router)> = OnceLock::new();
     TABLE.get_or_init(|| {
-        let mut parsed = portico_translate::Parsed::default();
-        portico_translate::parse_documents(include_str!("routing_table.yaml"), &mut parsed);
-        let output =
-            portico_translate::translate(&parsed.resources, &portico_translate::Options::default());
-        let snapshot = crate::snapshot::assemble(&output);
+        let output = crate::yaml::translated(include_str!("routing_table.yaml"));
+        let snapshot = portico_translate::merge(1, &output.gateways);
         let router = Router::build(&snapshot).unwrap_or_else(|e| panic!("routing table: {e}"));
         (snapshot, router)
     })

@@ -29,25 +29,7 @@ pub fn decode(data: &[u8]) {
     );
 }
 
-/// The one snapshot a shared data plane receives for everything `output` holds (as the
-/// controller assembles it), for targets that start from YAML.
-pub fn assemble(output: &Output) -> Snapshot {
-    let mut clusters = std::collections::BTreeMap::new();
-    for gateway in &output.gateways {
-        for cluster in &gateway.clusters {
-            clusters
-                .entry(cluster.name.clone())
-                .or_insert_with(|| cluster.clone());
-        }
-    }
-    Snapshot {
-        version: 1,
-        gateways: output.gateways.iter().map(|g| g.config.clone()).collect(),
-        clusters: clusters.into_values().collect(),
-    }
-}
-
 /// [`decode`]'s seed inputs: the wire form of what the YAML seeds translate to.
 pub fn encode(output: &Output) -> Vec<u8> {
-    proto::Snapshot::from(assemble(output)).encode_to_vec()
+    proto::Snapshot::from(portico_translate::merge(1, &output.gateways)).encode_to_vec()
 }

@@ -173,14 +173,19 @@ impl Provisioner {
         taken
     }
 
-    /// Whether the object `key` names, of the kind `api` serves, exists and whose it is. A
-    /// leftover of an earlier Gateway of the same name is deleted (and reported unknown, to be
-    /// looked at again once it is gone).
-    async fn existing<K>(&mut self, api: &Api<K>, key: &str, gateway: &Gateway) -> Existing
+    /// Whether the object `name` (logged as `key`) of the kind `api` serves exists and whose it
+    /// is. A leftover of an earlier Gateway of the same name is deleted (and reported unknown,
+    /// to be looked at again once it is gone).
+    async fn existing<K>(
+        &mut self,
+        api: &Api<K>,
+        name: &str,
+        key: &str,
+        gateway: &Gateway,
+    ) -> Existing
     where
         K: Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
-        let name = key.rsplit('/').next().unwrap_or_default();
         let meta = match api.get_metadata_opt(name).await {
             Ok(None) => return Existing::Absent,
             Ok(Some(found)) => found.metadata,
@@ -343,7 +348,7 @@ impl Provisioner {
         }
         // Only an object already ours is applied with force; a new one is created without, so
         // an object someone creates meanwhile makes the apply conflict instead of changing hands.
-        let params = match self.existing(&api, &key, gateway).await {
+        let params = match self.existing(&api, &name, &key, gateway).await {
             Existing::Ours => PatchParams::apply(FIELD_MANAGER).force(),
             Existing::Absent => PatchParams::apply(FIELD_MANAGER),
             Existing::Taken => return Some(NameTaken(key)),

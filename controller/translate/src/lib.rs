@@ -58,7 +58,7 @@ pub use memo::RouteMemo;
 pub use options::{CONTROLLER_NAME, Options};
 pub use output::{
     GatewayFacts, GatewaySnapshot, ListenerFacts, ObjectStatus, Output, Statuses,
-    UnservedRouteStatus,
+    UnservedRouteStatus, merge,
 };
 pub use references::{References, references};
 pub use resources::Resources;

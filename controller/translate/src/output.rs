@@ -2,7 +2,9 @@
 
 use gateway_api::gatewayclasses::GatewayClassStatus;
 use gateway_api::gateways::GatewayStatus;
-use portico_snapshot::{Cluster, GatewayConfig, ListenerKey, ObjectRef};
+use std::collections::BTreeMap;
+
+use portico_snapshot::{Cluster, GatewayConfig, ListenerKey, ObjectRef, Snapshot};
 use serde::{Deserialize, Serialize};
 
 use crate::route_kinds::RouteStatus;
@@ -54,6 +56,26 @@ pub struct GatewaySnapshot {
     pub config: GatewayConfig,
     /// Clusters referenced by the routes, sorted by name.
     pub clusters: Vec<Cluster>,
+}
+
+/// The snapshot one data plane receives for `parts`: their configurations, and each cluster
+/// they use once (Gateways sharing a backend share its cluster), sorted by name.
+pub fn merge<'a>(version: u64, parts: impl IntoIterator<Item = &'a GatewaySnapshot>) -> Snapshot {
+    let mut clusters = BTreeMap::new();
+    let mut gateways = Vec::new();
+    for part in parts {
+        for cluster in &part.clusters {
+            clusters
+                .entry(cluster.name.clone())
+                .or_insert_with(|| cluster.clone());
+        }
+        gateways.push(part.config.clone());
+    }
+    Snapshot {
+        version,
+        gateways,
+        clusters: clusters.into_values().collect(),
+    }
 }
 
 /// An object's identity with the status it should carry.

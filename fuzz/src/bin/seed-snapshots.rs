@@ -18,10 +18,7 @@ fn main() -> std::io::Result<()> {
         let Some(stem) = name.strip_suffix(".in.yaml") else {
             continue;
         };
-        let mut parsed = portico_translate::Parsed::default();
-        portico_translate::parse_documents(&std::fs::read_to_string(&path)?, &mut parsed);
-        let output =
-            portico_translate::translate(&parsed.resources, &portico_translate::Options::default());
+        let output = portico_fuzz::yaml::translated(&std::fs::read_to_string(&path)?);
         if output.gateways.is_empty() {
             continue;
         }
