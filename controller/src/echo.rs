@@ -1,5 +1,7 @@
 //! `portico echo`: a demo backend. Every request is answered with 200 and a JSON description
-//! of what arrived (which backend, method, path, host, headers), so routing is easy to see.
+//! of what arrived (which backend, method, path, host, headers), so routing is easy to see. A
+//! `delay` query parameter (`250ms`, `2s`; at most 30 s) makes it wait that long first, to
+//! show timeouts.
 
 use std::collections::BTreeMap;
 
@@ -31,6 +33,22 @@ pub struct Args {
     name: Option<String>,
 }
 
+/// The longest `delay` the echo backend honours.
+const MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The `delay` query parameter: a whole number of `ms` or `s`.
+fn delay(query: Option<&str>) -> Option<std::time::Duration> {
+    let value = query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("delay="))?;
+    let duration = if let Some(ms) = value.strip_suffix("ms") {
+        std::time::Duration::from_millis(ms.parse().ok()?)
+    } else {
+        std::time::Duration::from_secs(value.strip_suffix('s')?.parse().ok()?)
+    };
+    Some(duration.min(MAX_DELAY))
+}
+
 /// Serve until interrupted.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let listener = TcpListener::bind((args.address.as_str(), args.port))
@@ -42,6 +60,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         () = serve(listener, ECHO_LIMITS, move |request| {
             let name = name.clone();
             async move {
+                if let Some(delay) = delay(request.uri().query()) {
+                    tokio::time::sleep(delay).await;
+                }
                 let headers: BTreeMap<String, String> = request
                     .headers()
                     .iter()
@@ -61,4 +82,23 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn delay_is_read_in_milliseconds_or_seconds_and_capped() {
+        assert_eq!(
+            delay(Some("a=1&delay=250ms")),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(delay(Some("delay=2s")), Some(Duration::from_secs(2)));
+        assert_eq!(delay(Some("delay=1h")), None);
+        assert_eq!(delay(Some("delay=99999s")), Some(MAX_DELAY));
+        assert_eq!(delay(None), None);
+    }
 }

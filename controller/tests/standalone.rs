@@ -365,7 +365,7 @@ spec:
   parentRefs: [{name: gw}]
   hostnames: [regex.example.com]
   rules:
-  - matches: [{path: {type: RegularExpression, value: "/a.*"}}]
+  - matches: [{path: {type: RegularExpression, value: "/a(.*"}}]
     backendRefs: [{name: web, port: 80}]
 "#;
     let mut deployment = Deployment::new(&[
@@ -397,6 +397,12 @@ spec:
     assert_eq!(accepted["type"], "Accepted");
     assert_eq!(accepted["status"], "False");
     assert_eq!(accepted["reason"], "UnsupportedValue");
+    assert!(
+        accepted["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("/a(.*") && m.contains("unclosed group")),
+        "the message names the bad expression: {accepted}"
+    );
     let programmed = status["gateways"][0]["status"]["conditions"]
         .as_array()
         .and_then(|c| c.iter().find(|c| c["type"] == "Programmed"))

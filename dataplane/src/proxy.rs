@@ -1,11 +1,13 @@
 //! The request path: one [`ProxyHttp`] per bound socket. The socket's precompiled table decides
 //! what to do (`portico_router::Action`); this module only carries it out: answer, redirect, or
-//! pick an endpoint and edit the upstream request's headers in `upstream_request_filter`, as
-//! Pingora's phases intend. The path is normalised first: what is matched is what is forwarded.
-//! The applied configuration is read through one atomic pointer load.
+//! pick an endpoint, edit the upstream request in `upstream_request_filter` and the response in
+//! `response_filter`, as Pingora's phases intend. The path is normalised first: what is matched
+//! is what is forwarded (unless the rule rewrites it). The applied configuration is read through
+//! one atomic pointer load.
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use async_trait::async_trait;
 use pingora_core::upstreams::peer::{HttpPeer, Peer};
@@ -14,6 +16,7 @@ use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use portico_router::hosts::normalize_host;
 use portico_router::normalize::{PathPolicy, normalize_path};
+use portico_router::rule::CompiledHeaderModifier;
 use portico_router::{Action, Request, RouteAction};
 use portico_snapshot::Protocol;
 
@@ -50,16 +53,20 @@ pub struct RequestCtx {
     route: Option<(Arc<str>, Arc<str>)>,
     /// Where the request is counted.
     counters: Option<Arc<ListenerCounters>>,
-    /// The matched rule, whose request header edits apply to the upstream request.
+    /// The matched rule, whose edits apply to the upstream request and the response.
     action: Option<Arc<RouteAction>>,
+    /// Which of the rule's backends was picked (its own header edits apply too).
+    backend: usize,
+    /// When the rule's request timeout runs out.
+    deadline: Option<Instant>,
     /// The chosen endpoint.
     peer: Option<Box<HttpPeer>>,
     /// The cluster's balancer, to pick another endpoint when connecting fails.
     balancer: Option<Arc<Balancer>>,
     /// Endpoints this request failed to connect to.
     failed_connects: u8,
-    /// The normalised path, when it differs from the request's: forwarded instead.
-    normalized_path: Option<String>,
+    /// The path to forward, when it differs from the request's (normalised or rewritten).
+    forwarded_path: Option<String>,
 }
 
 /// What [`PorticoProxy::decide`] settled on.
@@ -97,18 +104,24 @@ impl PorticoProxy {
         };
         let request = Request {
             host: &host,
+            method: &header.method,
             path: &path,
             query: header.uri.query(),
             headers: &header.headers,
         };
         let decision = socket.decide(&request, rand::random());
         if let std::borrow::Cow::Owned(path) = path {
-            ctx.normalized_path = Some(path);
+            ctx.forwarded_path = Some(path);
         }
         if let Some(matched) = &decision.matched {
             ctx.route = Some((matched.listener.clone(), matched.action.route.clone()));
             ctx.counters = applied.counters.get(matched.listener.as_ref()).cloned();
             ctx.action = Some(matched.action.clone());
+            ctx.deadline = matched
+                .action
+                .timeouts
+                .request
+                .map(|timeout| Instant::now() + timeout);
         }
         match decision.action {
             Action::Respond { status: 500 } => {
@@ -118,9 +131,17 @@ impl PorticoProxy {
             }
             Action::Respond { status } => Outcome::Respond(status),
             Action::Redirect { status, location } => Outcome::Redirect(location, status),
-            Action::Forward { cluster } => match self.endpoint(applied.clusters.get(cluster)) {
+            Action::Forward {
+                cluster,
+                backend,
+                path,
+            } => match self.endpoint(applied.clusters.get(cluster), ctx) {
                 Some((balancer, peer)) => {
                     ctx.balancer = Some(balancer);
+                    ctx.backend = backend;
+                    if path.is_some() {
+                        ctx.forwarded_path = path;
+                    }
                     Outcome::Proxy(peer)
                 }
                 None => {
@@ -138,30 +159,73 @@ impl PorticoProxy {
 }
 
 impl PorticoProxy {
-    /// The next endpoint of `balancer`'s cluster, as a peer with the upstream timeouts.
-    fn endpoint(&self, balancer: Option<&Arc<Balancer>>) -> Option<(Arc<Balancer>, Box<HttpPeer>)> {
+    /// The next endpoint of `balancer`'s cluster, as a peer with the upstream timeouts,
+    /// shortened to the matched rule's timeouts.
+    fn endpoint(
+        &self,
+        balancer: Option<&Arc<Balancer>>,
+        ctx: &RequestCtx,
+    ) -> Option<(Arc<Balancer>, Box<HttpPeer>)> {
         let balancer = balancer?;
         let backend = balancer.endpoints.select(b"", 256)?;
         let mut peer = HttpPeer::new(backend.addr, false, String::new());
-        self.upstream.configure(&mut peer);
+        let timeouts = ctx.action.as_ref().map(|a| a.timeouts).unwrap_or_default();
+        let remaining = ctx
+            .deadline
+            .map(|deadline| deadline.saturating_duration_since(Instant::now()));
+        let limit = match (timeouts.backend_request, remaining) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        self.upstream.configure(&mut peer, limit);
         Some((balancer.clone(), Box::new(peer)))
     }
 }
 
-/// Apply a rule's RequestHeaderModifiers, in order, to the request sent upstream.
-fn edit_headers(action: &RouteAction, request: &mut RequestHeader) {
-    for modifier in &action.header_modifiers {
+/// Apply header modifiers, in order, to a request or response header.
+fn edit_headers<'a, H: HeaderEdits>(
+    modifiers: impl IntoIterator<Item = &'a CompiledHeaderModifier>,
+    header: &mut H,
+) {
+    for modifier in modifiers {
         for (name, value) in &modifier.set {
-            let _ = request.insert_header(name.clone(), value.clone());
+            header.set(name, value);
         }
         for (name, value) in &modifier.add {
-            let _ = request.append_header(name.clone(), value.clone());
+            header.add(name, value);
         }
         for name in &modifier.remove {
-            request.remove_header(name);
+            header.remove(name);
         }
     }
 }
+
+/// The header operations Pingora's request and response headers both have.
+trait HeaderEdits {
+    fn set(&mut self, name: &http::HeaderName, value: &http::HeaderValue);
+    fn add(&mut self, name: &http::HeaderName, value: &http::HeaderValue);
+    fn remove(&mut self, name: &http::HeaderName);
+}
+
+macro_rules! header_edits {
+    ($header:ty) => {
+        impl HeaderEdits for $header {
+            fn set(&mut self, name: &http::HeaderName, value: &http::HeaderValue) {
+                // Names and values were checked when the table was built; these cannot fail.
+                let _ = self.insert_header(name.clone(), value.clone());
+            }
+            fn add(&mut self, name: &http::HeaderName, value: &http::HeaderValue) {
+                let _ = self.append_header(name.clone(), value.clone());
+            }
+            fn remove(&mut self, name: &http::HeaderName) {
+                self.remove_header(name);
+            }
+        }
+    };
+}
+
+header_edits!(RequestHeader);
+header_edits!(ResponseHeader);
 
 /// The `Host` a request was sent to: its `Host` header, else its URI's authority.
 fn host_of(request: &RequestHeader) -> Option<http::HeaderValue> {
@@ -232,7 +296,7 @@ impl ProxyHttp for PorticoProxy {
         if let Some(peer) = ctx.peer.take() {
             return Ok(peer);
         }
-        self.endpoint(ctx.balancer.as_ref())
+        self.endpoint(ctx.balancer.as_ref(), ctx)
             .map(|(_, peer)| peer)
             .ok_or_else(|| Error::explain(ErrorType::InternalError, "no upstream for request"))
     }
@@ -272,15 +336,16 @@ impl ProxyHttp for PorticoProxy {
         }
     }
 
-    /// The normalised path, the `X-Forwarded-*` headers and the matched rule's header edits
-    /// (last, so a rule may override the others), on the request as it goes upstream.
+    /// The normalised or rewritten path, the rewritten `Host`, the `X-Forwarded-*` headers and
+    /// the matched rule's header edits, then its backend's (last, so a rule may override the
+    /// others), on the request as it goes upstream.
     async fn upstream_request_filter(
         &self,
         session: &mut Session,
         upstream_request: &mut RequestHeader,
         ctx: &mut Self::CTX,
     ) -> Result<()> {
-        if let Some(path) = &ctx.normalized_path {
+        if let Some(path) = &ctx.forwarded_path {
             let target = match upstream_request.uri.query() {
                 Some(query) => format!("{path}?{query}"),
                 None => path.clone(),
@@ -302,7 +367,33 @@ impl ProxyHttp for PorticoProxy {
         };
         set_forwarding_headers(upstream_request, &arrival, self.trusted_hops);
         if let Some(action) = &ctx.action {
-            edit_headers(action, upstream_request);
+            if let Some(host) = &action.rewrite.host {
+                upstream_request.insert_header(http::header::HOST, host.clone())?;
+            }
+            let backend = action.backends.get(ctx.backend);
+            let backend_edits = backend.into_iter().flat_map(|b| &b.request_headers);
+            edit_headers(
+                action.request_headers.iter().chain(backend_edits),
+                upstream_request,
+            );
+        }
+        Ok(())
+    }
+
+    /// The matched rule's response header edits, then its backend's.
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut Self::CTX,
+    ) -> Result<()> {
+        if let Some(action) = &ctx.action {
+            let backend = action.backends.get(ctx.backend);
+            let backend_edits = backend.into_iter().flat_map(|b| &b.response_headers);
+            edit_headers(
+                action.response_headers.iter().chain(backend_edits),
+                upstream_response,
+            );
         }
         Ok(())
     }

@@ -153,11 +153,12 @@ mod tests {
                                 path: "/".into(),
                                 ..HttpMatch::default()
                             }],
-                            filters: vec![],
                             backends: vec![WeightedBackend {
                                 cluster: Some(cluster.into()),
                                 weight: 1,
+                                ..WeightedBackend::default()
                             }],
+                            ..HttpRule::default()
                         }],
                     }],
                     ..Listener::default()

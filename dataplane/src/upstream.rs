@@ -42,13 +42,19 @@ impl Default for UpstreamSettings {
 }
 
 impl UpstreamSettings {
-    /// Apply the timeouts to a peer about to be dialled.
-    pub fn configure(&self, peer: &mut HttpPeer) {
+    /// Apply the timeouts to a peer about to be dialled, each shortened to `limit` when set: a
+    /// route's `backendRequest` timeout, or what is left of its `request` timeout. Connecting,
+    /// and every read and write, must then finish within it; a read that does not is answered
+    /// with 504.
+    pub fn configure(&self, peer: &mut HttpPeer, limit: Option<Duration>) {
+        // A deadline already passed still gets a moment, so the attempt fails as a timeout.
+        let limit = limit.map(|l| l.max(Duration::from_millis(1)));
+        let bounded = |timeout: Duration| Some(limit.map_or(timeout, |l| timeout.min(l)));
         let options = &mut peer.options;
-        options.connection_timeout = Some(self.connect_timeout);
-        options.total_connection_timeout = Some(self.connect_timeout);
-        options.read_timeout = Some(self.read_timeout);
-        options.write_timeout = Some(self.write_timeout);
+        options.connection_timeout = bounded(self.connect_timeout);
+        options.total_connection_timeout = bounded(self.connect_timeout);
+        options.read_timeout = bounded(self.read_timeout);
+        options.write_timeout = bounded(self.write_timeout);
         options.idle_timeout = Some(self.idle_timeout);
     }
 }

@@ -4,7 +4,7 @@
 
 use std::sync::OnceLock;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use portico_router::hosts::normalize_host;
 use portico_router::{Request, Router};
 use portico_snapshot::Snapshot;
@@ -22,11 +22,15 @@ fn table() -> &'static (Snapshot, Router) {
     })
 }
 
-/// Route the request `data` describes (host, path, query, then header name/value pairs, each
-/// field ended by `0xff`) on every socket of the table.
+/// Methods a request may have (any byte picks one).
+const METHODS: [Method; 4] = [Method::GET, Method::POST, Method::DELETE, Method::PATCH];
+
+/// Route the request `data` describes (random byte, method byte, host, path, query, then header
+/// name/value pairs, each field ended by `0xff`) on every socket of the table.
 pub fn lookup(data: &[u8]) {
     let mut input = Input::new(data);
     let random = u64::from(input.byte());
+    let method = &METHODS[usize::from(input.byte()) % METHODS.len()];
     let authority = input.text();
     let path = input.text();
     let query = input.text();
@@ -42,6 +46,7 @@ pub fn lookup(data: &[u8]) {
     let host = normalize_host(&authority);
     let request = Request {
         host: &host,
+        method,
         path: &path,
         query: (!query.is_empty()).then_some(query.as_str()),
         headers: &headers,

@@ -1,6 +1,6 @@
 //! HTTP values checked once, where they enter the model (from the translator or from the
-//! wire), so nothing downstream parses them again: header names and values, redirect schemes
-//! and status codes.
+//! wire), so nothing downstream parses them again: header names and values, methods, regular
+//! expressions, redirect schemes and status codes.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,6 +19,17 @@ pub enum InvalidHttpValue {
     /// Redirects answer 301, 302, 303, 307 or 308.
     #[error("{0} is not a redirect status code (301, 302, 303, 307 or 308)")]
     RedirectCode(u32),
+    /// Methods are the nine of RFC 9110 and RFC 5789 that HTTPRoute names.
+    #[error("{0:?} is not an HTTP method HTTPRoute can match")]
+    Method(String),
+    /// Regular expressions use the syntax of the `regex` crate and stay under its size limit.
+    #[error("invalid regular expression {pattern:?}: {reason}")]
+    Regex {
+        /// The pattern as written.
+        pattern: String,
+        /// Why it was refused.
+        reason: String,
+    },
 }
 
 /// An HTTP header name: a non-empty RFC 9110 token, kept as written (names compare
@@ -91,6 +102,140 @@ impl TryFrom<&str> for HeaderValue {
 impl From<HeaderValue> for String {
     fn from(value: HeaderValue) -> Self {
         value.0
+    }
+}
+
+/// An HTTP method a route can match.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
+pub enum Method {
+    /// `GET`
+    Get,
+    /// `HEAD`
+    Head,
+    /// `POST`
+    Post,
+    /// `PUT`
+    Put,
+    /// `DELETE`
+    Delete,
+    /// `CONNECT`
+    Connect,
+    /// `OPTIONS`
+    Options,
+    /// `TRACE`
+    Trace,
+    /// `PATCH`
+    Patch,
+}
+
+impl Method {
+    /// The method as sent on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Head => "HEAD",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Delete => "DELETE",
+            Self::Connect => "CONNECT",
+            Self::Options => "OPTIONS",
+            Self::Trace => "TRACE",
+            Self::Patch => "PATCH",
+        }
+    }
+}
+
+impl TryFrom<&str> for Method {
+    type Error = InvalidHttpValue;
+    fn try_from(method: &str) -> Result<Self, InvalidHttpValue> {
+        Ok(match method {
+            "GET" => Self::Get,
+            "HEAD" => Self::Head,
+            "POST" => Self::Post,
+            "PUT" => Self::Put,
+            "DELETE" => Self::Delete,
+            "CONNECT" => Self::Connect,
+            "OPTIONS" => Self::Options,
+            "TRACE" => Self::Trace,
+            "PATCH" => Self::Patch,
+            other => return Err(InvalidHttpValue::Method(other.to_string())),
+        })
+    }
+}
+
+impl TryFrom<String> for Method {
+    type Error = InvalidHttpValue;
+    fn try_from(method: String) -> Result<Self, InvalidHttpValue> {
+        Self::try_from(method.as_str())
+    }
+}
+
+impl From<Method> for &'static str {
+    fn from(method: Method) -> Self {
+        method.as_str()
+    }
+}
+
+/// A regular expression that compiles with the `regex` crate (linear-time matching) within
+/// [`RegexPattern::SIZE_LIMIT`]. It matches a whole value: the data plane anchors it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RegexPattern(String);
+
+impl RegexPattern {
+    /// Upper bound, in bytes, of one compiled expression; larger ones are refused.
+    pub const SIZE_LIMIT: usize = 1 << 20;
+
+    /// The pattern as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The pattern compiled to match a whole value, never a part of it.
+    pub fn compile(&self) -> Result<regex::Regex, InvalidHttpValue> {
+        regex::RegexBuilder::new(&format!("^(?:{})$", self.0))
+            .size_limit(Self::SIZE_LIMIT)
+            .build()
+            .map_err(|e| InvalidHttpValue::Regex {
+                pattern: self.0.clone(),
+                reason: regex_error(e),
+            })
+    }
+}
+
+/// A regex error in one line: a syntax error's own message, without the copy of the (anchored)
+/// pattern the crate prints above it.
+fn regex_error(error: regex::Error) -> String {
+    match error {
+        regex::Error::Syntax(text) => text
+            .lines()
+            .find_map(|line| line.strip_prefix("error: "))
+            .unwrap_or(&text)
+            .to_string(),
+        other => other.to_string(),
+    }
+}
+
+impl TryFrom<String> for RegexPattern {
+    type Error = InvalidHttpValue;
+    fn try_from(pattern: String) -> Result<Self, InvalidHttpValue> {
+        let checked = Self(pattern);
+        checked.compile()?;
+        Ok(checked)
+    }
+}
+
+impl TryFrom<&str> for RegexPattern {
+    type Error = InvalidHttpValue;
+    fn try_from(pattern: &str) -> Result<Self, InvalidHttpValue> {
+        Self::try_from(pattern.to_string())
+    }
+}
+
+impl From<RegexPattern> for String {
+    fn from(pattern: RegexPattern) -> Self {
+        pattern.0
     }
 }
 
@@ -203,6 +348,30 @@ mod tests {
         assert!(HeaderValue::try_from("a\tb é").is_ok());
         assert!(HeaderValue::try_from("two\nlines").is_err());
         assert!(HeaderValue::try_from("del\u{7f}").is_err());
+    }
+
+    #[test]
+    fn methods_are_the_nine_route_methods_in_capitals() {
+        assert_eq!(Method::try_from("PATCH"), Ok(Method::Patch));
+        assert!(Method::try_from("get").is_err());
+        assert!(Method::try_from("PROPFIND").is_err());
+    }
+
+    #[test]
+    fn regexes_match_whole_values_and_bad_ones_are_refused() {
+        let pattern = RegexPattern::try_from("/v[0-9]+").expect("valid pattern");
+        let compiled = pattern.compile().expect("compiles");
+        assert!(compiled.is_match("/v12"));
+        assert!(!compiled.is_match("/v12/more"), "anchored at the end");
+        assert!(!compiled.is_match("/api/v1"), "anchored at the start");
+        assert_eq!(
+            RegexPattern::try_from("(unclosed").map_err(|e| e.to_string()),
+            Err("invalid regular expression \"(unclosed\": unclosed group".to_string())
+        );
+        assert!(
+            RegexPattern::try_from("a{1000}{1000}").is_err(),
+            "over the size limit"
+        );
     }
 
     #[test]

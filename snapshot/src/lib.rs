@@ -2,8 +2,9 @@
 //!
 //! The contract between Portico's controller and its data planes.
 //!
-//! - [`model`]: the snapshot as plain, typed Rust data ([`names`] for its keys, [`http_values`] for
-//!   HTTP values checked once where they enter the model). The translator produces it, the data plane's
+//! - [`model`]: the snapshot as plain, typed Rust data ([`route`] for the HTTP routes its
+//!   listeners carry, [`names`] for its keys, [`http_values`] for HTTP values checked once where
+//!   they enter the model). The translator produces it, the data plane's
 //!   router compiles it; neither depends on wire types.
 //! - [`validate`]: the checks a data plane runs before it swaps a snapshot in. A snapshot that
 //!   fails them is rejected (NACK) and the last good one keeps serving.
@@ -14,11 +15,15 @@
 pub mod http_values;
 pub mod model;
 pub mod names;
+pub mod route;
 pub mod validate;
 #[cfg(feature = "grpc")]
 pub mod wire;
 
-pub use http_values::{HeaderName, HeaderValue, InvalidHttpValue, RedirectCode, Scheme};
+pub use http_values::{
+    HeaderName, HeaderValue, InvalidHttpValue, Method, RedirectCode, RegexPattern, Scheme,
+};
 pub use model::*;
 pub use names::{ClusterName, ListenerKey};
+pub use route::*;
 pub use validate::{ValidationError, validate};

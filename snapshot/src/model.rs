@@ -10,8 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
-use crate::http_values::{HeaderName, HeaderValue, RedirectCode, Scheme};
+use crate::http_values::Scheme;
 use crate::names::{ClusterName, ListenerKey};
+use crate::route::HttpRoute;
 
 /// A complete configuration for one data-plane instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -267,129 +268,6 @@ fn redact<S: serde::Serializer>(key: &str, serializer: S) -> Result<S::Ok, S::Er
     } else {
         serializer.serialize_str("<redacted>")
     }
-}
-
-/// An HTTPRoute as attached to one listener.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpRoute {
-    /// `namespace/name` of the HTTPRoute.
-    pub key: String,
-    /// Hostnames served, already intersected with the listener's hostname. Empty means any.
-    #[serde(default)]
-    pub hostnames: Vec<String>,
-    /// The route's rules, in their declared order.
-    pub rules: Vec<HttpRule>,
-}
-
-/// One HTTPRoute rule.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpRule {
-    /// Alternatives: the rule applies when any of them matches. Never empty (the translator
-    /// fills in the spec's default, a `PathPrefix /` match).
-    pub matches: Vec<HttpMatch>,
-    /// Filters applied in order.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub filters: Vec<HttpFilter>,
-    /// Weighted backends. Empty (or all weights zero) with no redirect means 500.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub backends: Vec<WeightedBackend>,
-}
-
-/// How a request path is compared.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum PathMatch {
-    /// The whole path equals the value.
-    Exact,
-    /// The path starts with the value, on a `/` boundary.
-    #[default]
-    PathPrefix,
-}
-
-/// Conditions a request must all meet.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HttpMatch {
-    /// Kind of path comparison.
-    pub path_match: PathMatch,
-    /// The path to compare with; always starts with `/`.
-    pub path: String,
-    /// Headers that must be present with exactly these values (names compare case-insensitively).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub headers: Vec<HeaderMatch>,
-}
-
-/// A header that must be present with an exact value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HeaderMatch {
-    /// Header name (compared case-insensitively).
-    pub name: HeaderName,
-    /// Exact value.
-    pub value: HeaderValue,
-}
-
-/// A filter applied to matching requests.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum HttpFilter {
-    /// Edit the request's headers before it is proxied.
-    RequestHeaderModifier(HeaderModifier),
-    /// Answer with a redirect instead of proxying.
-    RequestRedirect(RequestRedirect),
-}
-
-/// Header edits: set replaces, add appends, remove deletes.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HeaderModifier {
-    /// Headers to set, replacing any existing value.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub set: Vec<Header>,
-    /// Headers to append.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub add: Vec<Header>,
-    /// Header names to remove.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub remove: Vec<HeaderName>,
-}
-
-/// A header name and value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Header {
-    /// Header name.
-    pub name: HeaderName,
-    /// Header value.
-    pub value: HeaderValue,
-}
-
-/// A redirect response. Unset parts keep the request's values.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RequestRedirect {
-    /// Replacement scheme.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scheme: Option<Scheme>,
-    /// Replacement host.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hostname: Option<String>,
-    /// Replacement port; when unset, the scheme's well-known port is implied.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub port: Option<u16>,
-    /// The redirect's status.
-    pub status_code: RedirectCode,
-}
-
-/// A share of a rule's traffic going to one cluster.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WeightedBackend {
-    /// Name of a [`Cluster`] in the same snapshot; `None` when the backendRef is invalid, in
-    /// which case requests given to it are answered with 500.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cluster: Option<ClusterName>,
-    /// Relative weight; 0 means never chosen.
-    pub weight: u32,
 }
 
 /// A set of interchangeable endpoints (one Service port).

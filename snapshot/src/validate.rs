@@ -9,8 +9,10 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
+use crate::http_values::RegexPattern;
 use crate::model::{ListenerProtocol, Protocol, Snapshot};
 use crate::names::{ClusterName, ListenerKey};
+use crate::route::{HttpFilter, HttpMatch, PathMatch};
 
 /// Why a snapshot cannot be applied. The message is sent back to the controller in the NACK.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,13 +39,19 @@ pub enum ValidationError {
     /// An HTTPS listener has no certificate.
     #[error("HTTPS listener {0} has no certificate")]
     MissingCertificate(ListenerKey),
-    /// A path match value does not start with `/`.
-    #[error("route {route} has path {path:?} that does not start with '/'")]
+    /// A path match value does not start with `/`, or is not a valid regular expression.
+    #[error("route {route} has path {path:?} that does not start with '/' or does not compile")]
     InvalidPath {
         /// Route key.
         route: String,
         /// The offending path.
         path: String,
+    },
+    /// A backend's filter does more than edit headers.
+    #[error("route {route} has a backend filter that does more than edit headers")]
+    BackendFilter {
+        /// Route key.
+        route: String,
     },
     /// A backend names a cluster the snapshot does not carry.
     #[error("route {route} references unknown cluster {cluster:?}")]
@@ -110,16 +118,20 @@ pub fn validate(snapshot: &Snapshot) -> Result<(), ValidationError> {
 }
 
 fn check_route(
-    route: &crate::model::HttpRoute,
+    route: &crate::route::HttpRoute,
     clusters: &HashSet<&ClusterName>,
 ) -> Result<(), ValidationError> {
     let key = &route.key;
     for rule in &route.rules {
-        if let Some(m) = rule.matches.iter().find(|m| !m.path.starts_with('/')) {
+        if let Some(m) = rule.matches.iter().find(|m| !valid_path(m)) {
             return Err(ValidationError::InvalidPath {
                 route: key.clone(),
                 path: m.path.clone(),
             });
+        }
+        let mut backend_filters = rule.backends.iter().flat_map(|b| &b.filters);
+        if !backend_filters.all(HttpFilter::edits_headers_only) {
+            return Err(ValidationError::BackendFilter { route: key.clone() });
         }
         let unknown = rule
             .backends
@@ -136,10 +148,18 @@ fn check_route(
     Ok(())
 }
 
+fn valid_path(m: &HttpMatch) -> bool {
+    match m.path_match {
+        PathMatch::Exact | PathMatch::PathPrefix => m.path.starts_with('/'),
+        PathMatch::RegularExpression => RegexPattern::try_from(m.path.as_str()).is_ok(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::*;
+    use crate::route::*;
 
     fn listener(key: &str, port: u16, protocol: ListenerProtocol) -> Listener {
         Listener {
@@ -175,11 +195,12 @@ mod tests {
                     path: "/".into(),
                     ..Default::default()
                 }],
-                filters: vec![],
                 backends: vec![WeightedBackend {
                     cluster: Some(cluster.into()),
                     weight: 1,
+                    ..Default::default()
                 }],
+                ..Default::default()
             }],
         }
     }
@@ -245,5 +266,42 @@ mod tests {
             validate(&snapshot(zero, vec![])),
             Err(ValidationError::ZeroPort(_))
         ));
+    }
+
+    #[test]
+    fn rejects_bad_regex_paths_and_backend_filters_that_do_more_than_edit_headers() {
+        let cluster = Cluster {
+            name: "a/svc:80".into(),
+            ..Default::default()
+        };
+        let mut regex = route_to("a/svc:80");
+        regex.rules[0].matches[0] = HttpMatch {
+            path_match: PathMatch::RegularExpression,
+            path: "/v[0-9]+".into(),
+            ..Default::default()
+        };
+        let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
+        l.routes.push(regex.clone());
+        assert_eq!(validate(&snapshot(vec![l], vec![cluster.clone()])), Ok(()));
+
+        regex.rules[0].matches[0].path = "/v[0-9".into();
+        let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
+        l.routes.push(regex);
+        assert!(matches!(
+            validate(&snapshot(vec![l], vec![cluster.clone()])),
+            Err(ValidationError::InvalidPath { .. })
+        ));
+
+        let mut redirecting = route_to("a/svc:80");
+        redirecting.rules[0].backends[0].filters =
+            vec![HttpFilter::RequestRedirect(RequestRedirect::default())];
+        let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
+        l.routes.push(redirecting);
+        assert_eq!(
+            validate(&snapshot(vec![l], vec![cluster])),
+            Err(ValidationError::BackendFilter {
+                route: "default/r".into()
+            })
+        );
     }
 }

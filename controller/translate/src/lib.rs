@@ -36,6 +36,8 @@ mod gateway_status;
 mod gateways;
 mod hash;
 pub mod hostnames;
+mod http_filters;
+mod http_matches;
 mod http_route;
 mod listeners;
 pub mod memo;

@@ -1,8 +1,9 @@
 //! What the data plane does with a request, decided purely from the request and the routing
-//! table: forward to a cluster (with the matched rule's header edits), redirect, or answer with
-//! a status. Every HTTP feature is decided and unit-tested here; the proxy only carries it out.
+//! table: forward to a backend (with the matched rule's header edits, possibly to a rewritten
+//! path), redirect, or answer with a status. Every HTTP feature is decided and unit-tested here;
+//! the proxy only carries it out.
 
-use portico_snapshot::{Protocol, RequestRedirect};
+use portico_snapshot::{PathRewrite, Protocol, RequestRedirect};
 
 use crate::table::{Request, RouteMatch, SocketRouter};
 
@@ -22,6 +23,10 @@ pub enum Action<'a> {
     Forward {
         /// Name of the cluster.
         cluster: &'a str,
+        /// Which of the rule's backends was picked (its own header edits apply too).
+        backend: usize,
+        /// The path to send instead of the request's, when the rule rewrites it.
+        path: Option<String>,
     },
     /// Answer with a redirect.
     Redirect {
@@ -47,20 +52,61 @@ impl SocketRouter {
                 action: Action::Respond { status: 404 },
             };
         };
-        let action = if let Some(redirect) = &matched.action.redirect {
+        let rule = matched.action.as_ref();
+        let action = if let Some(redirect) = &rule.redirect {
+            let path = redirect
+                .path
+                .as_ref()
+                .map(|p| rewritten_path(p, request.path, matched.prefix));
+            let path = path.as_deref().unwrap_or(request.path);
             Action::Redirect {
                 status: redirect.status_code.as_u16(),
-                location: location(redirect, self.protocol, self.port, request),
+                location: location(redirect, self.protocol, self.port, request, path),
             }
         } else {
-            match matched.action.backends.pick(random) {
-                Some(cluster) => Action::Forward { cluster },
+            let picked = rule.backends.pick(random).and_then(|index| {
+                let cluster = rule.backends.get(index)?.cluster.as_ref()?;
+                Some((index, cluster.as_str()))
+            });
+            match picked {
+                Some((backend, cluster)) => Action::Forward {
+                    cluster,
+                    backend,
+                    path: rule
+                        .rewrite
+                        .path
+                        .as_ref()
+                        .map(|p| rewritten_path(p, request.path, matched.prefix)),
+                },
                 None => Action::Respond { status: 500 },
             }
         };
         Decision {
             matched: Some(matched),
             action,
+        }
+    }
+}
+
+/// `path` with a rule's path modifier applied. A prefix replacement swaps the `prefix` the
+/// request matched (`/`-bounded) and keeps the rest, with one `/` at the seam: prefix `/foo`
+/// replaced by `/bar` makes `/foo/x` into `/bar/x`, replaced by `/` makes it `/x`.
+fn rewritten_path(rewrite: &PathRewrite, path: &str, prefix: Option<&str>) -> String {
+    match rewrite {
+        PathRewrite::ReplaceFullPath(full) => full.clone(),
+        PathRewrite::ReplacePrefixMatch(replacement) => {
+            let rest = match prefix {
+                Some("/") if path == "/" => "",
+                Some("/") => path,
+                Some(prefix) => path.get(prefix.len()..).unwrap_or_default(),
+                None => "",
+            };
+            let joined = format!("{}{rest}", replacement.trim_end_matches('/'));
+            if joined.is_empty() {
+                "/".to_string()
+            } else {
+                joined
+            }
         }
     }
 }
@@ -72,6 +118,7 @@ fn location(
     protocol: Protocol,
     listener_port: u16,
     request: &Request<'_>,
+    path: &str,
 ) -> String {
     let scheme = redirect.scheme.unwrap_or(protocol.scheme());
     let port = redirect.port.unwrap_or(match redirect.scheme {
@@ -82,7 +129,6 @@ fn location(
     let default_port = port == scheme.default_port();
     let scheme = scheme.as_str();
     let query = request.query.map(|q| format!("?{q}")).unwrap_or_default();
-    let path = request.path;
     if default_port {
         format!("{scheme}://{host}{path}{query}")
     } else {
@@ -128,23 +174,40 @@ mod tests {
     }
 
     fn rule(filters: Vec<HttpFilter>, backends: Vec<WeightedBackend>) -> HttpRule {
+        prefix_rule("/", filters, backends)
+    }
+
+    fn prefix_rule(
+        prefix: &str,
+        filters: Vec<HttpFilter>,
+        backends: Vec<WeightedBackend>,
+    ) -> HttpRule {
         HttpRule {
             matches: vec![HttpMatch {
-                path: "/".into(),
+                path: prefix.into(),
                 ..Default::default()
             }],
             filters,
             backends,
+            ..Default::default()
         }
     }
 
     fn redirect(scheme: Option<Scheme>, port: Option<u16>) -> HttpFilter {
         HttpFilter::RequestRedirect(RequestRedirect {
             scheme,
-            hostname: None,
             port,
             status_code: RedirectCode::MovedPermanently,
+            ..Default::default()
         })
+    }
+
+    fn backend(cluster: Option<&str>) -> WeightedBackend {
+        WeightedBackend {
+            cluster: cluster.map(Into::into),
+            weight: 1,
+            ..Default::default()
+        }
     }
 
     /// The decision for a GET of `path?query` on `example.com`, in words.
@@ -152,6 +215,7 @@ mod tests {
         let headers = HeaderMap::new();
         let request = Request {
             host: "example.com",
+            method: &http::Method::GET,
             path,
             query,
             headers: &headers,
@@ -160,10 +224,99 @@ mod tests {
             .socket(IpAddr::from([0, 0, 0, 0]), port)
             .expect("socket");
         match socket.decide(&request, 0).action {
-            Action::Forward { cluster } => format!("forward to {cluster}"),
+            Action::Forward {
+                cluster,
+                path: None,
+                ..
+            } => format!("forward to {cluster}"),
+            Action::Forward {
+                cluster,
+                path: Some(path),
+                ..
+            } => format!("forward {path} to {cluster}"),
             Action::Redirect { status, location } => format!("{status} to {location}"),
             Action::Respond { status } => format!("answer {status}"),
         }
+    }
+
+    #[test]
+    fn prefix_rewrites_replace_the_matched_segments_and_keep_the_rest() {
+        let rewrite = |prefix: &str, to: PathRewrite| {
+            let filter = HttpFilter::UrlRewrite(UrlRewrite {
+                path: Some(to),
+                ..Default::default()
+            });
+            router(
+                Protocol::Http,
+                80,
+                prefix_rule(prefix, vec![filter], vec![backend(Some("svc"))]),
+            )
+        };
+        let prefix = |to: &str| PathRewrite::ReplacePrefixMatch(to.into());
+        let one = rewrite("/prefix/one", prefix("/one"));
+        assert_eq!(
+            decide(&one, 80, "/prefix/one/two", None),
+            "forward /one/two to svc"
+        );
+        assert_eq!(decide(&one, 80, "/prefix/one", None), "forward /one to svc");
+        assert_eq!(
+            decide(&one, 80, "/prefix/one/", None),
+            "forward /one/ to svc"
+        );
+        let strip = rewrite("/strip-prefix", prefix("/"));
+        assert_eq!(
+            decide(&strip, 80, "/strip-prefix/three", None),
+            "forward /three to svc"
+        );
+        assert_eq!(
+            decide(&strip, 80, "/strip-prefix", None),
+            "forward / to svc"
+        );
+        let trailing = rewrite("/api/", prefix("/v2/"));
+        assert_eq!(
+            decide(&trailing, 80, "/api/users", None),
+            "forward /v2/users to svc"
+        );
+        let root = rewrite("/", prefix("/app"));
+        assert_eq!(decide(&root, 80, "/x/y", None), "forward /app/x/y to svc");
+        assert_eq!(decide(&root, 80, "/", None), "forward /app to svc");
+        let full = rewrite("/full/one", PathRewrite::ReplaceFullPath("/one".into()));
+        assert_eq!(
+            decide(&full, 80, "/full/one/two", None),
+            "forward /one to svc"
+        );
+    }
+
+    #[test]
+    fn path_redirects_replace_the_path_and_keep_the_query() {
+        let filter = HttpFilter::RequestRedirect(RequestRedirect {
+            hostname: Some("example.org".into()),
+            path: Some(PathRewrite::ReplacePrefixMatch(
+                "/replacement-prefix".into(),
+            )),
+            ..Default::default()
+        });
+        let r = router(
+            Protocol::Http,
+            80,
+            prefix_rule("/original-prefix", vec![filter], vec![]),
+        );
+        assert_eq!(
+            decide(&r, 80, "/original-prefix/lemon", Some("a=1")),
+            "302 to http://example.org/replacement-prefix/lemon?a=1"
+        );
+        let full = HttpFilter::RequestRedirect(RequestRedirect {
+            path: Some(PathRewrite::ReplaceFullPath(
+                "/full-path-replacement".into(),
+            )),
+            status_code: RedirectCode::MovedPermanently,
+            ..Default::default()
+        });
+        let r = router(Protocol::Http, 80, prefix_rule("/full", vec![full], vec![]));
+        assert_eq!(
+            decide(&r, 80, "/full/path/original", None),
+            "301 to http://example.com/full-path-replacement"
+        );
     }
 
     #[test]
@@ -194,10 +347,6 @@ mod tests {
 
     #[test]
     fn forwards_to_a_picked_cluster_or_answers_500_or_404() {
-        let backend = |cluster: Option<&str>| WeightedBackend {
-            cluster: cluster.map(Into::into),
-            weight: 1,
-        };
         let valid = router(
             Protocol::Http,
             80,

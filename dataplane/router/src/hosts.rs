@@ -52,6 +52,15 @@ impl<T: Default> HostMap<T> {
 }
 
 impl<T> HostMap<T> {
+    /// Call `f` on every entry, stopping at the first error.
+    pub fn try_for_each_mut<E>(&mut self, f: impl FnMut(&mut T) -> Result<(), E>) -> Result<(), E> {
+        self.exact
+            .values_mut()
+            .chain(self.wildcard.values_mut())
+            .chain(self.any.as_mut())
+            .try_for_each(f)
+    }
+
     /// Every entry matching `host` (lowercase, without port), most specific first.
     pub fn matching<'a, 'h>(
         &'a self,

@@ -4,11 +4,15 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
-use portico_snapshot::{ClusterName, HttpFilter, PathMatch, Protocol, RequestRedirect, Snapshot};
+use http::{HeaderMap, Method};
+use portico_snapshot::{HttpMatch, PathMatch, Protocol, QueryParamMatch, Snapshot, ValueMatch};
 
+pub use crate::error::BuildError;
+
+use crate::conditions::{Conditions, RequestParts, ValueCondition};
 use crate::hosts::HostMap;
 use crate::paths::{PathKind, PathTable};
+use crate::rule::{RouteAction, compile_action, header_pair};
 
 /// What a snapshot's routes compile to. Cheap to share; immutable once built.
 #[derive(Debug, Default)]
@@ -33,57 +37,14 @@ struct ListenerTable {
     hosts: HostMap<PathTable<Arc<RouteAction>>>,
 }
 
-/// What to do with a request that matched a rule.
-#[derive(Debug)]
-pub struct RouteAction {
-    /// `namespace/name` of the HTTPRoute, for logs and metrics.
-    pub route: Arc<str>,
-    /// Header edits to apply before proxying, in order.
-    pub header_modifiers: Vec<CompiledHeaderModifier>,
-    /// When set, answer with this redirect instead of proxying.
-    pub redirect: Option<RequestRedirect>,
-    /// Where to send the request.
-    pub backends: WeightedBackends,
-}
-
-/// A RequestHeaderModifier with names and values parsed once.
-#[derive(Debug, Default)]
-pub struct CompiledHeaderModifier {
-    /// Replace these headers.
-    pub set: Vec<(HeaderName, HeaderValue)>,
-    /// Append these headers.
-    pub add: Vec<(HeaderName, HeaderValue)>,
-    /// Remove these headers.
-    pub remove: Vec<HeaderName>,
-}
-
-/// A weighted choice between clusters. Invalid backendRefs keep their share of traffic and
-/// yield no cluster, so that share is answered with 500 as the spec requires.
-#[derive(Debug, Default)]
-pub struct WeightedBackends {
-    clusters: Vec<Option<ClusterName>>,
-    cumulative: Vec<u64>,
-}
-
-impl WeightedBackends {
-    /// The cluster for a uniformly random `random`; `None` means answer 500.
-    pub fn pick(&self, random: u64) -> Option<&str> {
-        let total = *self.cumulative.last()?;
-        if total == 0 {
-            return None;
-        }
-        let point = random % total;
-        let index = self.cumulative.partition_point(|&c| c <= point);
-        self.clusters.get(index)?.as_ref().map(ClusterName::as_str)
-    }
-}
-
 /// The parts of a request routing looks at.
 #[derive(Debug, Clone, Copy)]
 pub struct Request<'a> {
     /// Normalized host (see [`crate::hosts::normalize_host`]).
     pub host: &'a str,
-    /// Path without query.
+    /// The request's method.
+    pub method: &'a Method,
+    /// Normalised path without query.
     pub path: &'a str,
     /// Query string without the `?`, if the request has one.
     pub query: Option<&'a str>,
@@ -98,19 +59,9 @@ pub struct RouteMatch<'a> {
     pub listener: &'a Arc<str>,
     /// The matched rule's action (shared, so the proxy may keep it for later phases).
     pub action: &'a Arc<RouteAction>,
+    /// The prefix the request's path matched, for a `PathPrefix` match.
+    pub prefix: Option<&'a str>,
 }
-
-/// A snapshot value the data plane cannot turn into a table.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuildError(pub String);
-
-impl std::fmt::Display for BuildError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for BuildError {}
 
 impl Router {
     /// Compile every listener of `snapshot`. Fails on a header name or value that HTTP forbids.
@@ -145,20 +96,20 @@ impl Router {
                     for hostname in hostnames {
                         let paths = table.hosts.entry(hostname);
                         for m in &rule.matches {
-                            let kind = match m.path_match {
-                                PathMatch::Exact => PathKind::Exact,
-                                PathMatch::PathPrefix => PathKind::Prefix,
-                            };
-                            let headers = m
-                                .headers
-                                .iter()
-                                .map(|h| header_pair(&route.key, &h.name, Some(&h.value)))
-                                .collect::<Result<_, _>>()?;
-                            paths.insert(kind, &m.path, headers, action.clone());
+                            let (kind, conditions) = match_parts(&route.key, m)?;
+                            paths.insert(kind, &m.path, conditions, action.clone());
                         }
                     }
                 }
             }
+            table.hosts.try_for_each_mut(|paths| {
+                paths.seal().map_err(|e| {
+                    BuildError(format!(
+                        "listener {}: invalid path regular expression: {}",
+                        listener.key, e.0
+                    ))
+                })
+            })?;
             socket.tables.push(table);
         }
         Ok(Self { sockets })
@@ -175,77 +126,72 @@ impl SocketRouter {
     pub fn route<'a>(&'a self, request: &Request<'_>) -> Option<RouteMatch<'a>> {
         let index = self.listeners.matching(request.host).flatten().next()?;
         let table = self.tables.get(*index)?;
+        let parts = RequestParts {
+            method: request.method,
+            headers: request.headers,
+            query: request.query,
+        };
         table
             .hosts
             .matching(request.host)
-            .find_map(|paths| paths.lookup(request.path, request.headers))
-            .map(|action| RouteMatch {
+            .find_map(|paths| paths.lookup(request.path, &parts))
+            .map(|found| RouteMatch {
                 listener: &table.key,
-                action,
+                action: found.action,
+                prefix: found.prefix,
             })
     }
 }
 
-/// The `http` crate's form of a header. The snapshot's values are already valid HTTP, so this
-/// only fails for a value the `http` crate is stricter about than HTTP itself.
-fn header_pair(
-    route: &str,
-    name: &portico_snapshot::HeaderName,
-    value: Option<&portico_snapshot::HeaderValue>,
-) -> Result<(HeaderName, HeaderValue), BuildError> {
-    let name = HeaderName::from_bytes(name.as_str().as_bytes())
-        .map_err(|_| BuildError(format!("route {route}: invalid header name {name:?}")))?;
-    let value = HeaderValue::from_bytes(value.map_or(&[][..], |v| v.as_str().as_bytes()))
-        .map_err(|_| BuildError(format!("route {route}: invalid value for header {name}")))?;
-    Ok((name, value))
-}
-
-fn compile_action(
-    route: &str,
-    rule: &portico_snapshot::HttpRule,
-) -> Result<RouteAction, BuildError> {
-    let mut header_modifiers = Vec::new();
-    let mut redirect = None;
-    for filter in &rule.filters {
-        match filter {
-            HttpFilter::RequestHeaderModifier(m) => {
-                let pairs = |headers: &[portico_snapshot::Header]| {
-                    headers
-                        .iter()
-                        .map(|h| header_pair(route, &h.name, Some(&h.value)))
-                        .collect::<Result<Vec<_>, _>>()
-                };
-                header_modifiers.push(CompiledHeaderModifier {
-                    set: pairs(&m.set)?,
-                    add: pairs(&m.add)?,
-                    remove: m
-                        .remove
-                        .iter()
-                        .map(|n| header_pair(route, n, None).map(|(name, _)| name))
-                        .collect::<Result<_, _>>()?,
-                });
-            }
-            HttpFilter::RequestRedirect(r) => redirect = Some(r.clone()),
-        }
-    }
-    let mut total = 0u64;
-    let (clusters, cumulative) = rule
-        .backends
+/// How a snapshot match is filed in a path table.
+fn match_parts(route: &str, m: &HttpMatch) -> Result<(PathKind, Conditions), BuildError> {
+    let kind = match m.path_match {
+        PathMatch::Exact => PathKind::Exact,
+        PathMatch::PathPrefix => PathKind::Prefix,
+        PathMatch::RegularExpression => PathKind::Regex,
+    };
+    let regex = |pattern: &portico_snapshot::RegexPattern| {
+        pattern
+            .compile()
+            .map_err(|e| BuildError(format!("route {route}: {e}")))
+    };
+    let headers = m
+        .headers
         .iter()
-        .map(|b| {
-            total += u64::from(b.weight);
-            (b.cluster.clone(), total)
+        .map(|h| {
+            let condition = match &h.value {
+                ValueMatch::Exact(value) => {
+                    ValueCondition::Exact(header_pair(route, &h.name, Some(value))?.1)
+                }
+                ValueMatch::RegularExpression(pattern) => ValueCondition::Regex(regex(pattern)?),
+            };
+            Ok((header_pair(route, &h.name, None)?.0, condition))
         })
-        .unzip();
-    Ok(RouteAction {
-        route: Arc::from(route),
-        header_modifiers,
-        redirect,
-        backends: WeightedBackends {
-            clusters,
-            cumulative,
+        .collect::<Result<_, BuildError>>()?;
+    let query = m
+        .query_params
+        .iter()
+        .map(|QueryParamMatch { name, value }| {
+            let condition = match value {
+                ValueMatch::Exact(value) => ValueCondition::Exact(value.clone()),
+                ValueMatch::RegularExpression(pattern) => ValueCondition::Regex(regex(pattern)?),
+            };
+            Ok((name.clone(), condition))
+        })
+        .collect::<Result<_, BuildError>>()?;
+    let method = m
+        .method
+        .map(|method| Method::from_bytes(method.as_str().as_bytes()))
+        .transpose()
+        .map_err(|e| BuildError(format!("route {route}: {e}")))?;
+    Ok((
+        kind,
+        Conditions {
+            method,
+            headers,
+            query,
         },
-    })
+    ))
 }
 
 #[cfg(test)]
@@ -258,13 +204,14 @@ mod tests {
             matches: vec![HttpMatch {
                 path_match,
                 path: path.into(),
-                headers: vec![],
+                ..Default::default()
             }],
-            filters: vec![],
             backends: vec![WeightedBackend {
                 cluster: Some(cluster.into()),
                 weight: 1,
+                ..Default::default()
             }],
+            ..Default::default()
         }
     }
 
@@ -303,6 +250,7 @@ mod tests {
         let headers = HeaderMap::new();
         let request = Request {
             host,
+            method: &http::Method::GET,
             path,
             query: None,
             headers: &headers,
@@ -310,7 +258,9 @@ mod tests {
         let m = router
             .socket(IpAddr::from([0, 0, 0, 0]), 80)?
             .route(&request)?;
-        m.action.backends.pick(0).map(str::to_string)
+        let index = m.action.backends.pick(0)?;
+        let cluster = m.action.backends.get(index)?.cluster.as_ref()?;
+        Some(cluster.as_str().to_string())
     }
 
     #[test]
@@ -412,25 +362,61 @@ mod tests {
     }
 
     #[test]
-    fn weights_split_by_cumulative_share_and_invalid_refs_keep_theirs() {
-        let backends = WeightedBackends {
-            clusters: vec![Some("a".into()), None, Some("c".into())],
-            cumulative: vec![70, 80, 100],
+    fn method_query_and_regex_conditions_come_from_the_snapshot() {
+        let mut special = rule(PathMatch::RegularExpression, "/items/[0-9]+", "regex");
+        special.matches[0].method = Some(portico_snapshot::Method::Delete);
+        special.matches[0].headers = vec![HeaderMatch {
+            name: "tenant".try_into().expect("valid name"),
+            value: ValueMatch::RegularExpression("t-[a-z]+".try_into().expect("valid regex")),
+        }];
+        special.matches[0].query_params = vec![QueryParamMatch {
+            name: "force".into(),
+            value: ValueMatch::Exact("yes".into()),
+        }];
+        let r = router(vec![listener(
+            "ns/gw/http",
+            None,
+            vec![route(
+                "ns/r",
+                &[],
+                vec![special, rule(PathMatch::PathPrefix, "/", "fallback")],
+            )],
+        )]);
+        let mut headers = HeaderMap::new();
+        headers.insert("tenant", http::HeaderValue::from_static("t-abc"));
+        let routed = |method: &http::Method, path: &str, query: Option<&str>| {
+            let request = Request {
+                host: "x",
+                method,
+                path,
+                query,
+                headers: &headers,
+            };
+            let m = r.socket(IpAddr::from([0, 0, 0, 0]), 80)?.route(&request)?;
+            let index = m.action.backends.pick(0)?;
+            m.action
+                .backends
+                .get(index)?
+                .cluster
+                .as_ref()
+                .map(|c| c.as_str().to_string())
         };
-        assert_eq!(backends.pick(0), Some("a"));
-        assert_eq!(backends.pick(69), Some("a"));
-        assert_eq!(backends.pick(70), None);
-        assert_eq!(backends.pick(80), Some("c"));
-        assert_eq!(backends.pick(199), Some("c"));
-        assert_eq!(WeightedBackends::default().pick(3), None);
-    }
-
-    #[test]
-    fn zero_weight_backend_is_never_picked() {
-        let backends = WeightedBackends {
-            clusters: vec![Some("zero".into()), Some("all".into())],
-            cumulative: vec![0, 5],
-        };
-        assert!((0..100).all(|r| backends.pick(r) == Some("all")));
+        let delete = &http::Method::DELETE;
+        assert_eq!(
+            routed(delete, "/items/7", Some("force=yes")).as_deref(),
+            Some("regex")
+        );
+        assert_eq!(
+            routed(delete, "/items/7", Some("force=no")).as_deref(),
+            Some("fallback")
+        );
+        assert_eq!(
+            routed(&http::Method::GET, "/items/7", Some("force=yes")).as_deref(),
+            Some("fallback")
+        );
+        assert_eq!(
+            routed(delete, "/items/x", Some("force=yes")).as_deref(),
+            Some("fallback")
+        );
     }
 }

@@ -1,8 +1,9 @@
 //! Wire round trips and the errors a broken peer's message becomes.
 
 use super::*;
-use crate::http_values::{HeaderName, HeaderValue, RedirectCode, Scheme};
+use crate::http_values::{HeaderName, HeaderValue, Method, RedirectCode, RegexPattern, Scheme};
 use crate::model::*;
+use crate::route::*;
 
 fn header_name(name: &str) -> HeaderName {
     HeaderName::try_from(name).expect("valid header name")
@@ -10,6 +11,10 @@ fn header_name(name: &str) -> HeaderName {
 
 fn header_value(value: &str) -> HeaderValue {
     HeaderValue::try_from(value).expect("valid header value")
+}
+
+fn regex(pattern: &str) -> RegexPattern {
+    RegexPattern::try_from(pattern).expect("valid pattern")
 }
 
 #[test]
@@ -39,14 +44,30 @@ fn a_snapshot_survives_the_wire_unchanged() {
                     key: "ns/r".into(),
                     hostnames: vec!["a.example.com".into()],
                     rules: vec![HttpRule {
-                        matches: vec![HttpMatch {
-                            path_match: PathMatch::Exact,
-                            path: "/x".into(),
-                            headers: vec![HeaderMatch {
-                                name: header_name("version"),
-                                value: header_value("2"),
-                            }],
-                        }],
+                        matches: vec![
+                            HttpMatch {
+                                path_match: PathMatch::Exact,
+                                path: "/x".into(),
+                                method: Some(Method::Patch),
+                                headers: vec![HeaderMatch {
+                                    name: header_name("version"),
+                                    value: ValueMatch::Exact(header_value("2")),
+                                }],
+                                query_params: vec![QueryParamMatch {
+                                    name: "q".into(),
+                                    value: ValueMatch::RegularExpression(regex("[a-z]+")),
+                                }],
+                            },
+                            HttpMatch {
+                                path_match: PathMatch::RegularExpression,
+                                path: "/v[0-9]+/.*".into(),
+                                headers: vec![HeaderMatch {
+                                    name: header_name("tenant"),
+                                    value: ValueMatch::RegularExpression(regex("t-.*")),
+                                }],
+                                ..Default::default()
+                            },
+                        ],
                         filters: vec![
                             HttpFilter::RequestHeaderModifier(HeaderModifier {
                                 set: vec![Header {
@@ -56,21 +77,42 @@ fn a_snapshot_survives_the_wire_unchanged() {
                                 add: vec![],
                                 remove: vec![header_name("c")],
                             }),
+                            HttpFilter::ResponseHeaderModifier(HeaderModifier {
+                                add: vec![Header {
+                                    name: header_name("x-served-by"),
+                                    value: header_value("portico"),
+                                }],
+                                ..Default::default()
+                            }),
                             HttpFilter::RequestRedirect(RequestRedirect {
                                 scheme: Some(Scheme::Https),
                                 hostname: None,
+                                path: Some(PathRewrite::ReplacePrefixMatch("/new".into())),
                                 port: Some(8443),
                                 status_code: RedirectCode::MovedPermanently,
                             }),
+                            HttpFilter::UrlRewrite(UrlRewrite {
+                                hostname: Some(header_value("b.example.com")),
+                                path: Some(PathRewrite::ReplaceFullPath("/full".into())),
+                            }),
                         ],
+                        timeouts: Timeouts {
+                            request_ms: Some(1500),
+                            backend_request_ms: None,
+                        },
                         backends: vec![
                             WeightedBackend {
                                 cluster: Some("ns/svc:80".into()),
                                 weight: 3,
+                                filters: vec![HttpFilter::RequestHeaderModifier(HeaderModifier {
+                                    remove: vec![header_name("cookie")],
+                                    ..Default::default()
+                                })],
                             },
                             WeightedBackend {
                                 cluster: None,
                                 weight: 1,
+                                filters: vec![],
                             },
                         ],
                     }],

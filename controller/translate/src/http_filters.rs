@@ -1,0 +1,257 @@
+//! HTTPRoute filters compiled into snapshot filters: header modifiers (request and response),
+//! RequestRedirect and URLRewrite, at rule level, and header modifiers at backendRef level.
+//! What Portico does not do yet is refused with `UnsupportedValue`, naming the filter.
+
+use gateway_api::httproutes::{
+    HttpRouteRulesBackendRefsFilters, HttpRouteRulesFilters, HttpRouteRulesFiltersRequestRedirect,
+    HttpRouteRulesFiltersRequestRedirectPathType as RedirectPathType,
+    HttpRouteRulesFiltersRequestRedirectScheme as RedirectScheme,
+    HttpRouteRulesFiltersType as FilterType, HttpRouteRulesFiltersUrlRewrite,
+    HttpRouteRulesFiltersUrlRewritePathType as RewritePathType,
+};
+use portico_snapshot::{
+    Header, HeaderName, HeaderValue, HttpFilter, HttpMatch, PathMatch, PathRewrite, RedirectCode,
+    RequestRedirect, Scheme, UrlRewrite,
+};
+
+use crate::conditions::{Problem, reasons};
+
+/// A problem that makes the route unsupported as written.
+pub(crate) fn unsupported(message: impl Into<String>) -> Problem {
+    Problem::new(reasons::UNSUPPORTED_VALUE, message)
+}
+
+/// Header names must be RFC 9110 tokens.
+pub(crate) fn header_name(name: &str) -> Result<HeaderName, Problem> {
+    HeaderName::try_from(name).map_err(|e| unsupported(e.to_string()))
+}
+
+/// Header values may not hold control characters (a YAML block scalar's trailing newline is
+/// the usual culprit).
+pub(crate) fn header_value(name: &str, value: &str) -> Result<HeaderValue, Problem> {
+    HeaderValue::try_from(value).map_err(|_| {
+        unsupported(format!(
+            "the value for header {name:?} holds a control character"
+        ))
+    })
+}
+
+fn header(name: &str, value: &str) -> Result<Header, Problem> {
+    Ok(Header {
+        name: header_name(name)?,
+        value: header_value(name, value)?,
+    })
+}
+
+/// A snapshot header modifier from any of the API's header modifier types (request or
+/// response, rule or backendRef), which share one shape.
+macro_rules! header_modifier {
+    ($modifier:expr) => {{
+        let m = $modifier;
+        portico_snapshot::HeaderModifier {
+            set: m
+                .set
+                .iter()
+                .flatten()
+                .map(|h| header(&h.name, &h.value))
+                .collect::<Result<_, _>>()?,
+            add: m
+                .add
+                .iter()
+                .flatten()
+                .map(|h| header(&h.name, &h.value))
+                .collect::<Result<_, _>>()?,
+            remove: m
+                .remove
+                .iter()
+                .flatten()
+                .map(|n| header_name(n))
+                .collect::<Result<_, _>>()?,
+        }
+    }};
+}
+
+/// A rule's filters. `matches` are the rule's compiled matches: a `ReplacePrefixMatch` needs
+/// every one of them to be a `PathPrefix`.
+pub(crate) fn compile_filters(
+    filters: Option<&[HttpRouteRulesFilters]>,
+    matches: &[HttpMatch],
+) -> Result<Vec<HttpFilter>, Problem> {
+    let filters = filters.unwrap_or(&[]);
+    let redirects = filters
+        .iter()
+        .any(|f| f.r#type == FilterType::RequestRedirect);
+    let rewrites = filters.iter().any(|f| f.r#type == FilterType::UrlRewrite);
+    if redirects && rewrites {
+        return Err(unsupported(
+            "a rule cannot have both a RequestRedirect and a URLRewrite filter",
+        ));
+    }
+    filters.iter().map(|f| compile_filter(f, matches)).collect()
+}
+
+fn compile_filter(
+    filter: &HttpRouteRulesFilters,
+    matches: &[HttpMatch],
+) -> Result<HttpFilter, Problem> {
+    let missing = || {
+        unsupported(format!(
+            "filter {:?} is missing its configuration",
+            filter.r#type
+        ))
+    };
+    match filter.r#type {
+        FilterType::RequestHeaderModifier => {
+            let m = filter
+                .request_header_modifier
+                .as_ref()
+                .ok_or_else(missing)?;
+            Ok(HttpFilter::RequestHeaderModifier(header_modifier!(m)))
+        }
+        FilterType::ResponseHeaderModifier => {
+            let m = filter
+                .response_header_modifier
+                .as_ref()
+                .ok_or_else(missing)?;
+            Ok(HttpFilter::ResponseHeaderModifier(header_modifier!(m)))
+        }
+        FilterType::RequestRedirect => {
+            let r = filter.request_redirect.as_ref().ok_or_else(missing)?;
+            Ok(HttpFilter::RequestRedirect(redirect(r, matches)?))
+        }
+        FilterType::UrlRewrite => {
+            let r = filter.url_rewrite.as_ref().ok_or_else(missing)?;
+            Ok(HttpFilter::UrlRewrite(url_rewrite(r, matches)?))
+        }
+        ref other => Err(unsupported(format!(
+            "filter {other:?} is not supported yet"
+        ))),
+    }
+}
+
+/// A backendRef's filters: header modifiers only, as Portico applies them per backend.
+pub(crate) fn compile_backend_filters(
+    filters: Option<&[HttpRouteRulesBackendRefsFilters]>,
+) -> Result<Vec<HttpFilter>, Problem> {
+    filters
+        .unwrap_or(&[])
+        .iter()
+        .map(|filter| {
+            let rule_filter = as_rule_filter(filter)?;
+            let compiled = compile_filter(&rule_filter, &[])?;
+            if compiled.edits_headers_only() {
+                Ok(compiled)
+            } else {
+                Err(unsupported(format!(
+                    "backendRef filter {:?} is not supported; only header modifiers are",
+                    rule_filter.r#type
+                )))
+            }
+        })
+        .collect()
+}
+
+/// The API generates a separate type for backendRef filters with the same schema as a rule's;
+/// one compiler serves both by reading one as the other.
+fn as_rule_filter(
+    filter: &HttpRouteRulesBackendRefsFilters,
+) -> Result<HttpRouteRulesFilters, Problem> {
+    serde_json::to_value(filter)
+        .and_then(serde_json::from_value)
+        .map_err(|e| unsupported(format!("backendRef filter: {e}")))
+}
+
+fn redirect(
+    r: &HttpRouteRulesFiltersRequestRedirect,
+    matches: &[HttpMatch],
+) -> Result<RequestRedirect, Problem> {
+    let status_code = r.status_code.unwrap_or(302);
+    let status_code = u32::try_from(status_code)
+        .ok()
+        .and_then(|c| RedirectCode::try_from(c).ok())
+        .ok_or_else(|| {
+            unsupported(format!(
+                "redirect status code {status_code} is not supported"
+            ))
+        })?;
+    let port = match r.port {
+        None => None,
+        Some(p) => Some(
+            u16::try_from(p)
+                .map_err(|_| unsupported(format!("redirect port {p} is out of range")))?,
+        ),
+    };
+    let path = match &r.path {
+        None => None,
+        Some(p) => Some(path_rewrite(
+            p.r#type == RedirectPathType::ReplacePrefixMatch,
+            p.replace_full_path.as_deref(),
+            p.replace_prefix_match.as_deref(),
+            matches,
+        )?),
+    };
+    Ok(RequestRedirect {
+        scheme: r.scheme.as_ref().map(|s| match s {
+            RedirectScheme::Http => Scheme::Http,
+            RedirectScheme::Https => Scheme::Https,
+        }),
+        hostname: r.hostname.clone(),
+        path,
+        port,
+        status_code,
+    })
+}
+
+fn url_rewrite(
+    r: &HttpRouteRulesFiltersUrlRewrite,
+    matches: &[HttpMatch],
+) -> Result<UrlRewrite, Problem> {
+    let path = match &r.path {
+        None => None,
+        Some(p) => Some(path_rewrite(
+            p.r#type == RewritePathType::ReplacePrefixMatch,
+            p.replace_full_path.as_deref(),
+            p.replace_prefix_match.as_deref(),
+            matches,
+        )?),
+    };
+    Ok(UrlRewrite {
+        hostname: r
+            .hostname
+            .as_deref()
+            .map(|h| header_value("Host", h))
+            .transpose()?,
+        path,
+    })
+}
+
+/// A path modifier: the full path, or a replacement for the matched prefix, which only a rule
+/// whose matches are all `PathPrefix` has.
+fn path_rewrite(
+    replaces_prefix: bool,
+    full_path: Option<&str>,
+    prefix: Option<&str>,
+    matches: &[HttpMatch],
+) -> Result<PathRewrite, Problem> {
+    let (value, kind) = if replaces_prefix {
+        (prefix, "replacePrefixMatch")
+    } else {
+        (full_path, "replaceFullPath")
+    };
+    let value = value.ok_or_else(|| unsupported(format!("path modifier is missing {kind}")))?;
+    if !value.starts_with('/') {
+        return Err(unsupported(format!("{kind} {value:?} must start with '/'")));
+    }
+    if !replaces_prefix {
+        return Ok(PathRewrite::ReplaceFullPath(value.to_string()));
+    }
+    if matches
+        .iter()
+        .any(|m| m.path_match != PathMatch::PathPrefix)
+    {
+        return Err(unsupported(
+            "replacePrefixMatch needs every match of its rule to be a PathPrefix match",
+        ));
+    }
+    Ok(PathRewrite::ReplacePrefixMatch(value.to_string()))
+}

@@ -1,0 +1,250 @@
+//! A matched rule as the data plane carries it out: header edits parsed into the `http` crate's
+//! types, redirect or rewrite, timeouts, and a weighted choice of backends with their own
+//! header edits. Compiled once per snapshot.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderName, HeaderValue};
+use portico_snapshot::{ClusterName, HttpFilter, PathRewrite, RequestRedirect};
+
+use crate::error::BuildError;
+
+/// What to do with a request that matched a rule.
+#[derive(Debug)]
+pub struct RouteAction {
+    /// `namespace/name` of the HTTPRoute, for logs and metrics.
+    pub route: Arc<str>,
+    /// Header edits for the request before proxying, in order.
+    pub request_headers: Vec<CompiledHeaderModifier>,
+    /// Header edits for the backend's response, in order.
+    pub response_headers: Vec<CompiledHeaderModifier>,
+    /// When set, answer with this redirect instead of proxying.
+    pub redirect: Option<RequestRedirect>,
+    /// Changes to the host and path the request is proxied with.
+    pub rewrite: Rewrite,
+    /// How long to wait for the backend.
+    pub timeouts: Timeouts,
+    /// Where to send the request.
+    pub backends: WeightedBackends,
+}
+
+/// A URLRewrite, ready to apply.
+#[derive(Debug, Default)]
+pub struct Rewrite {
+    /// Replacement `Host` header.
+    pub host: Option<HeaderValue>,
+    /// Replacement path.
+    pub path: Option<PathRewrite>,
+}
+
+/// A rule's timeouts.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// From the request's arrival until the response starts.
+    pub request: Option<Duration>,
+    /// For each attempt at a backend, until its response starts.
+    pub backend_request: Option<Duration>,
+}
+
+/// A header modifier with names and values parsed once.
+#[derive(Debug, Default)]
+pub struct CompiledHeaderModifier {
+    /// Replace these headers.
+    pub set: Vec<(HeaderName, HeaderValue)>,
+    /// Append these headers.
+    pub add: Vec<(HeaderName, HeaderValue)>,
+    /// Remove these headers.
+    pub remove: Vec<HeaderName>,
+}
+
+/// One backend of a rule.
+#[derive(Debug, Default)]
+pub struct Backend {
+    /// The cluster; `None` for an invalid backendRef, whose share is answered with 500.
+    pub cluster: Option<ClusterName>,
+    /// Header edits for requests to this backend, after the rule's.
+    pub request_headers: Vec<CompiledHeaderModifier>,
+    /// Header edits for this backend's responses, after the rule's.
+    pub response_headers: Vec<CompiledHeaderModifier>,
+}
+
+/// A weighted choice between backends. Invalid backendRefs keep their share of traffic and
+/// yield no cluster, so that share is answered with 500 as the spec requires.
+#[derive(Debug, Default)]
+pub struct WeightedBackends {
+    backends: Vec<Backend>,
+    cumulative: Vec<u64>,
+}
+
+impl WeightedBackends {
+    /// The index of the backend for a uniformly random `random`; `None` when every weight is 0.
+    pub fn pick(&self, random: u64) -> Option<usize> {
+        let total = *self.cumulative.last()?;
+        if total == 0 {
+            return None;
+        }
+        let point = random % total;
+        Some(self.cumulative.partition_point(|&c| c <= point))
+    }
+
+    /// The backend at `index`, as [`Self::pick`] returned it.
+    pub fn get(&self, index: usize) -> Option<&Backend> {
+        self.backends.get(index)
+    }
+}
+
+/// The `http` crate's form of a header. The snapshot's values are already valid HTTP, so this
+/// only fails for a value the `http` crate is stricter about than HTTP itself.
+pub(crate) fn header_pair(
+    route: &str,
+    name: &portico_snapshot::HeaderName,
+    value: Option<&portico_snapshot::HeaderValue>,
+) -> Result<(HeaderName, HeaderValue), BuildError> {
+    let name = HeaderName::from_bytes(name.as_str().as_bytes())
+        .map_err(|_| BuildError(format!("route {route}: invalid header name {name:?}")))?;
+    let value = HeaderValue::from_bytes(value.map_or(&[][..], |v| v.as_str().as_bytes()))
+        .map_err(|_| BuildError(format!("route {route}: invalid value for header {name}")))?;
+    Ok((name, value))
+}
+
+fn header_modifier(
+    route: &str,
+    m: &portico_snapshot::HeaderModifier,
+) -> Result<CompiledHeaderModifier, BuildError> {
+    let pairs = |headers: &[portico_snapshot::Header]| {
+        headers
+            .iter()
+            .map(|h| header_pair(route, &h.name, Some(&h.value)))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    Ok(CompiledHeaderModifier {
+        set: pairs(&m.set)?,
+        add: pairs(&m.add)?,
+        remove: m
+            .remove
+            .iter()
+            .map(|n| header_pair(route, n, None).map(|(name, _)| name))
+            .collect::<Result<_, _>>()?,
+    })
+}
+
+/// Request and response header edits of `filters`; other filters are left to the caller.
+fn header_modifiers(
+    route: &str,
+    filters: &[HttpFilter],
+) -> Result<(Vec<CompiledHeaderModifier>, Vec<CompiledHeaderModifier>), BuildError> {
+    let mut request = Vec::new();
+    let mut response = Vec::new();
+    for filter in filters {
+        match filter {
+            HttpFilter::RequestHeaderModifier(m) => request.push(header_modifier(route, m)?),
+            HttpFilter::ResponseHeaderModifier(m) => response.push(header_modifier(route, m)?),
+            HttpFilter::RequestRedirect(_) | HttpFilter::UrlRewrite(_) => {}
+        }
+    }
+    Ok((request, response))
+}
+
+/// Compile one rule of `route`.
+pub(crate) fn compile_action(
+    route: &str,
+    rule: &portico_snapshot::HttpRule,
+) -> Result<RouteAction, BuildError> {
+    let (request_headers, response_headers) = header_modifiers(route, &rule.filters)?;
+    let mut redirect = None;
+    let mut rewrite = Rewrite::default();
+    for filter in &rule.filters {
+        match filter {
+            HttpFilter::RequestRedirect(r) => redirect = Some(r.clone()),
+            HttpFilter::UrlRewrite(r) => {
+                rewrite.host = r
+                    .hostname
+                    .as_ref()
+                    .map(|h| {
+                        HeaderValue::from_str(h.as_str()).map_err(|_| {
+                            BuildError(format!("route {route}: invalid rewrite hostname {h:?}"))
+                        })
+                    })
+                    .transpose()?;
+                rewrite.path = r.path.clone();
+            }
+            HttpFilter::RequestHeaderModifier(_) | HttpFilter::ResponseHeaderModifier(_) => {}
+        }
+    }
+    let mut total = 0u64;
+    let mut backends = Vec::with_capacity(rule.backends.len());
+    let mut cumulative = Vec::with_capacity(rule.backends.len());
+    for b in &rule.backends {
+        let (request_headers, response_headers) = header_modifiers(route, &b.filters)?;
+        total += u64::from(b.weight);
+        cumulative.push(total);
+        backends.push(Backend {
+            cluster: b.cluster.clone(),
+            request_headers,
+            response_headers,
+        });
+    }
+    Ok(RouteAction {
+        route: Arc::from(route),
+        request_headers,
+        response_headers,
+        redirect,
+        rewrite,
+        timeouts: Timeouts {
+            request: rule.timeouts.request_ms.map(Duration::from_millis),
+            backend_request: rule.timeouts.backend_request_ms.map(Duration::from_millis),
+        },
+        backends: WeightedBackends {
+            backends,
+            cumulative,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backends(clusters: &[Option<&str>], cumulative: &[u64]) -> WeightedBackends {
+        WeightedBackends {
+            backends: clusters
+                .iter()
+                .map(|c| Backend {
+                    cluster: c.map(Into::into),
+                    ..Default::default()
+                })
+                .collect(),
+            cumulative: cumulative.to_vec(),
+        }
+    }
+
+    fn picked(backends: &WeightedBackends, random: u64) -> Option<&str> {
+        let index = backends.pick(random)?;
+        backends
+            .get(index)?
+            .cluster
+            .as_ref()
+            .map(ClusterName::as_str)
+    }
+
+    #[test]
+    fn weights_split_by_cumulative_share_and_invalid_refs_keep_theirs() {
+        let b = backends(&[Some("a"), None, Some("c")], &[70, 80, 100]);
+        assert_eq!(picked(&b, 0), Some("a"));
+        assert_eq!(picked(&b, 69), Some("a"));
+        assert_eq!(picked(&b, 70), None);
+        assert_eq!(b.pick(70), Some(1), "the invalid backend's share is picked");
+        assert_eq!(picked(&b, 80), Some("c"));
+        assert_eq!(picked(&b, 199), Some("c"));
+        assert_eq!(WeightedBackends::default().pick(3), None);
+    }
+
+    #[test]
+    fn zero_weight_backend_is_never_picked() {
+        let b = backends(&[Some("zero"), Some("all")], &[0, 5]);
+        assert!((0..100).all(|r| picked(&b, r) == Some("all")));
+        let none = backends(&[Some("zero")], &[0]);
+        assert_eq!(none.pick(1), None);
+    }
+}

@@ -1,0 +1,226 @@
+//! An HTTPRoute as a listener carries it: rules of matches (path, method, headers, query
+//! parameters), filters (header edits, redirects, rewrites), timeouts and weighted backends.
+
+use serde::{Deserialize, Serialize};
+
+use crate::http_values::{HeaderName, HeaderValue, Method, RedirectCode, RegexPattern, Scheme};
+use crate::names::ClusterName;
+
+/// An HTTPRoute as attached to one listener.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpRoute {
+    /// `namespace/name` of the HTTPRoute.
+    pub key: String,
+    /// Hostnames served, already intersected with the listener's hostname. Empty means any.
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+    /// The route's rules, in their declared order.
+    pub rules: Vec<HttpRule>,
+}
+
+/// One HTTPRoute rule.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpRule {
+    /// Alternatives: the rule applies when any of them matches. Never empty (the translator
+    /// fills in the spec's default, a `PathPrefix /` match).
+    pub matches: Vec<HttpMatch>,
+    /// Filters applied in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<HttpFilter>,
+    /// Weighted backends. Empty (or all weights zero) with no redirect means 500.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backends: Vec<WeightedBackend>,
+    /// How long the data plane waits for an answer.
+    #[serde(default, skip_serializing_if = "Timeouts::is_unset")]
+    pub timeouts: Timeouts,
+}
+
+/// How a request path is compared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PathMatch {
+    /// The whole path equals the value.
+    Exact,
+    /// The path starts with the value, on a `/` boundary.
+    #[default]
+    PathPrefix,
+    /// The whole path matches the value, a [`RegexPattern`].
+    RegularExpression,
+}
+
+/// Conditions a request must all meet.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HttpMatch {
+    /// Kind of path comparison.
+    pub path_match: PathMatch,
+    /// The path to compare with: starts with `/`, or is a [`RegexPattern`] for
+    /// [`PathMatch::RegularExpression`].
+    pub path: String,
+    /// The method the request must have.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<Method>,
+    /// Headers that must be present with matching values (names compare case-insensitively).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderMatch>,
+    /// Query parameters that must be present with matching values (names compare exactly).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query_params: Vec<QueryParamMatch>,
+}
+
+/// How a header or query parameter value is compared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ValueMatch<T> {
+    /// The value equals this one.
+    Exact(T),
+    /// The whole value matches this expression.
+    RegularExpression(RegexPattern),
+}
+
+/// A header that must be present with a matching value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderMatch {
+    /// Header name (compared case-insensitively).
+    pub name: HeaderName,
+    /// What the value must be.
+    #[serde(flatten)]
+    pub value: ValueMatch<HeaderValue>,
+}
+
+/// A query parameter that must be present with a matching value. When a request repeats the
+/// parameter, its first value is the one compared.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryParamMatch {
+    /// Parameter name (compared exactly, after percent-decoding).
+    pub name: String,
+    /// What the value must be (compared after percent-decoding).
+    #[serde(flatten)]
+    pub value: ValueMatch<String>,
+}
+
+/// A filter applied to matching requests.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum HttpFilter {
+    /// Edit the request's headers before it is proxied.
+    RequestHeaderModifier(HeaderModifier),
+    /// Edit the response's headers before it is returned.
+    ResponseHeaderModifier(HeaderModifier),
+    /// Answer with a redirect instead of proxying.
+    RequestRedirect(RequestRedirect),
+    /// Change the host or path the request is proxied with.
+    UrlRewrite(UrlRewrite),
+}
+
+impl HttpFilter {
+    /// Whether the filter only edits headers (all a backendRef's filters may do).
+    pub const fn edits_headers_only(&self) -> bool {
+        matches!(
+            self,
+            Self::RequestHeaderModifier(_) | Self::ResponseHeaderModifier(_)
+        )
+    }
+}
+
+/// Header edits: set replaces, add appends, remove deletes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeaderModifier {
+    /// Headers to set, replacing any existing value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<Header>,
+    /// Headers to append.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<Header>,
+    /// Header names to remove.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub remove: Vec<HeaderName>,
+}
+
+/// A header name and value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Header name.
+    pub name: HeaderName,
+    /// Header value.
+    pub value: HeaderValue,
+}
+
+/// A new path for a request: the whole of it, or the part its `PathPrefix` match matched.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum PathRewrite {
+    /// Replace the whole path.
+    ReplaceFullPath(String),
+    /// Replace the matched prefix, keeping the rest of the path.
+    ReplacePrefixMatch(String),
+}
+
+/// A redirect response. Unset parts keep the request's values.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestRedirect {
+    /// Replacement scheme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<Scheme>,
+    /// Replacement host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<String>,
+    /// Replacement path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathRewrite>,
+    /// Replacement port; when unset, the scheme's well-known port is implied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The redirect's status.
+    pub status_code: RedirectCode,
+}
+
+/// Changes to the request as it is proxied. Unset parts keep the request's values.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UrlRewrite {
+    /// Replacement `Host`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hostname: Option<HeaderValue>,
+    /// Replacement path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathRewrite>,
+}
+
+/// A rule's timeouts, in milliseconds; unset means none beyond the data plane's own limits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeouts {
+    /// From the request's arrival until the response has started: 504 when exceeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_ms: Option<u64>,
+    /// For each attempt at a backend, until its response has started: 504 when exceeded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_request_ms: Option<u64>,
+}
+
+impl Timeouts {
+    /// Whether neither timeout is set.
+    pub const fn is_unset(&self) -> bool {
+        self.request_ms.is_none() && self.backend_request_ms.is_none()
+    }
+}
+
+/// A share of a rule's traffic going to one cluster.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WeightedBackend {
+    /// Name of a [`crate::Cluster`] in the same snapshot; `None` when the backendRef is
+    /// invalid, in which case requests given to it are answered with 500.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<ClusterName>,
+    /// Relative weight; 0 means never chosen.
+    pub weight: u32,
+    /// Header edits for requests sent to this backend, after the rule's own
+    /// ([`HttpFilter::edits_headers_only`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<HttpFilter>,
+}
