@@ -1,6 +1,7 @@
 //! The objects provisioned for a Gateway: a ServiceAccount, a data-plane Deployment and a
-//! Service, owned by the Gateway. They depend only on the Gateway's listeners and parameters,
-//! never on routes, and are deterministic, so re-applying them restarts nothing.
+//! Service, owned by the Gateway. They depend only on the Gateway's listeners, infrastructure
+//! metadata and parameters, never on routes, and are deterministic, so re-applying them
+//! restarts nothing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -17,7 +18,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::{Resource, ResourceExt};
 
 use super::naming::{
-    DATAPLANE_NAME, GATEWAY_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL, object_name,
+    DATAPLANE_NAME, GATEWAY_LABEL, GATEWAY_NAME_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL,
+    object_name,
 };
 use super::parameters::PorticoProxySpec;
 
@@ -72,16 +74,27 @@ pub fn manifests(
         (MANAGED_BY_LABEL.to_string(), MANAGED_BY.to_string()),
         (GATEWAY_LABEL.to_string(), name.clone()),
     ]);
+    let (labels_on_objects, infrastructure_annotations) = infrastructure_metadata(gateway, &labels);
     let owner = gateway
         .controller_owner_ref(&())
         .map(|mut o: OwnerReference| {
             o.block_owner_deletion = Some(true);
             o
         });
+    let annotated = |extra: Option<&BTreeMap<String, String>>| {
+        let mut annotations = infrastructure_annotations.clone();
+        annotations.extend(
+            extra
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
+        (!annotations.is_empty()).then_some(annotations)
+    };
     let metadata = |annotations: Option<BTreeMap<String, String>>| ObjectMeta {
         name: Some(name.clone()),
         namespace: Some(namespace.clone()),
-        labels: Some(labels.clone()),
+        labels: Some(labels_on_objects.clone()),
         annotations,
         owner_references: owner.clone().map(|o| vec![o]),
         ..ObjectMeta::default()
@@ -93,7 +106,7 @@ pub fn manifests(
         .unwrap_or(ADMIN_PORTS[0]);
 
     let account = ServiceAccount {
-        metadata: metadata(None),
+        metadata: metadata(annotated(None)),
         // The data plane needs no Kubernetes API access.
         automount_service_account_token: Some(false),
         ..ServiceAccount::default()
@@ -195,7 +208,7 @@ pub fn manifests(
         ..Container::default()
     };
     let deployment = Deployment {
-        metadata: metadata(None),
+        metadata: metadata(annotated(None)),
         spec: Some(DeploymentSpec {
             replicas: Some(parameters.replicas.unwrap_or(1)),
             selector: LabelSelector {
@@ -204,7 +217,8 @@ pub fn manifests(
             },
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(labels.clone()),
+                    labels: Some(labels_on_objects.clone()),
+                    annotations: annotated(None),
                     ..ObjectMeta::default()
                 }),
                 spec: Some(PodSpec {
@@ -240,7 +254,7 @@ pub fn manifests(
     };
     let service_settings = parameters.service.clone().unwrap_or_default();
     let service = Service {
-        metadata: metadata(service_settings.annotations.clone()),
+        metadata: metadata(annotated(service_settings.annotations.as_ref())),
         spec: Some(ServiceSpec {
             type_: Some(
                 service_settings
@@ -271,9 +285,104 @@ pub fn manifests(
     }
 }
 
+/// The labels of every provisioned object (the Gateway's `spec.infrastructure.labels`, the
+/// Gateway API's gateway-name label, then Portico's own `selector` labels, which win), and the
+/// annotations from `spec.infrastructure.annotations`. Selectors keep only Portico's labels, so
+/// infrastructure labels may change without orphaning pods.
+fn infrastructure_metadata(
+    gateway: &Gateway,
+    selector: &BTreeMap<String, String>,
+) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let infrastructure = gateway.spec.infrastructure.as_ref();
+    let mut labels: BTreeMap<String, String> = infrastructure
+        .and_then(|i| i.labels.clone())
+        .unwrap_or_default();
+    let gateway_name = gateway.name_any();
+    if gateway_name.len() <= 63 {
+        labels.insert(GATEWAY_NAME_LABEL.to_string(), gateway_name);
+    }
+    labels.extend(selector.iter().map(|(k, v)| (k.clone(), v.clone())));
+    let annotations = infrastructure
+        .and_then(|i| i.annotations.clone())
+        .unwrap_or_default();
+    (labels, annotations)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings() -> Settings {
+        Settings {
+            controller_url: "http://controller:18000".into(),
+            image: "image".into(),
+            token_audience: "portico-controller".into(),
+            max_snapshot_bytes: portico_snapshot::wire::DEFAULT_MAX_SNAPSHOT_BYTES,
+            controller_ca_pem: None,
+        }
+    }
+
+    #[test]
+    fn infrastructure_metadata_reaches_every_object_but_not_the_selector() {
+        let mut gateway = Gateway::default();
+        gateway.metadata.name = Some("gw".into());
+        gateway.metadata.namespace = Some("default".into());
+        gateway.spec.infrastructure = Some(gateway_api::gateways::GatewayInfrastructure {
+            labels: Some(BTreeMap::from([
+                ("team".to_string(), "payments".to_string()),
+                (NAME_LABEL.to_string(), "hijacked".to_string()),
+            ])),
+            annotations: Some(BTreeMap::from([("key1".to_string(), "value1".to_string())])),
+            ..Default::default()
+        });
+        let objects = manifests(&gateway, &PorticoProxySpec::default(), &settings());
+        let deployment_spec = objects.deployment.spec.clone().unwrap_or_default();
+        let pod = deployment_spec
+            .template
+            .metadata
+            .clone()
+            .unwrap_or_default();
+        for (what, meta) in [
+            ("service account", &objects.service_account.metadata),
+            ("deployment", &objects.deployment.metadata),
+            ("pod", &pod),
+            ("service", &objects.service.metadata),
+        ] {
+            let labels = meta.labels.clone().unwrap_or_default();
+            assert_eq!(
+                labels.get("team").map(String::as_str),
+                Some("payments"),
+                "{what}"
+            );
+            assert_eq!(
+                labels.get(GATEWAY_NAME_LABEL).map(String::as_str),
+                Some("gw"),
+                "{what}"
+            );
+            assert_eq!(
+                labels.get(NAME_LABEL).map(String::as_str),
+                Some(DATAPLANE_NAME),
+                "{what}: Portico's own labels win"
+            );
+            let annotations = meta.annotations.clone().unwrap_or_default();
+            assert_eq!(
+                annotations.get("key1").map(String::as_str),
+                Some("value1"),
+                "{what}"
+            );
+        }
+        let selector = deployment_spec.selector.match_labels.unwrap_or_default();
+        assert!(
+            !selector.contains_key("team"),
+            "selectors stay Portico's own"
+        );
+        let service_selector = objects
+            .service
+            .spec
+            .and_then(|s| s.selector)
+            .unwrap_or_default();
+        assert_eq!(selector, service_selector);
+    }
 
     #[test]
     fn the_admin_port_avoids_the_gateways_listener_ports() {
@@ -286,14 +395,7 @@ mod tests {
             protocol: "HTTP".into(),
             ..Default::default()
         }];
-        let settings = Settings {
-            controller_url: "http://controller:18000".into(),
-            image: "image".into(),
-            token_audience: "portico-controller".into(),
-            max_snapshot_bytes: portico_snapshot::wire::DEFAULT_MAX_SNAPSHOT_BYTES,
-            controller_ca_pem: None,
-        };
-        let deployment = manifests(&gateway, &PorticoProxySpec::default(), &settings).deployment;
+        let deployment = manifests(&gateway, &PorticoProxySpec::default(), &settings()).deployment;
         let container = deployment
             .spec
             .and_then(|s| s.template.spec)

@@ -13,6 +13,9 @@ pub const MANAGED_BY_LABEL: &str = "app.kubernetes.io/managed-by";
 pub const MANAGED_BY: &str = "portico";
 /// Label naming the Gateway (by object name) a provisioned object serves.
 pub const GATEWAY_LABEL: &str = "gateway.portico.dev/gateway";
+/// The Gateway API's label naming the Gateway a generated object serves (GEP-1762), on every
+/// provisioned object whose Gateway name fits a label value.
+pub const GATEWAY_NAME_LABEL: &str = "gateway.networking.k8s.io/gateway-name";
 
 /// Name of every object provisioned for `gateway`: `portico-<gateway>` when that is a valid
 /// DNS label (at most 63 characters, no dots), else a shortened, dot-free prefix plus a hash of
