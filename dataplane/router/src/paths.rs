@@ -39,6 +39,8 @@ pub struct PathTable<A> {
     prefix_lengths: Vec<usize>,
     /// Regular expressions with their candidates, in order of first insertion.
     regexes: Vec<(String, Vec<Candidate<A>>)>,
+    /// Where each expression sits in `regexes`, so adding one costs no scan of the others.
+    regex_index: HashMap<String, usize>,
     /// All of `regexes`, matched in one pass; built by [`PathTable::seal`].
     regex_set: Option<RegexSet>,
     inserted: usize,
@@ -51,6 +53,7 @@ impl<A> Default for PathTable<A> {
             prefix: HashMap::new(),
             prefix_lengths: Vec::new(),
             regexes: Vec::new(),
+            regex_index: HashMap::new(),
             regex_set: None,
             inserted: 0,
         }
@@ -105,13 +108,11 @@ impl<A> PathTable<A> {
             }
             PathKind::Regex => {
                 self.regex_set = None;
-                let at = match self.regexes.iter().position(|(p, _)| p == path) {
-                    Some(at) => at,
-                    None => {
-                        self.regexes.push((path.to_string(), Vec::new()));
-                        self.regexes.len() - 1
-                    }
-                };
+                let next = self.regexes.len();
+                let at = *self.regex_index.entry(path.to_string()).or_insert(next);
+                if at == next {
+                    self.regexes.push((path.to_string(), Vec::new()));
+                }
                 match self.regexes.get_mut(at) {
                     Some((_, list)) => list,
                     None => return,
