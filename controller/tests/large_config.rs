@@ -3,9 +3,6 @@
 //! and its Gateway says why in `Programmed`. Real controller, data plane, backend and sockets.
 
 mod support;
-
-use std::time::Duration;
-
 use support::*;
 
 /// A Gateway `gw` with one HTTP listener per port in `ports`.
@@ -73,33 +70,8 @@ async fn ten_thousand_routes_on_four_listeners_are_served() {
     .await
     .expect("request");
     assert_eq!(answer.body["headers"]["x-tenant"], "tenant-9999");
-    let programmed = programmed_when(&deployment, |c| c["status"] == "True").await;
+    let programmed = deployment.programmed_when(|c| c["status"] == "True").await;
     assert_eq!(programmed["reason"], "Programmed", "{programmed}");
-}
-
-/// The Gateway's `Programmed` condition, once `done` holds for it (30 s at most).
-async fn programmed_when(
-    deployment: &Deployment,
-    done: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = deployment.status().await;
-        let programmed = status["gateways"][0]["status"]["conditions"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["type"] == "Programmed"))
-            .cloned()
-            .unwrap_or_default();
-        if done(&programmed) {
-            return programmed;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "{programmed}\n{}",
-            deployment.controller_log()
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,7 +84,9 @@ async fn a_snapshot_over_the_limit_is_not_sent_and_the_gateway_says_why() {
         ("routes.yaml", &routes(50)),
     ]);
     deployment.start_controller(&["--max-snapshot-bytes", "4096"]);
-    let programmed = programmed_when(&deployment, |c| c["reason"] == "Invalid").await;
+    let programmed = deployment
+        .programmed_when(|c| c["reason"] == "Invalid")
+        .await;
     assert_eq!(programmed["status"], "False");
     let message = programmed["message"].as_str().unwrap_or_default();
     assert!(

@@ -403,12 +403,10 @@ spec:
             .is_some_and(|m| m.contains("/a(.*") && m.contains("unclosed group")),
         "the message names the bad expression: {accepted}"
     );
-    let programmed = status["gateways"][0]["status"]["conditions"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["type"] == "Programmed"))
-        .cloned()
-        .unwrap_or_default();
-    assert_eq!(programmed["status"], "True", "{status:#}");
+    let programmed = deployment
+        .programmed_when(|c| c["status"] != "False" || c["reason"] != "Pending")
+        .await;
+    assert_eq!(programmed["status"], "True", "{programmed:#}");
     assert_eq!(
         programmed["observedGeneration"], 1,
         "files get generations as from an API server"

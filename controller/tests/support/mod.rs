@@ -209,6 +209,33 @@ impl Deployment {
             Err(_) => serde_json::Value::Null,
         }
     }
+
+    /// The first Gateway's `Programmed` condition once `done` holds for it (30 s at most):
+    /// serving traffic comes before the data plane's ACK reaches the controller, so status
+    /// is polled, never read once.
+    pub async fn programmed_when(
+        &self,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let status = self.status().await;
+            let programmed = status["gateways"][0]["status"]["conditions"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == "Programmed"))
+                .cloned()
+                .unwrap_or_default();
+            if done(&programmed) {
+                return programmed;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{programmed}\n{}",
+                self.controller_log()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }
 
 /// Poll `condition` every 20 ms until it holds; panic after `timeout`.
