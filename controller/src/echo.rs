@@ -1,14 +1,23 @@
 //! `portico echo`: a demo backend. Every request is answered with 200 and a JSON description
-//! of what arrived (which backend, method, path, host, headers), so routing is easy to see. A
-//! `delay` query parameter (`250ms`, `2s`; at most 30 s) makes it wait that long first, to
-//! show timeouts.
+//! of what arrived (which backend, HTTP version, method, path, host, headers), so routing is
+//! easy to see. A `delay` query parameter (`250ms`, `2s`; at most 30 s) makes it wait that
+//! long first, to show timeouts. It speaks HTTP/1.1 and HTTP/2 with prior knowledge on one
+//! port, and a WebSocket handshake gets a connection that sends every message back.
 
 use std::collections::BTreeMap;
 
 use anyhow::Context;
+use futures::{SinkExt, StreamExt};
+use http::{Request, Response};
+use http_body_util::Full;
+use hyper::body::{Bytes, Incoming};
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::Role;
 
-use crate::http_server::{Limits, respond, serve};
+use crate::http_server::{Limits, Protocols, respond, serve};
 
 /// A demo backend takes what a gateway may forward (heads up to 1 MiB, 1,000 fields), so the
 /// gateway's own limits are what tests see.
@@ -17,6 +26,7 @@ const ECHO_LIMITS: Limits = Limits {
     max_head_bytes: 1024 * 1024,
     max_headers: 1000,
     max_connections: 4096,
+    protocols: Protocols::Http1UpgradesAndH2c,
 };
 
 /// Options of `portico echo`.
@@ -57,9 +67,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let name = args.name.unwrap_or_else(|| format!("echo-{}", args.port));
     tracing::info!(%name, address = %args.address, port = args.port, "echo backend listening");
     tokio::select! {
-        () = serve(listener, ECHO_LIMITS, move |request| {
+        () = serve(listener, ECHO_LIMITS, move |mut request| {
             let name = name.clone();
             async move {
+                if let Some(switching) = websocket_echo(&mut request) {
+                    return switching;
+                }
                 if let Some(delay) = delay(request.uri().query()) {
                     tokio::time::sleep(delay).await;
                 }
@@ -70,6 +83,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
                     .collect();
                 let body = serde_json::json!({
                     "name": name,
+                    "version": format!("{:?}", request.version()),
                     "method": request.method().as_str(),
                     "path": request.uri().path(),
                     "query": request.uri().query(),
@@ -82,6 +96,46 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
+}
+
+/// Answer a WebSocket handshake (RFC 6455) with 101 and, once the connection is switched,
+/// send every text and binary message back. `None`: not a WebSocket handshake.
+fn websocket_echo(request: &mut Request<Incoming>) -> Option<Response<Full<Bytes>>> {
+    let headers = request.headers();
+    let wants_websocket = headers
+        .get(http::header::UPGRADE)
+        .is_some_and(|u| u.as_bytes().eq_ignore_ascii_case(b"websocket"));
+    let key = headers.get(http::header::SEC_WEBSOCKET_KEY)?;
+    if !wants_websocket {
+        return None;
+    }
+    let accept = derive_accept_key(key.as_bytes());
+    let upgrade = hyper::upgrade::on(request);
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrade.await else { return };
+        let mut socket =
+            WebSocketStream::from_raw_socket(TokioIo::new(upgraded), Role::Server, None).await;
+        while let Some(Ok(message)) = socket.next().await {
+            if (message.is_text() || message.is_binary()) && socket.send(message).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut response = respond(101, "text/plain", "");
+    let headers = response.headers_mut();
+    headers.insert(
+        http::header::UPGRADE,
+        http::HeaderValue::from_static("websocket"),
+    );
+    headers.insert(
+        http::header::CONNECTION,
+        http::HeaderValue::from_static("Upgrade"),
+    );
+    if let Ok(accept) = http::HeaderValue::from_str(&accept) {
+        headers.insert(http::header::SEC_WEBSOCKET_ACCEPT, accept);
+    }
+    headers.remove(http::header::CONTENT_TYPE);
+    Some(response)
 }
 
 #[cfg(test)]

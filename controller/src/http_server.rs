@@ -1,4 +1,5 @@
-//! A minimal HTTP/1.1 server for the controller's admin endpoint and the echo backend.
+//! A minimal HTTP server for the controller's admin endpoint (HTTP/1.1) and the echo backend
+//! (also WebSocket upgrades and HTTP/2 with prior knowledge).
 //!
 //! Bounded like the data plane's listeners ([`Limits`]): a client has a deadline to send a
 //! request head (and an idle keep-alive connection is closed after it), heads have a size
@@ -13,7 +14,8 @@ use std::time::Duration;
 use http::{Request, Response};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
 use portico_dataplane::backoff::Backoff;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
@@ -41,6 +43,17 @@ pub struct Limits {
     pub max_headers: usize,
     /// Connections served at once; further clients wait in the kernel's accept queue.
     pub max_connections: usize,
+    /// What clients may speak.
+    pub protocols: Protocols,
+}
+
+/// The protocols a server speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocols {
+    /// HTTP/1.1 only.
+    Http1,
+    /// HTTP/1.1 with connection upgrades (WebSocket), and HTTP/2 with prior knowledge.
+    Http1UpgradesAndH2c,
 }
 
 impl Limits {
@@ -50,6 +63,7 @@ impl Limits {
         max_head_bytes: 8192,
         max_headers: 100,
         max_connections: 256,
+        protocols: Protocols::Http1,
     };
 }
 
@@ -83,13 +97,35 @@ where
                 let response = handler(request);
                 async move { Ok::<_, Infallible>(response.await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
-                .timer(TokioTimer::new())
-                .header_read_timeout(limits.head_timeout)
-                .max_buf_size(limits.max_head_bytes.max(8192))
-                .max_headers(limits.max_headers)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let io = TokioIo::new(stream);
+            let max_buf_size = limits.max_head_bytes.max(8192);
+            match limits.protocols {
+                Protocols::Http1 => {
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(limits.head_timeout)
+                        .max_buf_size(max_buf_size)
+                        .max_headers(limits.max_headers)
+                        .serve_connection(io, service)
+                        .await;
+                }
+                Protocols::Http1UpgradesAndH2c => {
+                    let mut builder = auto::Builder::new(TokioExecutor::new());
+                    builder
+                        .http1()
+                        .timer(TokioTimer::new())
+                        .header_read_timeout(limits.head_timeout)
+                        .max_buf_size(max_buf_size)
+                        .max_headers(limits.max_headers);
+                    builder
+                        .http2()
+                        .timer(TokioTimer::new())
+                        .max_header_list_size(
+                            u32::try_from(limits.max_head_bytes).unwrap_or(u32::MAX),
+                        );
+                    let _ = builder.serve_connection_with_upgrades(io, service).await;
+                }
+            }
             drop(permit);
         });
     }

@@ -7,36 +7,6 @@ use std::net::SocketAddr;
 
 use support::*;
 
-/// A TLS Secret for `hostname` with a fresh self-signed certificate; returns (yaml, cert PEM).
-fn tls_secret(name: &str, hostname: &str) -> (String, String) {
-    let generated =
-        rcgen::generate_simple_self_signed(vec![hostname.to_string()]).expect("certificate");
-    let cert = generated.cert.pem();
-    let key = generated.signing_key.serialize_pem();
-    let indent = |pem: &str| {
-        pem.lines()
-            .map(|l| format!("    {l}\n"))
-            .collect::<String>()
-    };
-    let yaml = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: default}}\ntype: kubernetes.io/tls\n\
-         stringData:\n  tls.crt: |\n{}  tls.key: |\n{}",
-        indent(&cert),
-        indent(&key)
-    );
-    (yaml, cert)
-}
-
-fn https_client(trusted_pem: &str, host: &str) -> reqwest::Client {
-    let root = reqwest::Certificate::from_pem(trusted_pem.as_bytes()).expect("certificate");
-    reqwest::Client::builder()
-        .tls_built_in_root_certs(false)
-        .add_root_certificate(root)
-        .resolve(host, SocketAddr::from(([127, 0, 0, 1], 0)))
-        .build()
-        .expect("client")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_listeners_present_the_certificate_chosen_by_sni() {
     let (web, port) = (free_port(), free_port());

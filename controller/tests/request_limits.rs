@@ -2,7 +2,9 @@
 //! client on a raw socket sees it: 414 for a long request line, 431 for a large head or too
 //! many header fields, 408 for a head that does not arrive in time, each before the head has
 //! all been sent; requests within the limits (at the limit, long deep paths, keep-alive,
-//! bodies) are proxied as before. Real controller, data plane, backend and sockets.
+//! bodies) are proxied as before; HTTP/2 connections are held to the same head timeout for
+//! their preface and to the keep-alive timeout when idle. Real controller, data plane, backend
+//! and sockets.
 
 mod support;
 
@@ -150,4 +152,71 @@ async fn oversized_and_slow_heads_are_refused_and_the_rest_served() {
             "{reason} not counted:\n{metrics}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http2_connections_are_held_to_the_head_and_idle_timeouts() {
+    let (proxy, web) = (free_port(), free_port());
+    let config = [
+        gateway_yaml(proxy),
+        backend_yaml("web", web),
+        route_yaml("web.example.com", "web"),
+    ]
+    .join("---\n");
+    let mut deployment = Deployment::new(&[("config.yaml", &config)]);
+    deployment.start_echo("web", web);
+    deployment.start_controller(&["--external-dataplane"]);
+    let dataplane = deployment.start_dataplane(
+        "dataplane",
+        &[
+            "--request-head-timeout-ms",
+            "1000",
+            "--keepalive-timeout-seconds",
+            "1",
+        ],
+    );
+    wait_for_backend(proxy, "web.example.com", "/", "web", || dataplane.log()).await;
+
+    // How long the data plane takes to close a connection that sent `bytes` and nothing more
+    // (answers it may send first, such as its HTTP/2 SETTINGS, are read and dropped).
+    let closes_after = |bytes: &'static [u8]| {
+        let mut stream = connect(proxy);
+        stream.write_all(bytes).expect("send");
+        let started = Instant::now();
+        let mut rest = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut stream, &mut rest);
+        started.elapsed()
+    };
+    // Half a preface, then silence: closed at the head timeout, as a slow HTTP/1 head is.
+    let stalled = closes_after(b"PRI * HTTP/2.0\r\n\r\n");
+    assert!(
+        stalled >= Duration::from_millis(500) && stalled < Duration::from_secs(4),
+        "a stalled preface was closed after {stalled:?}"
+    );
+    // Something that starts like the preface but is not: closed at once.
+    let wrong = closes_after(b"PRI * HTTP/2.0\r\n\r\nXX\r\n\r\n");
+    assert!(wrong < Duration::from_millis(500), "{wrong:?}");
+    // A whole preface and SETTINGS, then no request: closed once idle for the keep-alive time.
+    let idle = closes_after(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0");
+    assert!(
+        idle >= Duration::from_millis(500) && idle < Duration::from_secs(4),
+        "an idle HTTP/2 connection was closed after {idle:?}"
+    );
+
+    // Real HTTP/2 clients are served meanwhile.
+    let h2c = reqwest::Client::builder()
+        .resolve(
+            "web.example.com",
+            std::net::SocketAddr::from(([127, 0, 0, 1], proxy)),
+        )
+        .http2_prior_knowledge()
+        .build()
+        .expect("client");
+    let response = h2c
+        .get(format!("http://web.example.com:{proxy}/"))
+        .send()
+        .await
+        .expect("an HTTP/2 answer");
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
 }

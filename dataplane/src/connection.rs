@@ -1,6 +1,9 @@
 //! One client connection, from accept to close: the TLS handshake on HTTPS sockets, then one
 //! request after another, each head read here within [`DownstreamSettings`] and handed to the
-//! socket's Pingora proxy application in one piece.
+//! socket's Pingora proxy application in one piece. HTTP/2 connections (ALPN `h2`, or the
+//! HTTP/2 preface on a cleartext socket) are handed to the application whole: its HTTP/2
+//! server bounds header lists, concurrent streams and idle time with the listener's limits.
+//! HTTP/1.1 upgrade requests go to [`crate::upgrade`] instead.
 //!
 //! Pingora reads request heads itself with fixed limits (1 MiB, re-parsing the whole buffer on
 //! every read) and no deadline. Reading the head first, through [`HeadScanner`], bounds its
@@ -13,41 +16,50 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use pingora_core::apps::{HttpPersistentSettings, HttpServerApp};
+use pingora_core::apps::{HttpPersistentSettings, HttpServerApp, ServerApp};
 use pingora_core::listeners::tls::Acceptor;
 use pingora_core::protocols::http::ServerSession;
 use pingora_core::protocols::l4::socket::SocketAddr;
 use pingora_core::protocols::l4::stream::Stream as L4Stream;
+use pingora_core::protocols::tls::ALPN;
 use pingora_core::protocols::{GetSocketDigest, SocketDigest, Stream};
 use pingora_core::server::ShutdownWatch;
 use pingora_proxy::HttpProxy;
 use portico_edge::proxy_protocol::{self, Parse};
 use portico_edge::request_head::{HeadScanner, Refusal, Scan};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use crate::bare_answer::answer_and_close;
 use crate::downstream::DownstreamSettings;
 use crate::drain::Drain;
 use crate::metrics::Metrics;
 use crate::proxy::PorticoProxy;
+use crate::replay::Replay;
+use crate::upgrade;
 
 /// A client that does not finish its handshake in this time is disconnected, so idle
 /// connections cannot pile up and exhaust file descriptors.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a refused client's remaining input is read and dropped after the answer.
-const LINGER: Duration = Duration::from_secs(2);
-
 /// Bytes read from a client at a time while its head is incomplete.
 const READ_CHUNK: usize = 4096;
+
+/// The HTTP/2 connection preface (RFC 9113, section 3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// The start of [`H2_PREFACE`] that reads as a complete HTTP/1 head.
+const H2_PREFACE_HEAD: &[u8] = b"PRI * HTTP/2.0\r\n\r\n";
 
 /// What a connection needs besides its stream.
 #[derive(Clone)]
 pub struct ConnectionContext {
     /// The socket's proxy application.
     pub app: Arc<HttpProxy<PorticoProxy>>,
+    /// The socket's routing and request edits, for upgrade requests (which bypass `app`).
+    pub proxy: PorticoProxy,
     /// Limits on what the client may send.
     pub settings: DownstreamSettings,
     /// Where refusals are counted.
@@ -79,7 +91,7 @@ pub async fn serve(tcp: TcpStream, tls: Option<Option<Acceptor>>, context: Conne
     }
     with_client(&mut l4, digest, client);
     let stream: Stream = match tls {
-        None => Box::new(l4),
+        None => return serve_cleartext(l4, &context).await,
         Some(None) => return,
         Some(Some(acceptor)) => {
             match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.tls_handshake(l4)).await {
@@ -95,7 +107,51 @@ pub async fn serve(tcp: TcpStream, tls: Option<Option<Acceptor>>, context: Conne
             }
         }
     };
-    serve_http1(stream, &context).await;
+    if stream.selected_alpn_proto() == Some(ALPN::H2) {
+        serve_http2(stream, BytesMut::new(), &context).await;
+    } else {
+        serve_http1(stream, None, &context).await;
+    }
+}
+
+/// A cleartext connection: HTTP/2 when it opens with the HTTP/2 preface (prior knowledge, as
+/// gRPC clients and `curl --http2-prior-knowledge` send), else HTTP/1.
+async fn serve_cleartext(l4: L4Stream, context: &ConnectionContext) {
+    let mut stream: Stream = Box::new(l4);
+    let mut stopped = context.drain.stopped();
+    let wait = first_head_wait(&context.settings);
+    let first = read_head(&mut stream, &context.settings, wait, &mut stopped).await;
+    match first {
+        HeadRead::Complete(head) if head.starts_with(H2_PREFACE_HEAD) => {
+            serve_http2(stream, head, context).await;
+        }
+        first => serve_http1(stream, Some(first), context).await,
+    }
+}
+
+/// An HTTP/2 connection whose first bytes, `read`, were already read: the rest of the preface
+/// must arrive within the head timeout. The connection is then served by the socket's Pingora
+/// application with the listener's HTTP/2 limits, and told to stop (GOAWAY, then in-flight
+/// streams finish) when the drain's grace period ends, as HTTP/1 connections stop between
+/// requests.
+async fn serve_http2(mut stream: Stream, mut read: BytesMut, context: &ConnectionContext) {
+    let deadline = Instant::now() + context.settings.request_head_timeout;
+    while read.len() < H2_PREFACE.len() {
+        let more = tokio::time::timeout_at(deadline, stream.read_buf(&mut read)).await;
+        if !matches!(more, Ok(Ok(n)) if n > 0) {
+            tracing::debug!("HTTP/2 preface not received in time");
+            return;
+        }
+    }
+    if !read.starts_with(H2_PREFACE) {
+        tracing::debug!("not an HTTP/2 preface");
+        context.metrics.record_refusal("bad_preface");
+        return;
+    }
+    // Pingora's HTTP/2 handshake reads the preface again, from the start.
+    let stream: Stream = Box::new(Replay::new(read.freeze(), stream));
+    let stopped = context.drain.stopped();
+    let _ = ServerApp::process_new(&context.app, stream, &stopped).await;
 }
 
 /// `tcp` as Pingora's stream, with the client's address where Pingora's sessions look for it.
@@ -140,35 +196,57 @@ async fn read_proxy_header(
     }
 }
 
-/// Requests one after another on a keep-alive connection.
-async fn serve_http1(mut stream: Stream, context: &ConnectionContext) {
-    let settings = &context.settings;
-    let mut persistent: Option<HttpPersistentSettings> = None;
-    // The first head must be complete within the head timeout of the connection's start.
+/// The deadlines of a connection's first head: complete within the head timeout of the
+/// connection's start.
+fn first_head_wait(settings: &DownstreamSettings) -> Wait {
     let first_head_by = Instant::now() + settings.request_head_timeout;
-    let mut wait = Wait {
+    Wait {
         first_byte: first_head_by,
         whole_head: Some(first_head_by),
         ends_when_stopping: false,
-    };
+    }
+}
+
+/// Requests one after another on a keep-alive connection; `first` is the first head when it
+/// was already read.
+async fn serve_http1(mut stream: Stream, mut first: Option<HeadRead>, context: &ConnectionContext) {
+    let settings = &context.settings;
+    let mut persistent: Option<HttpPersistentSettings> = None;
+    let mut wait = first_head_wait(settings);
     let mut stopped = context.drain.stopped();
     loop {
-        let head = match read_head(&mut stream, settings, wait, &mut stopped).await {
+        let read = match first.take() {
+            Some(read) => read,
+            None => read_head(&mut stream, settings, wait, &mut stopped).await,
+        };
+        let head = match read {
             HeadRead::Complete(head) => head,
             HeadRead::Closed => return,
             HeadRead::Refused(refusal) => {
                 tracing::debug!(reason = refusal.reason(), "request head refused");
                 context.metrics.record_refusal(refusal.reason());
-                answer_and_close(stream, refusal.status()).await;
+                answer_and_close(stream, refusal.status(), None).await;
                 return;
             }
             HeadRead::TimedOut => {
                 tracing::debug!("request head not received in time");
                 context.metrics.record_refusal("head_timeout");
-                answer_and_close(stream, 408).await;
+                answer_and_close(stream, 408, None).await;
                 return;
             }
         };
+        let max_headers = settings.head_limits().header_count;
+        if let Some((request, length)) = upgrade::upgrade_request(&head, max_headers) {
+            let client = upgrade::client_of(&stream);
+            let upgrade = upgrade::Upgrade {
+                request,
+                read: head,
+                head_length: length,
+                client,
+            };
+            upgrade::serve(stream, upgrade, &context.proxy, &context.drain).await;
+            return;
+        }
         let mut session = ServerSession::new_http1(stream);
         match persistent.take() {
             Some(previous) => previous.apply_to_session(&mut session),
@@ -253,32 +331,4 @@ async fn read_head(
             Scan::Refused(refusal) => return HeadRead::Refused(refusal),
         }
     }
-}
-
-/// Answer with a bare `status` and close the connection. The client may still be sending the
-/// rest of its request: its bytes are read and dropped for a moment after the answer (a
-/// lingering close, as nginx does), because closing a socket with unread input resets the
-/// connection and can destroy the answer before the client has read it.
-async fn answer_and_close(mut stream: Stream, status: u16) {
-    let reason = http::StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    let response =
-        format!("HTTP/1.1 {status} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    let answered = tokio::time::timeout(LINGER, async {
-        stream.write_all(response.as_bytes()).await?;
-        stream.flush().await?;
-        stream.shutdown().await
-    })
-    .await;
-    if let Ok(Err(error)) = answered {
-        tracing::debug!(%error, "cannot send the refusal");
-        return;
-    }
-    let mut discard = [0u8; READ_CHUNK];
-    let _ = tokio::time::timeout(LINGER, async {
-        while matches!(stream.read(&mut discard).await, Ok(n) if n > 0) {}
-    })
-    .await;
 }

@@ -1,10 +1,12 @@
 //! Limits on what clients may send and hold: request head sizes, how long a head may take to
-//! arrive, how long an idle keep-alive connection is kept, and how many connections a listener
-//! holds at once; and how request paths are normalised. Defaults sit in the range Envoy and
+//! arrive, how long an idle keep-alive connection is kept, how many requests an HTTP/2
+//! connection has in flight and how many connections a listener holds at once; and how request paths are normalised. Defaults sit in the range Envoy and
 //! nginx use.
 
 use std::time::Duration;
 
+use pingora_core::apps::HttpServerOptions;
+use pingora_core::protocols::http::v2::server::{H2Options, default_h2_options};
 use portico_router::normalize::{EncodedSlashes, PathPolicy};
 
 use portico_edge::request_head::HeadLimits;
@@ -28,6 +30,9 @@ pub struct DownstreamSettings {
     /// Seconds an idle keep-alive connection is kept open waiting for the next request.
     #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
     pub keepalive_timeout_seconds: u64,
+    /// Requests one HTTP/2 connection may have in flight at once (SETTINGS_MAX_CONCURRENT_STREAMS).
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_concurrent_streams: u32,
     /// Connections one listening socket serves at once; further clients wait in the kernel's
     /// accept queue until one closes.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
@@ -67,6 +72,7 @@ impl Default for DownstreamSettings {
             max_request_headers: 100,
             request_head_timeout: Duration::from_secs(30),
             keepalive_timeout_seconds: 60,
+            max_concurrent_streams: 100,
             max_connections_per_listener: 10_000,
             merge_slashes: true,
             encoded_slashes: EncodedSlashes::Keep,
@@ -98,6 +104,24 @@ impl DownstreamSettings {
     /// How long an idle keep-alive connection waits for its next request.
     pub fn keepalive_timeout(&self) -> Duration {
         Duration::from_secs(self.keepalive_timeout_seconds)
+    }
+
+    /// Pingora's server options: HTTP/2 with prior knowledge on cleartext sockets, and idle
+    /// HTTP/2 connections closed after the keep-alive timeout.
+    pub fn http2_server_options(&self) -> HttpServerOptions {
+        let mut options = HttpServerOptions::default();
+        options.h2c = true;
+        options.h2_idle_timeout = Some(self.keepalive_timeout());
+        options
+    }
+
+    /// The HTTP/2 server's limits: a header list as large as an HTTP/1 head may be, and at
+    /// most `max_concurrent_streams` requests at once per connection.
+    pub fn h2_options(&self) -> H2Options {
+        let mut options = default_h2_options();
+        options.max_header_list_size(self.max_request_head_bytes);
+        options.max_concurrent_streams(self.max_concurrent_streams);
+        options
     }
 }
 

@@ -13,6 +13,7 @@
 
 mod admin;
 pub mod backoff;
+mod bare_answer;
 mod connection;
 mod downstream;
 mod drain;
@@ -20,9 +21,11 @@ mod forwarded;
 mod listeners;
 mod metrics;
 mod proxy;
+mod replay;
 mod state;
 mod subscriber;
 mod tls;
+mod upgrade;
 mod upstream;
 
 use std::sync::Arc;

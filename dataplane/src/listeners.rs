@@ -103,7 +103,10 @@ impl ListenerManager {
             paths: self.downstream.path_policy(),
             trusted_hops: self.downstream.trusted_hops,
         };
-        let app = Arc::new(pingora_proxy::http_proxy(&self.conf, proxy));
+        let mut app = pingora_proxy::http_proxy(&self.conf, proxy.clone());
+        app.server_options = Some(self.downstream.http2_server_options());
+        app.h2_options = Some(self.downstream.h2_options());
+        let app = Arc::new(app);
         let (stop, stopped) = watch::channel(false);
         let connections = self.downstream.max_connections_per_listener;
         let accept = AcceptLoop {
@@ -116,6 +119,7 @@ impl ListenerManager {
             )),
             context: ConnectionContext {
                 app,
+                proxy,
                 settings: self.downstream,
                 metrics: self.metrics.clone(),
                 shutdown: shutdown.clone(),

@@ -18,14 +18,18 @@ use portico_router::hosts::normalize_host;
 use portico_router::normalize::{PathPolicy, normalize_path};
 use portico_router::rule::CompiledHeaderModifier;
 use portico_router::{Action, Request, RouteAction};
-use portico_snapshot::Protocol;
+use portico_snapshot::{BackendProtocol, Protocol};
 
 use crate::forwarded::{Arrival, set_forwarding_headers};
 use crate::metrics::{ListenerCounters, Metrics};
 use crate::state::{Balancer, Current};
 use crate::upstream::UpstreamSettings;
 
+/// Requests multiplexed on one HTTP/2 connection to an endpoint before another is opened.
+const H2_STREAMS_PER_CONNECTION: usize = 100;
+
 /// Proxy logic for the socket `address:port`.
+#[derive(Clone)]
 pub struct PorticoProxy {
     /// Socket address.
     pub address: IpAddr,
@@ -50,7 +54,7 @@ pub struct PorticoProxy {
 #[derive(Default)]
 pub struct RequestCtx {
     /// Listener and route that took the request, for logs.
-    route: Option<(Arc<str>, Arc<str>)>,
+    pub(crate) route: Option<(Arc<str>, Arc<str>)>,
     /// Where the request is counted.
     counters: Option<Arc<ListenerCounters>>,
     /// The matched rule, whose edits apply to the upstream request and the response.
@@ -62,7 +66,7 @@ pub struct RequestCtx {
     /// The chosen endpoint.
     peer: Option<Box<HttpPeer>>,
     /// The cluster's balancer, to pick another endpoint when connecting fails.
-    balancer: Option<Arc<Balancer>>,
+    pub(crate) balancer: Option<Arc<Balancer>>,
     /// Endpoints this request failed to connect to.
     failed_connects: u8,
     /// The path to forward, when it differs from the request's (normalised or rewritten).
@@ -70,7 +74,7 @@ pub struct RequestCtx {
 }
 
 /// What [`PorticoProxy::decide`] settled on.
-enum Outcome {
+pub(crate) enum Outcome {
     Respond(u16),
     Redirect(String, u16),
     Proxy(Box<HttpPeer>),
@@ -79,7 +83,7 @@ enum Outcome {
 impl PorticoProxy {
     /// Ask the router for the request's [`Action`] and turn it into an [`Outcome`]: the
     /// endpoint of a forward is chosen by the cluster's load balancer.
-    fn decide(&self, session: &Session, ctx: &mut RequestCtx) -> Outcome {
+    pub(crate) fn decide(&self, header: &RequestHeader, ctx: &mut RequestCtx) -> Outcome {
         let current = self.current.load();
         let Some(applied) = current.as_deref() else {
             return Outcome::Respond(503);
@@ -91,7 +95,6 @@ impl PorticoProxy {
         else {
             return Outcome::Respond(404);
         };
-        let header = session.req_header();
         let authority = header
             .headers
             .get(http::header::HOST)
@@ -161,7 +164,7 @@ impl PorticoProxy {
 impl PorticoProxy {
     /// The next endpoint of `balancer`'s cluster, as a peer with the upstream timeouts,
     /// shortened to the matched rule's timeouts.
-    fn endpoint(
+    pub(crate) fn endpoint(
         &self,
         balancer: Option<&Arc<Balancer>>,
         ctx: &RequestCtx,
@@ -169,6 +172,11 @@ impl PorticoProxy {
         let balancer = balancer?;
         let backend = balancer.endpoints.select(b"", 256)?;
         let mut peer = HttpPeer::new(backend.addr, false, String::new());
+        if balancer.protocol == BackendProtocol::H2c {
+            // Prior knowledge: no ALPN over cleartext, the endpoint is trusted to speak HTTP/2.
+            peer.options.set_http_version(2, 2);
+            peer.options.max_h2_streams = H2_STREAMS_PER_CONNECTION;
+        }
         let timeouts = ctx.action.as_ref().map(|a| a.timeouts).unwrap_or_default();
         let remaining = ctx
             .deadline
@@ -265,7 +273,7 @@ impl ProxyHttp for PorticoProxy {
 
     /// Route the request. Returns `true` when a response (404, 500, redirect) was already sent.
     async fn request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<bool> {
-        match self.decide(session, ctx) {
+        match self.decide(session.req_header(), ctx) {
             Outcome::Proxy(peer) => {
                 ctx.peer = Some(peer);
                 Ok(false)
@@ -345,6 +353,48 @@ impl ProxyHttp for PorticoProxy {
         upstream_request: &mut RequestHeader,
         ctx: &mut Self::CTX,
     ) -> Result<()> {
+        let client = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip());
+        self.edit_upstream_request(session.req_header(), client, upstream_request, ctx)
+    }
+
+    /// The matched rule's response header edits, then its backend's.
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut Self::CTX,
+    ) -> Result<()> {
+        self.edit_response(upstream_response, ctx);
+        Ok(())
+    }
+
+    async fn logging(&self, session: &mut Session, error: Option<&Error>, ctx: &mut Self::CTX) {
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+        self.record(ctx, status);
+        if let Some(error) = error {
+            let (listener, route) = ctx
+                .route
+                .as_ref()
+                .map_or(("", ""), |(l, r)| (l.as_ref(), r.as_ref()));
+            tracing::warn!(listener, route, status, %error, "request failed");
+        }
+    }
+}
+
+impl PorticoProxy {
+    /// The normalised or rewritten path, the rewritten `Host`, the `X-Forwarded-*` headers and
+    /// the matched rule's header edits, then its backend's (last, so a rule may override the
+    /// others), on `upstream_request`, a copy of `request` from `client` about to go upstream.
+    pub(crate) fn edit_upstream_request(
+        &self,
+        request: &RequestHeader,
+        client: Option<IpAddr>,
+        upstream_request: &mut RequestHeader,
+        ctx: &RequestCtx,
+    ) -> Result<()> {
         if let Some(path) = &ctx.forwarded_path {
             let target = match upstream_request.uri.query() {
                 Some(query) => format!("{path}?{query}"),
@@ -357,12 +407,9 @@ impl ProxyHttp for PorticoProxy {
             upstream_request.set_uri(uri);
         }
         let arrival = Arrival {
-            client: session
-                .client_addr()
-                .and_then(|a| a.as_inet())
-                .map(|a| a.ip()),
+            client,
             scheme: self.protocol.scheme().as_str(),
-            host: host_of(session.req_header()),
+            host: host_of(request),
             port: self.port,
         };
         set_forwarding_headers(upstream_request, &arrival, self.trusted_hops);
@@ -380,36 +427,23 @@ impl ProxyHttp for PorticoProxy {
         Ok(())
     }
 
-    /// The matched rule's response header edits, then its backend's.
-    async fn response_filter(
-        &self,
-        _session: &mut Session,
-        upstream_response: &mut ResponseHeader,
-        ctx: &mut Self::CTX,
-    ) -> Result<()> {
+    /// The matched rule's response header edits, then its backend's, on `response`.
+    pub(crate) fn edit_response(&self, response: &mut ResponseHeader, ctx: &RequestCtx) {
         if let Some(action) = &ctx.action {
             let backend = action.backends.get(ctx.backend);
             let backend_edits = backend.into_iter().flat_map(|b| &b.response_headers);
             edit_headers(
                 action.response_headers.iter().chain(backend_edits),
-                upstream_response,
+                response,
             );
         }
-        Ok(())
     }
 
-    async fn logging(&self, session: &mut Session, error: Option<&Error>, ctx: &mut Self::CTX) {
-        let status = session.response_written().map_or(0, |r| r.status.as_u16());
+    /// Count a request answered with `status` (0: no answer) under its listener.
+    pub(crate) fn record(&self, ctx: &RequestCtx, status: u16) {
         ctx.counters
             .as_ref()
             .unwrap_or(&self.metrics.unmatched)
             .record(status);
-        if let Some(error) = error {
-            let (listener, route) = ctx
-                .route
-                .as_ref()
-                .map_or(("", ""), |(l, r)| (l.as_ref(), r.as_ref()));
-            tracing::warn!(listener, route, status, %error, "request failed");
-        }
     }
 }

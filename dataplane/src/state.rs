@@ -10,7 +10,7 @@ use pingora_core::tls::ServerConfig;
 use pingora_load_balancing::LoadBalancer;
 use pingora_load_balancing::selection::RoundRobin;
 use portico_router::Router;
-use portico_snapshot::{Endpoint, Protocol, Snapshot};
+use portico_snapshot::{BackendProtocol, Endpoint, Protocol, Snapshot};
 
 use crate::metrics::{ListenerCounters, Metrics};
 use crate::tls;
@@ -32,6 +32,8 @@ pub struct Balancer {
     pub version: u64,
     /// The endpoints it was built from (a peer's version is not trusted alone).
     pub from: Vec<Endpoint>,
+    /// The HTTP version the endpoints speak.
+    pub protocol: BackendProtocol,
     /// Round-robin over the cluster's endpoints.
     pub endpoints: LoadBalancer<RoundRobin>,
 }
@@ -67,7 +69,11 @@ impl Applied {
         for cluster in &snapshot.clusters {
             let unchanged = previous
                 .and_then(|p| p.clusters.get(cluster.name.as_str()))
-                .filter(|b| b.version == cluster.version && b.from == cluster.endpoints);
+                .filter(|b| {
+                    b.version == cluster.version
+                        && b.from == cluster.endpoints
+                        && b.protocol == cluster.protocol
+                });
             if let Some(balancer) = unchanged {
                 clusters.insert(cluster.name.to_string(), balancer.clone());
                 continue;
@@ -78,6 +84,7 @@ impl Applied {
             let balancer = Balancer {
                 version: cluster.version,
                 from: cluster.endpoints.clone(),
+                protocol: cluster.protocol,
                 endpoints,
             };
             clusters.insert(cluster.name.to_string(), Arc::new(balancer));
@@ -169,6 +176,7 @@ mod tests {
                 name: "ns/svc:80".into(),
                 version: u64::from(endpoint_port),
                 endpoints,
+                ..Cluster::default()
             }],
         }
     }

@@ -28,7 +28,7 @@ pub fn server_config(listeners: &[&Listener]) -> Result<Arc<ServerConfig>, Strin
     let mut config = ServerConfig::builder()
         .with_no_client_auth()
         .with_cert_resolver(Arc::new(sni_resolver(listeners)?));
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
 

@@ -278,8 +278,29 @@ pub struct Cluster {
     pub name: ClusterName,
     /// Content hash of the endpoints.
     pub version: u64,
+    /// How requests are sent to the endpoints.
+    #[serde(default, skip_serializing_if = "BackendProtocol::is_http1")]
+    pub protocol: BackendProtocol,
     /// Ready endpoints.
     pub endpoints: Vec<Endpoint>,
+}
+
+/// The HTTP version spoken to a cluster's endpoints, from its Service port's `appProtocol`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum BackendProtocol {
+    /// HTTP/1.1 (connection upgrades such as WebSocket pass through).
+    #[default]
+    Http1,
+    /// HTTP/2 over cleartext with prior knowledge (`kubernetes.io/h2c`).
+    H2c,
+}
+
+impl BackendProtocol {
+    /// Whether this is the default, HTTP/1.1.
+    pub fn is_http1(&self) -> bool {
+        *self == Self::Http1
+    }
 }
 
 /// One ready endpoint.

@@ -212,6 +212,7 @@ mod tests {
         let cluster = Cluster {
             name: "a/svc:80".into(),
             version: 0,
+            protocol: BackendProtocol::Http1,
             endpoints: vec![Endpoint {
                 address: [10, 0, 0, 1].into(),
                 port: 8080,

@@ -394,3 +394,40 @@ endpoints:
 "#
     )
 }
+
+/// A TLS Secret for `hostname` with a fresh self-signed certificate; returns (yaml, cert PEM).
+pub fn tls_secret(name: &str, hostname: &str) -> (String, String) {
+    let generated =
+        rcgen::generate_simple_self_signed(vec![hostname.to_string()]).expect("certificate");
+    let cert = generated.cert.pem();
+    let key = generated.signing_key.serialize_pem();
+    let indent = |pem: &str| {
+        pem.lines()
+            .map(|l| format!("    {l}\n"))
+            .collect::<String>()
+    };
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: default}}\ntype: kubernetes.io/tls\n\
+         stringData:\n  tls.crt: |\n{}  tls.key: |\n{}",
+        indent(&cert),
+        indent(&key)
+    );
+    (yaml, cert)
+}
+
+/// An HTTPS client trusting only `trusted_pem`, sending requests for `host` to loopback.
+pub fn https_client(trusted_pem: &str, host: &str) -> reqwest::Client {
+    https_client_builder(trusted_pem, host)
+        .build()
+        .expect("client")
+}
+
+/// [`https_client`]'s builder, for further settings.
+pub fn https_client_builder(trusted_pem: &str, host: &str) -> reqwest::ClientBuilder {
+    let root = reqwest::Certificate::from_pem(trusted_pem.as_bytes()).expect("certificate");
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(root)
+        .resolve(host, std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+}

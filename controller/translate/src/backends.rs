@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use portico_snapshot::{Cluster, ClusterName, Endpoint};
+use portico_snapshot::{BackendProtocol, Cluster, ClusterName, Endpoint};
 
 use crate::conditions::{Problem, reasons};
 use crate::hash;
@@ -153,6 +153,12 @@ fn resolve(
         .and_then(|s| s.ports.as_ref())
         .and_then(|ports| ports.iter().find(|p| p.port == port))
         .ok_or_else(|| not_found(format!("Service {namespace}/{name} has no port {port}")))?;
+    let protocol = backend_protocol(service_port.app_protocol.as_deref()).map_err(|reason| {
+        Problem::new(
+            reasons::UNSUPPORTED_PROTOCOL,
+            format!("Service {namespace}/{name} port {port}: {reason}"),
+        )
+    })?;
     let port_name = service_port.name.as_deref().unwrap_or("");
 
     // Ready endpoints serve; when there are none, endpoints that still serve while
@@ -200,6 +206,19 @@ fn resolve(
     Ok(Cluster {
         name: ClusterName(format!("{namespace}/{name}:{port}")),
         version: hash::content_version(&endpoints),
+        protocol,
         endpoints,
     })
+}
+
+/// How to speak to a Service port with `app_protocol` (KEP-3726's standard names, or an IANA
+/// service name). Unknown names are spoken to as HTTP/1.1, the protocol the route implies.
+fn backend_protocol(app_protocol: Option<&str>) -> Result<BackendProtocol, String> {
+    match app_protocol {
+        Some("kubernetes.io/h2c") => Ok(BackendProtocol::H2c),
+        Some(tls) if tls == "kubernetes.io/wss" || tls.eq_ignore_ascii_case("https") => Err(
+            format!("appProtocol {tls:?} asks for TLS to the backend, which is not supported"),
+        ),
+        _ => Ok(BackendProtocol::Http1),
+    }
 }

@@ -237,6 +237,11 @@ impl From<model::Cluster> for proto::Cluster {
         Self {
             name: c.name.0,
             version: c.version,
+            protocol: match c.protocol {
+                model::BackendProtocol::Http1 => proto::BackendProtocol::Http1,
+                model::BackendProtocol::H2c => proto::BackendProtocol::H2c,
+            }
+            .into(),
             endpoints: c
                 .endpoints
                 .into_iter()
@@ -255,6 +260,16 @@ impl TryFrom<proto::Cluster> for model::Cluster {
         Ok(Self {
             name: ClusterName(c.name),
             version: c.version,
+            protocol: match proto::BackendProtocol::try_from(c.protocol) {
+                Ok(proto::BackendProtocol::Http1) => model::BackendProtocol::Http1,
+                Ok(proto::BackendProtocol::H2c) => model::BackendProtocol::H2c,
+                Err(_) => {
+                    return Err(WireError::UnknownEnum {
+                        field: "cluster.protocol",
+                        value: c.protocol,
+                    });
+                }
+            },
             endpoints: c
                 .endpoints
                 .into_iter()

@@ -122,6 +122,7 @@ fn a_snapshot_survives_the_wire_unchanged() {
         clusters: vec![Cluster {
             name: "ns/svc:80".into(),
             version: 5,
+            protocol: BackendProtocol::H2c,
             endpoints: vec![Endpoint {
                 address: [10, 1, 2, 3].into(),
                 port: 3000,
