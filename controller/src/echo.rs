@@ -1,6 +1,6 @@
-//! `portico echo`: a demo backend. Every request is answered with 200 and a JSON description
-//! of what arrived (which backend, HTTP version, method, path, host, headers), so routing is
-//! easy to see. A `delay` query parameter (`250ms`, `2s`; at most 30 s) makes it wait that
+//! `portico echo`: a demo backend. Every request is logged and answered with 200 and a JSON
+//! description of what arrived (which backend, HTTP version, method, path, host, headers, body
+//! size), so routing is easy to see. A `delay` query parameter (`250ms`, `2s`; at most 30 s) makes it wait that
 //! long first, to show timeouts. It speaks HTTP/1.1 and HTTP/2 with prior knowledge on one
 //! port, and a WebSocket handshake gets a connection that sends every message back.
 
@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
 use http::{Request, Response};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -67,35 +67,51 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let name = args.name.unwrap_or_else(|| format!("echo-{}", args.port));
     tracing::info!(%name, address = %args.address, port = args.port, "echo backend listening");
     tokio::select! {
-        () = serve(listener, ECHO_LIMITS, move |mut request| {
-            let name = name.clone();
-            async move {
-                if let Some(switching) = websocket_echo(&mut request) {
-                    return switching;
-                }
-                if let Some(delay) = delay(request.uri().query()) {
-                    tokio::time::sleep(delay).await;
-                }
-                let headers: BTreeMap<String, String> = request
-                    .headers()
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-                    .collect();
-                let body = serde_json::json!({
-                    "name": name,
-                    "version": format!("{:?}", request.version()),
-                    "method": request.method().as_str(),
-                    "path": request.uri().path(),
-                    "query": request.uri().query(),
-                    "host": headers.get("host"),
-                    "headers": headers,
-                });
-                respond(200, "application/json", body.to_string())
-            }
-        }) => {}
+        () = serve(listener, ECHO_LIMITS, move |request| answer(name.clone(), request)) => {}
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
+}
+
+/// The largest request body the echo backend reads; larger is answered 413.
+const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// Describe `request` (logged, and answered as JSON), after its `delay` if it has one.
+async fn answer(name: String, mut request: Request<Incoming>) -> Response<Full<Bytes>> {
+    if let Some(switching) = websocket_echo(&mut request) {
+        return switching;
+    }
+    if let Some(delay) = delay(request.uri().query()) {
+        tokio::time::sleep(delay).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(body) = Limited::new(body, MAX_BODY).collect().await else {
+        return respond(413, "text/plain", "request body too large or cut short\n");
+    };
+    let body_bytes = body.to_bytes().len();
+    let query = parts.uri.query().unwrap_or_default();
+    tracing::info!(method = %parts.method, path = parts.uri.path(), query, body_bytes, "request");
+    let headers: BTreeMap<String, String> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let description = serde_json::json!({
+        "name": name,
+        "version": format!("{:?}", parts.version),
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "query": parts.uri.query(),
+        "host": headers.get("host"),
+        "headers": headers,
+        "bodyBytes": body_bytes,
+    });
+    respond(200, "application/json", description.to_string())
 }
 
 /// Answer a WebSocket handshake (RFC 6455) with 101 and, once the connection is switched,

@@ -28,6 +28,7 @@ use crate::connection::{self, ConnectionContext};
 use crate::downstream::DownstreamSettings;
 use crate::drain::Drain;
 use crate::metrics::Metrics;
+use crate::mirror::Mirrors;
 use crate::proxy::PorticoProxy;
 use crate::state::{Current, SocketSpec};
 use crate::upstream::UpstreamSettings;
@@ -48,6 +49,8 @@ pub struct ListenerManager {
     upstream: UpstreamSettings,
     downstream: DownstreamSettings,
     drain: Drain,
+    /// Shared by every socket, so the cap on copies under way is per data plane.
+    mirrors: Mirrors,
     requests: Option<mpsc::Receiver<Reconcile>>,
 }
 
@@ -62,6 +65,7 @@ impl ListenerManager {
         Self {
             conf,
             current,
+            mirrors: Mirrors::new(UpstreamSettings::default(), metrics.clone()),
             metrics,
             upstream: UpstreamSettings::default(),
             downstream: DownstreamSettings::default(),
@@ -73,6 +77,7 @@ impl ListenerManager {
     /// Dial endpoints with `upstream`'s timeouts instead of the defaults.
     pub fn with_upstream(mut self, upstream: UpstreamSettings) -> Self {
         self.upstream = upstream;
+        self.mirrors = Mirrors::new(upstream, self.metrics.clone());
         self
     }
 
@@ -102,6 +107,7 @@ impl ListenerManager {
             upstream: self.upstream,
             paths: self.downstream.path_policy(),
             trusted_hops: self.downstream.trusted_hops,
+            mirrors: self.mirrors.clone(),
         };
         let mut app = pingora_proxy::http_proxy(&self.conf, proxy.clone());
         app.server_options = Some(self.downstream.http2_server_options());

@@ -13,12 +13,37 @@ pub struct Metrics {
     requests: IntCounterVec,
     snapshots: IntCounterVec,
     refusals: IntCounterVec,
+    mirrors: IntCounterVec,
     /// Counters of requests no listener took (no route matched the host).
     pub unmatched: Arc<ListenerCounters>,
     /// Version of the applied snapshot.
     pub snapshot_version: IntGauge,
     /// Sockets currently bound.
     pub bound_sockets: IntGauge,
+}
+
+/// How a request copy ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MirrorOutcome {
+    /// The endpoint answered (whatever the status).
+    Sent,
+    /// Connecting, sending or reading failed.
+    Failed,
+    /// The request ended before its whole body reached the copy, or the copy fell behind.
+    Abandoned,
+    /// Too many copies were under way.
+    Skipped,
+}
+
+impl MirrorOutcome {
+    const fn as_str(self) -> &'static str {
+        match self {
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+            Self::Abandoned => "abandoned",
+            Self::Skipped => "skipped",
+        }
+    }
 }
 
 /// Status classes a request is counted under; the last is "no response written".
@@ -72,12 +97,21 @@ impl Metrics {
             Opts::new(
                 "portico_dataplane_refused_requests_total",
                 "Requests refused before routing, by reason (request_line_too_long, \
-                 head_too_large, too_many_headers, head_timeout, proxy_protocol)",
+                 head_too_large, too_many_headers, head_timeout, proxy_protocol, bad_preface)",
             ),
             &["reason"],
         )?;
+        let mirrors = IntCounterVec::new(
+            Opts::new(
+                "portico_dataplane_mirrored_requests_total",
+                "Copies of requests made by RequestMirror filters, by outcome (sent, failed, \
+                 abandoned when the copy could not keep up, skipped when too many were under way)",
+            ),
+            &["outcome"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(refusals.clone()))?;
+        registry.register(Box::new(mirrors.clone()))?;
         registry.register(Box::new(snapshots.clone()))?;
         registry.register(Box::new(snapshot_version.clone()))?;
         registry.register(Box::new(bound_sockets.clone()))?;
@@ -87,6 +121,7 @@ impl Metrics {
             requests,
             snapshots,
             refusals,
+            mirrors,
             unmatched,
             snapshot_version,
             bound_sockets,
@@ -102,6 +137,11 @@ impl Metrics {
     pub fn record_snapshot(&self, applied: bool) {
         let result = if applied { "applied" } else { "rejected" };
         self.snapshots.with_label_values(&[result]).inc();
+    }
+
+    /// Count a request copy that ended with `outcome`.
+    pub fn record_mirror(&self, outcome: MirrorOutcome) {
+        self.mirrors.with_label_values(&[outcome.as_str()]).inc();
     }
 
     /// Count a request refused before routing, for `reason`.

@@ -10,19 +10,21 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use pingora_core::upstreams::peer::{HttpPeer, Peer};
 use pingora_core::{Error, ErrorType, Result};
 use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use portico_router::hosts::normalize_host;
 use portico_router::normalize::{PathPolicy, normalize_path};
-use portico_router::rule::CompiledHeaderModifier;
 use portico_router::{Action, Request, RouteAction};
 use portico_snapshot::{BackendProtocol, Protocol};
 
 use crate::forwarded::{Arrival, set_forwarding_headers};
+use crate::header_edits::edit_headers;
 use crate::metrics::{ListenerCounters, Metrics};
-use crate::state::{Balancer, Current};
+use crate::mirror::{MirroredRequest, Mirrors};
+use crate::state::{Applied, Balancer, Current};
 use crate::upstream::UpstreamSettings;
 
 /// Requests multiplexed on one HTTP/2 connection to an endpoint before another is opened.
@@ -48,6 +50,8 @@ pub struct PorticoProxy {
     pub paths: PathPolicy,
     /// Proxies in front of the data plane whose `X-Forwarded-*` headers are kept.
     pub trusted_hops: u8,
+    /// Where RequestMirror copies are started.
+    pub mirrors: Mirrors,
 }
 
 /// Per-request state.
@@ -60,7 +64,7 @@ pub struct RequestCtx {
     /// The matched rule, whose edits apply to the upstream request and the response.
     action: Option<Arc<RouteAction>>,
     /// Which of the rule's backends was picked (its own header edits apply too).
-    backend: usize,
+    pub(crate) backend: usize,
     /// When the rule's request timeout runs out.
     deadline: Option<Instant>,
     /// The chosen endpoint.
@@ -71,6 +75,10 @@ pub struct RequestCtx {
     failed_connects: u8,
     /// The path to forward, when it differs from the request's (normalised or rewritten).
     forwarded_path: Option<String>,
+    /// Clusters the rule's mirrors drew this request for.
+    mirror_to: Vec<Arc<Balancer>>,
+    /// Copies of this request under way, fed its body.
+    copies: Vec<MirroredRequest>,
 }
 
 /// What [`PorticoProxy::decide`] settled on.
@@ -142,6 +150,9 @@ impl PorticoProxy {
                 Some((balancer, peer)) => {
                     ctx.balancer = Some(balancer);
                     ctx.backend = backend;
+                    if let Some(action) = &ctx.action {
+                        ctx.mirror_to = mirror_targets(applied, action);
+                    }
                     if path.is_some() {
                         ctx.forwarded_path = path;
                     }
@@ -190,51 +201,6 @@ impl PorticoProxy {
     }
 }
 
-/// Apply header modifiers, in order, to a request or response header.
-fn edit_headers<'a, H: HeaderEdits>(
-    modifiers: impl IntoIterator<Item = &'a CompiledHeaderModifier>,
-    header: &mut H,
-) {
-    for modifier in modifiers {
-        for (name, value) in &modifier.set {
-            header.set(name, value);
-        }
-        for (name, value) in &modifier.add {
-            header.add(name, value);
-        }
-        for name in &modifier.remove {
-            header.remove(name);
-        }
-    }
-}
-
-/// The header operations Pingora's request and response headers both have.
-trait HeaderEdits {
-    fn set(&mut self, name: &http::HeaderName, value: &http::HeaderValue);
-    fn add(&mut self, name: &http::HeaderName, value: &http::HeaderValue);
-    fn remove(&mut self, name: &http::HeaderName);
-}
-
-macro_rules! header_edits {
-    ($header:ty) => {
-        impl HeaderEdits for $header {
-            fn set(&mut self, name: &http::HeaderName, value: &http::HeaderValue) {
-                // Names and values were checked when the table was built; these cannot fail.
-                let _ = self.insert_header(name.clone(), value.clone());
-            }
-            fn add(&mut self, name: &http::HeaderName, value: &http::HeaderValue) {
-                let _ = self.append_header(name.clone(), value.clone());
-            }
-            fn remove(&mut self, name: &http::HeaderName) {
-                self.remove_header(name);
-            }
-        }
-    };
-}
-
-header_edits!(RequestHeader);
-header_edits!(ResponseHeader);
-
 /// The `Host` a request was sent to: its `Host` header, else its URI's authority.
 fn host_of(request: &RequestHeader) -> Option<http::HeaderValue> {
     request
@@ -276,6 +242,7 @@ impl ProxyHttp for PorticoProxy {
         match self.decide(session.req_header(), ctx) {
             Outcome::Proxy(peer) => {
                 ctx.peer = Some(peer);
+                self.start_copies(session, ctx);
                 Ok(false)
             }
             Outcome::Respond(code) => {
@@ -292,6 +259,21 @@ impl ProxyHttp for PorticoProxy {
                 Ok(true)
             }
         }
+    }
+
+    /// Each piece of the request's body also goes to the request's copies.
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut Self::CTX,
+    ) -> Result<()> {
+        if !ctx.copies.is_empty() {
+            ctx.copies
+                .retain(|copy| copy.feed(body.as_ref(), end_of_stream));
+        }
+        Ok(())
     }
 
     /// The endpoint chosen in [`Self::request_filter`]; after a failed connect, the cluster's
@@ -353,11 +335,9 @@ impl ProxyHttp for PorticoProxy {
         upstream_request: &mut RequestHeader,
         ctx: &mut Self::CTX,
     ) -> Result<()> {
-        let client = session
-            .client_addr()
-            .and_then(|a| a.as_inet())
-            .map(|a| a.ip());
-        self.edit_upstream_request(session.req_header(), client, upstream_request, ctx)
+        let client = client_of(session);
+        let backend = Some(ctx.backend);
+        self.edit_upstream_request(session.req_header(), client, upstream_request, ctx, backend)
     }
 
     /// The matched rule's response header edits, then its backend's.
@@ -386,14 +366,16 @@ impl ProxyHttp for PorticoProxy {
 
 impl PorticoProxy {
     /// The normalised or rewritten path, the rewritten `Host`, the `X-Forwarded-*` headers and
-    /// the matched rule's header edits, then its backend's (last, so a rule may override the
-    /// others), on `upstream_request`, a copy of `request` from `client` about to go upstream.
+    /// the matched rule's header edits, then those of its `backend` (last, so a rule may
+    /// override the others), on `upstream_request`, a copy of `request` from `client` about
+    /// to go upstream.
     pub(crate) fn edit_upstream_request(
         &self,
         request: &RequestHeader,
         client: Option<IpAddr>,
         upstream_request: &mut RequestHeader,
         ctx: &RequestCtx,
+        backend: Option<usize>,
     ) -> Result<()> {
         if let Some(path) = &ctx.forwarded_path {
             let target = match upstream_request.uri.query() {
@@ -417,7 +399,7 @@ impl PorticoProxy {
             if let Some(host) = &action.rewrite.host {
                 upstream_request.insert_header(http::header::HOST, host.clone())?;
             }
-            let backend = action.backends.get(ctx.backend);
+            let backend = backend.and_then(|index| action.backends.get(index));
             let backend_edits = backend.into_iter().flat_map(|b| &b.request_headers);
             edit_headers(
                 action.request_headers.iter().chain(backend_edits),
@@ -439,6 +421,28 @@ impl PorticoProxy {
         }
     }
 
+    /// Start the copies of a request its rule's mirrors drew it for: the request as it goes
+    /// upstream, with the rule's edits but not those of the backend it goes to.
+    fn start_copies(&self, session: &Session, ctx: &mut RequestCtx) {
+        let targets = std::mem::take(&mut ctx.mirror_to);
+        if targets.is_empty() {
+            return;
+        }
+        let request = session.req_header();
+        let mut head = request.clone();
+        if let Err(error) =
+            self.edit_upstream_request(request, client_of(session), &mut head, ctx, None)
+        {
+            tracing::debug!(%error, "request not copied");
+            return;
+        }
+        let host = host_of(request);
+        ctx.copies = targets
+            .iter()
+            .filter_map(|balancer| self.mirrors.start(balancer, &head, host.as_ref()))
+            .collect();
+    }
+
     /// Count a request answered with `status` (0: no answer) under its listener.
     pub(crate) fn record(&self, ctx: &RequestCtx, status: u16) {
         ctx.counters
@@ -446,4 +450,22 @@ impl PorticoProxy {
             .unwrap_or(&self.metrics.unmatched)
             .record(status);
     }
+}
+
+/// The clusters of `action`'s mirrors that draw a request.
+fn mirror_targets(applied: &Applied, action: &RouteAction) -> Vec<Arc<Balancer>> {
+    action
+        .mirrors
+        .iter()
+        .filter(|mirror| mirror.takes(rand::random()))
+        .filter_map(|mirror| applied.clusters.get(mirror.cluster.as_str()).cloned())
+        .collect()
+}
+
+/// The address of `session`'s client.
+fn client_of(session: &Session) -> Option<IpAddr> {
+    session
+        .client_addr()
+        .and_then(|a| a.as_inet())
+        .map(|a| a.ip())
 }

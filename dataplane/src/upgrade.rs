@@ -191,7 +191,7 @@ impl Tunnel<'_> {
 
         let mut head = self.request.clone();
         proxy
-            .edit_upstream_request(self.request, self.client, &mut head, ctx)
+            .edit_upstream_request(self.request, self.client, &mut head, ctx, Some(ctx.backend))
             .map_err(|e| Failure::new(500, e.to_string()))?;
         let mut outgoing = request_head(&head);
         outgoing.extend_from_slice(&self.early);

@@ -112,6 +112,8 @@ pub enum HttpFilter {
     RequestRedirect(RequestRedirect),
     /// Change the host or path the request is proxied with.
     UrlRewrite(UrlRewrite),
+    /// Also send a copy of the request to another cluster, ignoring its answer.
+    RequestMirror(RequestMirror),
 }
 
 impl HttpFilter {
@@ -188,6 +190,40 @@ pub struct UrlRewrite {
     /// Replacement path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathRewrite>,
+}
+
+/// A copy of a share of a rule's requests, sent to one endpoint of `cluster`; the copy's
+/// answer is dropped and its failure never affects the request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestMirror {
+    /// Name of a [`crate::Cluster`] in the same snapshot.
+    pub cluster: ClusterName,
+    /// The share of requests copied.
+    pub fraction: Fraction,
+}
+
+/// `numerator / denominator`, at most 1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Fraction {
+    /// How many of every `denominator`.
+    pub numerator: u32,
+    /// Out of how many; more than 0.
+    pub denominator: u32,
+}
+
+impl Fraction {
+    /// All of them.
+    pub const ALL: Self = Self {
+        numerator: 1,
+        denominator: 1,
+    };
+
+    /// Whether the fraction is well formed: a denominator, and a numerator not above it.
+    pub const fn is_valid(&self) -> bool {
+        self.denominator > 0 && self.numerator <= self.denominator
+    }
 }
 
 /// A rule's timeouts, in milliseconds; unset means none beyond the data plane's own limits.

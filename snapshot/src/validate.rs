@@ -53,7 +53,17 @@ pub enum ValidationError {
         /// Route key.
         route: String,
     },
-    /// A backend names a cluster the snapshot does not carry.
+    /// A mirror's fraction has no denominator or is above 1.
+    #[error("route {route} mirrors {numerator}/{denominator} of its requests")]
+    InvalidMirrorFraction {
+        /// Route key.
+        route: String,
+        /// The fraction's numerator.
+        numerator: u32,
+        /// The fraction's denominator.
+        denominator: u32,
+    },
+    /// A backend or mirror names a cluster the snapshot does not carry.
     #[error("route {route} references unknown cluster {cluster:?}")]
     UnknownCluster {
         /// Route key.
@@ -133,10 +143,26 @@ fn check_route(
         if !backend_filters.all(HttpFilter::edits_headers_only) {
             return Err(ValidationError::BackendFilter { route: key.clone() });
         }
+        let mirrors = rule.filters.iter().filter_map(|f| match f {
+            HttpFilter::RequestMirror(m) => Some(m),
+            _ => None,
+        });
+        let mut mirrored = Vec::new();
+        for mirror in mirrors {
+            if !mirror.fraction.is_valid() {
+                return Err(ValidationError::InvalidMirrorFraction {
+                    route: key.clone(),
+                    numerator: mirror.fraction.numerator,
+                    denominator: mirror.fraction.denominator,
+                });
+            }
+            mirrored.push(&mirror.cluster);
+        }
         let unknown = rule
             .backends
             .iter()
             .filter_map(|b| b.cluster.as_ref())
+            .chain(mirrored)
             .find(|c| !clusters.contains(c));
         if let Some(cluster) = unknown {
             return Err(ValidationError::UnknownCluster {
@@ -304,5 +330,39 @@ mod tests {
                 route: "default/r".into()
             })
         );
+    }
+
+    #[test]
+    fn rejects_mirrors_to_unknown_clusters_or_of_more_than_every_request() {
+        let cluster = Cluster {
+            name: "a/svc:80".into(),
+            ..Default::default()
+        };
+        let mirrored = |to: &str, numerator: u32, denominator: u32| {
+            let mut route = route_to("a/svc:80");
+            route.rules[0].filters = vec![HttpFilter::RequestMirror(RequestMirror {
+                cluster: to.into(),
+                fraction: Fraction {
+                    numerator,
+                    denominator,
+                },
+            })];
+            let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
+            l.routes.push(route);
+            validate(&snapshot(vec![l], vec![cluster.clone()]))
+        };
+        assert_eq!(mirrored("a/svc:80", 1, 2), Ok(()));
+        assert!(matches!(
+            mirrored("a/other:80", 1, 1),
+            Err(ValidationError::UnknownCluster { .. })
+        ));
+        assert!(matches!(
+            mirrored("a/svc:80", 3, 2),
+            Err(ValidationError::InvalidMirrorFraction { .. })
+        ));
+        assert!(matches!(
+            mirrored("a/svc:80", 0, 0),
+            Err(ValidationError::InvalidMirrorFraction { .. })
+        ));
     }
 }

@@ -154,6 +154,12 @@ impl Deployment {
         });
     }
 
+    /// What the echo backend `name` has logged (a line per request it answered).
+    pub fn echo_log(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("echo-{name}.log")))
+            .unwrap_or_default()
+    }
+
     /// Start `portico standalone` on the folder; `extra` adds flags.
     pub fn start_controller(&mut self, extra: &[&str]) {
         let mut command = portico();

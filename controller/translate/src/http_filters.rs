@@ -1,19 +1,23 @@
 //! HTTPRoute filters compiled into snapshot filters: header modifiers (request and response),
-//! RequestRedirect and URLRewrite, at rule level, and header modifiers at backendRef level.
-//! What Portico does not do yet is refused with `UnsupportedValue`, naming the filter.
+//! RequestRedirect, URLRewrite and RequestMirror at rule level, and header modifiers at
+//! backendRef level. What Portico does not do yet is refused with `UnsupportedValue`, naming
+//! the filter. A mirror whose backendRef does not resolve is dropped, and the route's
+//! `ResolvedRefs` says why.
 
 use gateway_api::httproutes::{
-    HttpRouteRulesBackendRefsFilters, HttpRouteRulesFilters, HttpRouteRulesFiltersRequestRedirect,
+    HttpRouteRulesBackendRefsFilters, HttpRouteRulesFilters, HttpRouteRulesFiltersRequestMirror,
+    HttpRouteRulesFiltersRequestMirrorBackendRef, HttpRouteRulesFiltersRequestRedirect,
     HttpRouteRulesFiltersRequestRedirectPathType as RedirectPathType,
     HttpRouteRulesFiltersRequestRedirectScheme as RedirectScheme,
     HttpRouteRulesFiltersType as FilterType, HttpRouteRulesFiltersUrlRewrite,
     HttpRouteRulesFiltersUrlRewritePathType as RewritePathType,
 };
 use portico_snapshot::{
-    Header, HeaderName, HeaderValue, HttpFilter, HttpMatch, PathMatch, PathRewrite, RedirectCode,
-    RequestRedirect, Scheme, UrlRewrite,
+    Fraction, Header, HeaderName, HeaderValue, HttpFilter, HttpMatch, PathMatch, PathRewrite,
+    RedirectCode, RequestMirror, RequestRedirect, Scheme, UrlRewrite,
 };
 
+use crate::backends::{BackendRef, Resolver};
 use crate::conditions::{Problem, reasons};
 
 /// A problem that makes the route unsupported as written.
@@ -72,10 +76,11 @@ macro_rules! header_modifier {
 }
 
 /// A rule's filters. `matches` are the rule's compiled matches: a `ReplacePrefixMatch` needs
-/// every one of them to be a `PathPrefix`.
+/// every one of them to be a `PathPrefix`. Mirrors' backendRefs are resolved by `resolver`.
 pub(crate) fn compile_filters(
     filters: Option<&[HttpRouteRulesFilters]>,
     matches: &[HttpMatch],
+    resolver: &mut Resolver<'_, '_>,
 ) -> Result<Vec<HttpFilter>, Problem> {
     let filters = filters.unwrap_or(&[]);
     let redirects = filters
@@ -87,7 +92,63 @@ pub(crate) fn compile_filters(
             "a rule cannot have both a RequestRedirect and a URLRewrite filter",
         ));
     }
-    filters.iter().map(|f| compile_filter(f, matches)).collect()
+    let mut compiled = Vec::with_capacity(filters.len());
+    for filter in filters {
+        if filter.r#type == FilterType::RequestMirror {
+            let mirror = filter
+                .request_mirror
+                .as_ref()
+                .ok_or_else(|| unsupported("filter RequestMirror is missing its configuration"))?;
+            compiled.extend(request_mirror(mirror, resolver)?);
+        } else {
+            compiled.push(compile_filter(filter, matches)?);
+        }
+    }
+    Ok(compiled)
+}
+
+/// A mirror's backendRef as the resolver takes it.
+pub(crate) fn mirror_backend_ref(
+    reference: &HttpRouteRulesFiltersRequestMirrorBackendRef,
+) -> BackendRef<'_> {
+    BackendRef {
+        group: reference.group.as_deref(),
+        kind: reference.kind.as_deref(),
+        name: &reference.name,
+        namespace: reference.namespace.as_deref(),
+        port: reference.port,
+    }
+}
+
+/// A RequestMirror, or `None` when its backendRef does not resolve (the resolver keeps why).
+fn request_mirror(
+    mirror: &HttpRouteRulesFiltersRequestMirror,
+    resolver: &mut Resolver<'_, '_>,
+) -> Result<Option<HttpFilter>, Problem> {
+    let fraction = match (mirror.percent, &mirror.fraction) {
+        (Some(_), Some(_)) => {
+            return Err(unsupported(
+                "a RequestMirror may have a percent or a fraction, not both",
+            ));
+        }
+        (Some(percent), None) => (percent, 100),
+        (None, Some(f)) => (f.numerator, f.denominator.unwrap_or(100)),
+        (None, None) => (1, 1),
+    };
+    let (numerator, denominator) = fraction;
+    let fraction = Fraction {
+        numerator: u32::try_from(numerator).unwrap_or(u32::MAX),
+        denominator: u32::try_from(denominator).unwrap_or(0),
+    };
+    if !fraction.is_valid() {
+        return Err(unsupported(format!(
+            "a RequestMirror cannot copy {}/{} of requests",
+            fraction.numerator, fraction.denominator
+        )));
+    }
+    Ok(resolver
+        .resolve(&mirror_backend_ref(&mirror.backend_ref))
+        .map(|cluster| HttpFilter::RequestMirror(RequestMirror { cluster, fraction })))
 }
 
 fn compile_filter(

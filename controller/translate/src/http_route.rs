@@ -10,7 +10,9 @@ use portico_snapshot::{HttpRule, Timeouts, WeightedBackend};
 
 use crate::backends::{BackendRef, Resolver};
 use crate::conditions::Problem;
-use crate::http_filters::{compile_backend_filters, compile_filters, unsupported};
+use crate::http_filters::{
+    compile_backend_filters, compile_filters, mirror_backend_ref, unsupported,
+};
 use crate::http_matches::compile_matches;
 use crate::names;
 use crate::parents::parent_references;
@@ -38,15 +40,18 @@ impl RouteKind for HttpRouteKind {
         route.spec.hostnames.as_deref().unwrap_or(&[])
     }
 
+    /// Every backendRef, mirrors' included.
     fn backend_refs(route: &HttpRoute) -> Vec<BackendRef<'_>> {
-        route
-            .spec
-            .rules
-            .iter()
-            .flatten()
+        let rules = route.spec.rules.iter().flatten();
+        let backends = rules
+            .clone()
             .flat_map(|rule| rule.backend_refs.iter().flatten())
-            .map(backend_ref)
-            .collect()
+            .map(backend_ref);
+        let mirrors = rules
+            .flat_map(|rule| rule.filters.iter().flatten())
+            .filter_map(|filter| filter.request_mirror.as_ref())
+            .map(|mirror| mirror_backend_ref(&mirror.backend_ref));
+        backends.chain(mirrors).collect()
     }
 
     /// Translate a route's rules. An unsupported feature rejects the whole route.
@@ -78,7 +83,7 @@ fn compile_rule(
     resolver: &mut Resolver<'_, '_>,
 ) -> Result<HttpRule, Problem> {
     let matches = compile_matches(rule.matches.as_deref())?;
-    let filters = compile_filters(rule.filters.as_deref(), &matches)?;
+    let filters = compile_filters(rule.filters.as_deref(), &matches, resolver)?;
     let mut backends = Vec::new();
     for reference in rule.backend_refs.iter().flatten() {
         let filters = compile_backend_filters(reference.filters.as_deref())?;

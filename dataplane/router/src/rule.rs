@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderName, HeaderValue};
-use portico_snapshot::{ClusterName, HttpFilter, PathRewrite, RequestRedirect};
+use portico_snapshot::{ClusterName, Fraction, HttpFilter, PathRewrite, RequestRedirect};
 
 use crate::error::BuildError;
 
@@ -27,6 +27,29 @@ pub struct RouteAction {
     pub timeouts: Timeouts,
     /// Where to send the request.
     pub backends: WeightedBackends,
+    /// Where copies of the request go.
+    pub mirrors: Vec<Mirror>,
+}
+
+/// A RequestMirror: a copy of a share of requests to one cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirror {
+    /// The cluster the copies go to.
+    pub cluster: ClusterName,
+    /// The share of requests copied.
+    pub fraction: Fraction,
+}
+
+impl Mirror {
+    /// Whether the request drawing `random` (uniform over `u32`) is copied: exactly
+    /// `numerator` of every `denominator` draws are.
+    pub fn takes(&self, random: u32) -> bool {
+        let Fraction {
+            numerator,
+            denominator,
+        } = self.fraction;
+        denominator > 0 && random % denominator < numerator
+    }
 }
 
 /// A URLRewrite, ready to apply.
@@ -140,7 +163,9 @@ fn header_modifiers(
         match filter {
             HttpFilter::RequestHeaderModifier(m) => request.push(header_modifier(route, m)?),
             HttpFilter::ResponseHeaderModifier(m) => response.push(header_modifier(route, m)?),
-            HttpFilter::RequestRedirect(_) | HttpFilter::UrlRewrite(_) => {}
+            HttpFilter::RequestRedirect(_)
+            | HttpFilter::UrlRewrite(_)
+            | HttpFilter::RequestMirror(_) => {}
         }
     }
     Ok((request, response))
@@ -154,9 +179,14 @@ pub(crate) fn compile_action(
     let (request_headers, response_headers) = header_modifiers(route, &rule.filters)?;
     let mut redirect = None;
     let mut rewrite = Rewrite::default();
+    let mut mirrors = Vec::new();
     for filter in &rule.filters {
         match filter {
             HttpFilter::RequestRedirect(r) => redirect = Some(r.clone()),
+            HttpFilter::RequestMirror(m) => mirrors.push(Mirror {
+                cluster: m.cluster.clone(),
+                fraction: m.fraction,
+            }),
             HttpFilter::UrlRewrite(r) => {
                 rewrite.host = r
                     .hostname
@@ -199,6 +229,7 @@ pub(crate) fn compile_action(
             backends,
             cumulative,
         },
+        mirrors,
     })
 }
 
@@ -246,5 +277,26 @@ mod tests {
         assert!((0..100).all(|r| picked(&b, r) == Some("all")));
         let none = backends(&[Some("zero")], &[0]);
         assert_eq!(none.pick(1), None);
+    }
+
+    #[test]
+    fn a_mirror_takes_its_fraction_of_draws() {
+        let mirror = |numerator, denominator| Mirror {
+            cluster: "m".into(),
+            fraction: Fraction {
+                numerator,
+                denominator,
+            },
+        };
+        let taken = |m: &Mirror| (0..1000u32).filter(|r| m.takes(*r)).count();
+        assert_eq!(taken(&mirror(1, 1)), 1000);
+        assert_eq!(taken(&mirror(0, 100)), 0);
+        assert_eq!(taken(&mirror(1, 4)), 250);
+        assert_eq!(taken(&mirror(33, 100)), 330);
+        assert_eq!(
+            taken(&mirror(1, 0)),
+            0,
+            "a malformed fraction copies nothing"
+        );
     }
 }

@@ -281,6 +281,11 @@ impl From<model::HttpFilter> for proto::HttpFilter {
                 hostname: r.hostname.map(Into::into).unwrap_or_default(),
                 path: r.path.map(Into::into),
             }),
+            model::HttpFilter::RequestMirror(m) => Filter::RequestMirror(proto::RequestMirror {
+                cluster: m.cluster.0,
+                numerator: m.fraction.numerator,
+                denominator: m.fraction.denominator,
+            }),
         };
         Self {
             filter: Some(filter),
@@ -318,6 +323,13 @@ impl TryFrom<proto::HttpFilter> for model::HttpFilter {
                     .map(|h| typed("urlRewrite.hostname", h))
                     .transpose()?,
                 path: r.path.map(TryInto::try_into).transpose()?,
+            }),
+            Filter::RequestMirror(m) => model::HttpFilter::RequestMirror(model::RequestMirror {
+                cluster: ClusterName(m.cluster),
+                fraction: model::Fraction {
+                    numerator: m.numerator,
+                    denominator: m.denominator,
+                },
             }),
         })
     }

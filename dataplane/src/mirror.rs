@@ -1,0 +1,204 @@
+//! RequestMirror: copies of requests sent to other clusters, their answers dropped.
+//!
+//! A copy never delays or fails the request it copies. It starts when the request is routed,
+//! on a task of its own, and its body is fed chunk by chunk as the request's body is read, into
+//! a small queue: a copy that falls behind (its queue is full) is abandoned rather than holding
+//! the request back, as is one whose request ends before its whole body was read. At most
+//! [`MAX_IN_FLIGHT`] copies are under way per data plane; further ones are skipped. Each copy
+//! goes to one endpoint of its cluster, with the data plane's upstream timeouts.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::HeaderValue;
+use pingora_core::connectors::http::Connector;
+use pingora_core::upstreams::peer::HttpPeer;
+use pingora_http::RequestHeader;
+use portico_snapshot::BackendProtocol;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+
+use crate::metrics::{Metrics, MirrorOutcome};
+use crate::state::Balancer;
+use crate::upstream::UpstreamSettings;
+
+/// Copies under way at once, per data plane.
+pub const MAX_IN_FLIGHT: usize = 1024;
+
+/// Body chunks queued for one copy before it counts as fallen behind.
+const QUEUED_CHUNKS: usize = 16;
+
+/// Starts request copies; shared by every socket of a data plane.
+#[derive(Clone)]
+pub struct Mirrors {
+    connector: Arc<Connector>,
+    in_flight: Arc<Semaphore>,
+    upstream: UpstreamSettings,
+    metrics: Arc<Metrics>,
+}
+
+/// One copy under way: where its body goes.
+#[derive(Debug)]
+pub struct MirroredRequest {
+    body: mpsc::Sender<Chunk>,
+}
+
+#[derive(Debug)]
+enum Chunk {
+    Data(Bytes),
+    End,
+}
+
+impl Mirrors {
+    /// Copies dialled with `upstream`'s timeouts, counted in `metrics`.
+    pub fn new(upstream: UpstreamSettings, metrics: Arc<Metrics>) -> Self {
+        Self {
+            connector: Arc::new(Connector::new(None)),
+            in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
+            upstream,
+            metrics,
+        }
+    }
+
+    /// Start copying a request whose head, as it goes upstream, is `head` (sent to `host`),
+    /// to an endpoint of `balancer`'s cluster. `None` when the copy is skipped.
+    pub fn start(
+        &self,
+        balancer: &Balancer,
+        head: &RequestHeader,
+        host: Option<&HeaderValue>,
+    ) -> Option<MirroredRequest> {
+        let head = copy_head(head, host, balancer.protocol)?;
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            self.metrics.record_mirror(MirrorOutcome::Skipped);
+            return None;
+        };
+        let endpoint = balancer.endpoints.select(b"", 256)?;
+        let mut peer = HttpPeer::new(endpoint.addr, false, String::new());
+        if balancer.protocol == BackendProtocol::H2c {
+            peer.options.set_http_version(2, 2);
+        }
+        self.upstream.configure(&mut peer, None);
+        let (body, queue) = mpsc::channel(QUEUED_CHUNKS);
+        tokio::spawn(self.clone().send(peer, head, queue, permit));
+        Some(MirroredRequest { body })
+    }
+
+    async fn send(
+        self,
+        peer: HttpPeer,
+        head: RequestHeader,
+        queue: mpsc::Receiver<Chunk>,
+        _permit: OwnedSemaphorePermit,
+    ) {
+        let outcome = match self.exchange(&peer, head, queue).await {
+            Ok(()) => MirrorOutcome::Sent,
+            Err(Stop::Abandoned) => MirrorOutcome::Abandoned,
+            Err(Stop::Failed(error)) => {
+                tracing::debug!(endpoint = %peer, %error, "request copy failed");
+                MirrorOutcome::Failed
+            }
+        };
+        self.metrics.record_mirror(outcome);
+    }
+
+    /// Send the copy and read its answer, which is dropped.
+    async fn exchange(
+        &self,
+        peer: &HttpPeer,
+        head: RequestHeader,
+        mut queue: mpsc::Receiver<Chunk>,
+    ) -> Result<(), Stop> {
+        let (mut session, _reused) = self.connector.get_http_session(peer).await?;
+        session.write_request_header(Box::new(head)).await?;
+        loop {
+            match queue.recv().await {
+                Some(Chunk::Data(data)) => session.write_request_body(data, false).await?,
+                Some(Chunk::End) => break,
+                None => return Err(Stop::Abandoned),
+            }
+        }
+        session.finish_request_body().await?;
+        session.read_response_header().await?;
+        while session.read_response_body().await?.is_some() {}
+        self.connector
+            .release_http_session(session, peer, Some(self.upstream.idle_timeout))
+            .await;
+        Ok(())
+    }
+}
+
+/// Fields that belong to one HTTP/1.1 connection, which HTTP/2 does not carry.
+const CONNECTION_FIELDS: [&str; 5] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// `head` in the HTTP version the copy's cluster speaks: HTTP/1.1 with a `Host` field, or
+/// HTTP/2 with an absolute URI. `None` when it cannot be expressed (no host for HTTP/2).
+fn copy_head(
+    head: &RequestHeader,
+    host: Option<&HeaderValue>,
+    protocol: BackendProtocol,
+) -> Option<RequestHeader> {
+    let mut copy = head.clone();
+    let target = head
+        .uri
+        .path_and_query()
+        .map_or("/", http::uri::PathAndQuery::as_str);
+    match protocol {
+        BackendProtocol::Http1 => {
+            copy.set_version(http::Version::HTTP_11);
+            if !copy.headers.contains_key(http::header::HOST)
+                && let Some(host) = host
+            {
+                copy.insert_header(http::header::HOST, host.clone()).ok()?;
+            }
+            if head.uri.authority().is_some() {
+                copy.set_uri(http::Uri::try_from(target).ok()?);
+            }
+        }
+        BackendProtocol::H2c => {
+            copy.set_version(http::Version::HTTP_2);
+            for name in CONNECTION_FIELDS {
+                copy.remove_header(name);
+            }
+            let host = copy
+                .headers
+                .get(http::header::HOST)
+                .or(host)?
+                .to_str()
+                .ok()?
+                .to_string();
+            copy.set_uri(http::Uri::try_from(format!("http://{host}{target}")).ok()?);
+        }
+    }
+    Some(copy)
+}
+
+/// Why a copy stopped before its answer was read.
+enum Stop {
+    Abandoned,
+    Failed(Box<pingora_core::Error>),
+}
+
+impl From<Box<pingora_core::Error>> for Stop {
+    fn from(error: Box<pingora_core::Error>) -> Self {
+        Self::Failed(error)
+    }
+}
+
+impl MirroredRequest {
+    /// Pass on a piece of the request's body (`end`: the last). `false` when the copy has
+    /// fallen behind or ended, and is abandoned.
+    pub fn feed(&self, data: Option<&Bytes>, end: bool) -> bool {
+        if let Some(data) = data.filter(|d| !d.is_empty())
+            && self.body.try_send(Chunk::Data(data.clone())).is_err()
+        {
+            return false;
+        }
+        !end || self.body.try_send(Chunk::End).is_ok()
+    }
+}
