@@ -15,6 +15,7 @@ mod admin;
 pub mod backoff;
 mod bare_answer;
 mod connection;
+mod cors;
 mod downstream;
 mod drain;
 mod forwarded;

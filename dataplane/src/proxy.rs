@@ -20,6 +20,7 @@ use portico_router::normalize::{PathPolicy, normalize_path};
 use portico_router::{Action, Request, RouteAction};
 use portico_snapshot::{BackendProtocol, Protocol};
 
+use crate::cors;
 use crate::forwarded::{Arrival, set_forwarding_headers};
 use crate::header_edits::edit_headers;
 use crate::metrics::{ListenerCounters, Metrics};
@@ -79,6 +80,8 @@ pub struct RequestCtx {
     mirror_to: Vec<Arc<Balancer>>,
     /// Copies of this request under way, fed its body.
     copies: Vec<MirroredRequest>,
+    /// The `Origin` the response answers, for a rule with a CORS filter.
+    cors_origin: Option<http::HeaderValue>,
 }
 
 /// What [`PorticoProxy::decide`] settled on.
@@ -239,7 +242,21 @@ impl ProxyHttp for PorticoProxy {
 
     /// Route the request. Returns `true` when a response (404, 500, redirect) was already sent.
     async fn request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<bool> {
-        match self.decide(session.req_header(), ctx) {
+        let outcome = self.decide(session.req_header(), ctx);
+        if let Some(action) = &ctx.action {
+            if let Some(headers) = cors::preflight(action, session.req_header()) {
+                let mut response = ResponseHeader::build(204, Some(headers.len() + 1))?;
+                for (name, value) in headers {
+                    response.append_header(name, value)?;
+                }
+                session
+                    .write_response_header(Box::new(response), true)
+                    .await?;
+                return Ok(true);
+            }
+            ctx.cors_origin = cors::origin(action, session.req_header());
+        }
+        match outcome {
             Outcome::Proxy(peer) => {
                 ctx.peer = Some(peer);
                 self.start_copies(session, ctx);
@@ -348,6 +365,9 @@ impl ProxyHttp for PorticoProxy {
         ctx: &mut Self::CTX,
     ) -> Result<()> {
         self.edit_response(upstream_response, ctx);
+        if let (Some(action), Some(origin)) = (&ctx.action, &ctx.cors_origin) {
+            cors::answer(action, origin, upstream_response);
+        }
         Ok(())
     }
 

@@ -3,8 +3,8 @@
 //! The contract between Portico's controller and its data planes.
 //!
 //! - [`model`]: the snapshot as plain, typed Rust data ([`route`] for the HTTP routes its
-//!   listeners carry, [`names`] for its keys, [`http_values`] for HTTP values checked once where
-//!   they enter the model). The translator produces it, the data plane's
+//!   listeners carry, [`names`] for its keys, [`http_values`] and [`cors_origin`] for values
+//!   checked once where they enter the model). The translator produces it, the data plane's
 //!   router compiles it; neither depends on wire types.
 //! - [`validate`]: the checks a data plane runs before it swaps a snapshot in. A snapshot that
 //!   fails them is rejected (NACK) and the last good one keeps serving.
@@ -12,6 +12,7 @@
 //!   the conversions between it and [`model`]. See `docs/snapshot-protocol.md`. Only with the
 //!   `grpc` feature, so crates that need just the model do not compile tonic.
 
+pub mod cors_origin;
 pub mod http_values;
 pub mod model;
 pub mod names;
@@ -20,6 +21,7 @@ pub mod validate;
 #[cfg(feature = "grpc")]
 pub mod wire;
 
+pub use cors_origin::OriginPattern;
 pub use http_values::{
     HeaderName, HeaderValue, InvalidHttpValue, Method, RedirectCode, RegexPattern, Scheme,
 };

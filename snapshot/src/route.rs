@@ -114,6 +114,8 @@ pub enum HttpFilter {
     UrlRewrite(UrlRewrite),
     /// Also send a copy of the request to another cluster, ignoring its answer.
     RequestMirror(RequestMirror),
+    /// Answer CORS preflights and add `Access-Control-*` headers to responses.
+    Cors(CorsPolicy),
 }
 
 impl HttpFilter {
@@ -224,6 +226,30 @@ impl Fraction {
     pub const fn is_valid(&self) -> bool {
         self.denominator > 0 && self.numerator <= self.denominator
     }
+}
+
+/// Cross-origin resource sharing for a rule's requests. Origins are `*`, or
+/// `scheme://host[:port]` where the host may be `*` or start with `*.`; methods and header
+/// names may be `*`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CorsPolicy {
+    /// Origins whose requests are allowed.
+    pub allow_origins: Vec<String>,
+    /// Whether requests may carry credentials (`Access-Control-Allow-Credentials`).
+    #[serde(default)]
+    pub allow_credentials: bool,
+    /// Methods allowed (`Access-Control-Allow-Methods`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_methods: Vec<String>,
+    /// Request header names allowed (`Access-Control-Allow-Headers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_headers: Vec<String>,
+    /// Response header names exposed (`Access-Control-Expose-Headers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expose_headers: Vec<String>,
+    /// How long a preflight's answer may be cached (`Access-Control-Max-Age`).
+    pub max_age_seconds: u32,
 }
 
 /// A rule's timeouts, in milliseconds; unset means none beyond the data plane's own limits.

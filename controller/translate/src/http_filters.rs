@@ -1,20 +1,21 @@
 //! HTTPRoute filters compiled into snapshot filters: header modifiers (request and response),
-//! RequestRedirect, URLRewrite and RequestMirror at rule level, and header modifiers at
+//! RequestRedirect, URLRewrite, RequestMirror and CORS at rule level, and header modifiers at
 //! backendRef level. What Portico does not do yet is refused with `UnsupportedValue`, naming
 //! the filter. A mirror whose backendRef does not resolve is dropped, and the route's
 //! `ResolvedRefs` says why.
 
 use gateway_api::httproutes::{
-    HttpRouteRulesBackendRefsFilters, HttpRouteRulesFilters, HttpRouteRulesFiltersRequestMirror,
-    HttpRouteRulesFiltersRequestMirrorBackendRef, HttpRouteRulesFiltersRequestRedirect,
+    HttpRouteRulesBackendRefsFilters, HttpRouteRulesFilters, HttpRouteRulesFiltersCors,
+    HttpRouteRulesFiltersRequestMirror, HttpRouteRulesFiltersRequestMirrorBackendRef,
+    HttpRouteRulesFiltersRequestRedirect,
     HttpRouteRulesFiltersRequestRedirectPathType as RedirectPathType,
     HttpRouteRulesFiltersRequestRedirectScheme as RedirectScheme,
     HttpRouteRulesFiltersType as FilterType, HttpRouteRulesFiltersUrlRewrite,
     HttpRouteRulesFiltersUrlRewritePathType as RewritePathType,
 };
 use portico_snapshot::{
-    Fraction, Header, HeaderName, HeaderValue, HttpFilter, HttpMatch, PathMatch, PathRewrite,
-    RedirectCode, RequestMirror, RequestRedirect, Scheme, UrlRewrite,
+    CorsPolicy, Fraction, Header, HeaderName, HeaderValue, HttpFilter, HttpMatch, OriginPattern,
+    PathMatch, PathRewrite, RedirectCode, RequestMirror, RequestRedirect, Scheme, UrlRewrite,
 };
 
 use crate::backends::{BackendRef, Resolver};
@@ -107,6 +108,44 @@ pub(crate) fn compile_filters(
     Ok(compiled)
 }
 
+/// How long browsers may cache a preflight's answer when the filter does not say.
+const DEFAULT_CORS_MAX_AGE_SECONDS: u32 = 5;
+
+/// A CORS filter: origins must parse, methods be `*` or methods, header names be `*` or
+/// tokens.
+fn cors(c: &HttpRouteRulesFiltersCors) -> Result<CorsPolicy, Problem> {
+    let allow_origins = c.allow_origins.clone().unwrap_or_default();
+    for origin in &allow_origins {
+        OriginPattern::parse(origin).map_err(unsupported)?;
+    }
+    let allow_methods = c.allow_methods.clone().unwrap_or_default();
+    for method in allow_methods.iter().filter(|m| *m != "*") {
+        portico_snapshot::Method::try_from(method.as_str())
+            .map_err(|e| unsupported(e.to_string()))?;
+    }
+    let names = |list: &Option<Vec<String>>| -> Result<Vec<String>, Problem> {
+        let list = list.clone().unwrap_or_default();
+        for name in list.iter().filter(|n| *n != "*") {
+            header_name(name)?;
+        }
+        Ok(list)
+    };
+    let max_age_seconds = match c.max_age {
+        None => DEFAULT_CORS_MAX_AGE_SECONDS,
+        Some(age) => {
+            u32::try_from(age).map_err(|_| unsupported(format!("CORS maxAge {age} is negative")))?
+        }
+    };
+    Ok(CorsPolicy {
+        allow_origins,
+        allow_credentials: c.allow_credentials.unwrap_or(false),
+        allow_methods,
+        allow_headers: names(&c.allow_headers)?,
+        expose_headers: names(&c.expose_headers)?,
+        max_age_seconds,
+    })
+}
+
 /// A mirror's backendRef as the resolver takes it.
 pub(crate) fn mirror_backend_ref(
     reference: &HttpRouteRulesFiltersRequestMirrorBackendRef,
@@ -183,6 +222,10 @@ fn compile_filter(
         FilterType::UrlRewrite => {
             let r = filter.url_rewrite.as_ref().ok_or_else(missing)?;
             Ok(HttpFilter::UrlRewrite(url_rewrite(r, matches)?))
+        }
+        FilterType::Cors => {
+            let c = filter.cors.as_ref().ok_or_else(missing)?;
+            Ok(HttpFilter::Cors(cors(c)?))
         }
         ref other => Err(unsupported(format!(
             "filter {other:?} is not supported yet"

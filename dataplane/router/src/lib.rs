@@ -45,6 +45,7 @@
 
 pub mod action;
 pub mod conditions;
+pub mod cors;
 pub mod error;
 pub mod hosts;
 pub mod normalize;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue};
 use portico_snapshot::{ClusterName, Fraction, HttpFilter, PathRewrite, RequestRedirect};
 
+use crate::cors::Cors;
 use crate::error::BuildError;
 
 /// What to do with a request that matched a rule.
@@ -29,6 +30,8 @@ pub struct RouteAction {
     pub backends: WeightedBackends,
     /// Where copies of the request go.
     pub mirrors: Vec<Mirror>,
+    /// Cross-origin resource sharing, when the rule has a CORS filter.
+    pub cors: Option<Cors>,
 }
 
 /// A RequestMirror: a copy of a share of requests to one cluster.
@@ -165,7 +168,8 @@ fn header_modifiers(
             HttpFilter::ResponseHeaderModifier(m) => response.push(header_modifier(route, m)?),
             HttpFilter::RequestRedirect(_)
             | HttpFilter::UrlRewrite(_)
-            | HttpFilter::RequestMirror(_) => {}
+            | HttpFilter::RequestMirror(_)
+            | HttpFilter::Cors(_) => {}
         }
     }
     Ok((request, response))
@@ -180,8 +184,10 @@ pub(crate) fn compile_action(
     let mut redirect = None;
     let mut rewrite = Rewrite::default();
     let mut mirrors = Vec::new();
+    let mut cors = None;
     for filter in &rule.filters {
         match filter {
+            HttpFilter::Cors(policy) => cors = Some(Cors::compile(route, policy)?),
             HttpFilter::RequestRedirect(r) => redirect = Some(r.clone()),
             HttpFilter::RequestMirror(m) => mirrors.push(Mirror {
                 cluster: m.cluster.clone(),
@@ -230,6 +236,7 @@ pub(crate) fn compile_action(
             cumulative,
         },
         mirrors,
+        cors,
     })
 }
 

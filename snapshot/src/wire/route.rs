@@ -286,6 +286,14 @@ impl From<model::HttpFilter> for proto::HttpFilter {
                 numerator: m.fraction.numerator,
                 denominator: m.fraction.denominator,
             }),
+            model::HttpFilter::Cors(c) => Filter::Cors(proto::Cors {
+                allow_origins: c.allow_origins,
+                allow_credentials: c.allow_credentials,
+                allow_methods: c.allow_methods,
+                allow_headers: c.allow_headers,
+                expose_headers: c.expose_headers,
+                max_age_seconds: c.max_age_seconds,
+            }),
         };
         Self {
             filter: Some(filter),
@@ -330,6 +338,14 @@ impl TryFrom<proto::HttpFilter> for model::HttpFilter {
                     numerator: m.numerator,
                     denominator: m.denominator,
                 },
+            }),
+            Filter::Cors(c) => model::HttpFilter::Cors(model::CorsPolicy {
+                allow_origins: c.allow_origins,
+                allow_credentials: c.allow_credentials,
+                allow_methods: c.allow_methods,
+                allow_headers: c.allow_headers,
+                expose_headers: c.expose_headers,
+                max_age_seconds: c.max_age_seconds,
             }),
         })
     }
