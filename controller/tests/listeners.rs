@@ -1,4 +1,5 @@
-//! End-to-end tests of listeners: TLS termination with per-SNI certificates, and a port that
+//! End-to-end tests of listeners: TLS termination with per-SNI certificates (and 421 for a
+//! request whose Host another listener owns than its connection's SNI), and a port that
 //! cannot be bound showing up in status without harming its neighbours.
 
 mod support;
@@ -75,6 +76,21 @@ spec:
         .expect("https with cert-b")
         .status();
     assert_eq!(status, 200);
+
+    // A request for a name of the other listener, on a connection opened for a.example.com,
+    // was misdirected: 421, so the client opens a connection for that name.
+    let http1_a = https_client_builder(&cert_a, "a.example.com")
+        .http1_only()
+        .build()
+        .expect("client");
+    let misdirected = http1_a
+        .get(&url_a)
+        .header("host", format!("x.b.example.com:{port}"))
+        .send()
+        .await
+        .expect("an answer")
+        .status();
+    assert_eq!(misdirected, 421);
 
     // Each name got its own listener's certificate: the clients above trust only that one. A
     // name no listener serves gets no certificate at all, even from a client that would accept

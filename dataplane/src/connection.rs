@@ -22,6 +22,7 @@ use pingora_core::protocols::http::ServerSession;
 use pingora_core::protocols::l4::socket::SocketAddr;
 use pingora_core::protocols::l4::stream::Stream as L4Stream;
 use pingora_core::protocols::tls::ALPN;
+use pingora_core::protocols::tls::server::handshake_with_callback;
 use pingora_core::protocols::{GetSocketDigest, SocketDigest, Stream};
 use pingora_core::server::ShutdownWatch;
 use pingora_proxy::HttpProxy;
@@ -38,6 +39,7 @@ use crate::drain::Drain;
 use crate::metrics::Metrics;
 use crate::proxy::PorticoProxy;
 use crate::replay::Replay;
+use crate::tls::RecordServerName;
 use crate::upgrade;
 
 /// A client that does not finish its handshake in this time is disconnected, so idle
@@ -94,7 +96,8 @@ pub async fn serve(tcp: TcpStream, tls: Option<Option<Acceptor>>, context: Conne
         None => return serve_cleartext(l4, &context).await,
         Some(None) => return,
         Some(Some(acceptor)) => {
-            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.tls_handshake(l4)).await {
+            let handshake = handshake_with_callback(&acceptor, l4, &RecordServerName);
+            match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, handshake).await {
                 Ok(Ok(tls)) => Box::new(tls),
                 Ok(Err(error)) => {
                     tracing::debug!(%error, "TLS handshake failed");
@@ -238,11 +241,15 @@ async fn serve_http1(mut stream: Stream, mut first: Option<HeadRead>, context: &
         let max_headers = settings.head_limits().header_count;
         if let Some((request, length)) = upgrade::upgrade_request(&head, max_headers) {
             let client = upgrade::client_of(&stream);
+            let server_name = stream
+                .get_ssl_digest()
+                .and_then(|d| crate::tls::server_name(&d).map(str::to_string));
             let upgrade = upgrade::Upgrade {
                 request,
                 read: head,
                 head_length: length,
                 client,
+                server_name,
             };
             upgrade::serve(stream, upgrade, &context.proxy, &context.drain).await;
             return;

@@ -26,6 +26,7 @@ use crate::header_edits::edit_headers;
 use crate::metrics::{ListenerCounters, Metrics};
 use crate::mirror::{MirroredRequest, Mirrors};
 use crate::state::{Applied, Balancer, Current};
+use crate::tls;
 use crate::upstream::UpstreamSettings;
 
 /// Requests multiplexed on one HTTP/2 connection to an endpoint before another is opened.
@@ -94,7 +95,14 @@ pub(crate) enum Outcome {
 impl PorticoProxy {
     /// Ask the router for the request's [`Action`] and turn it into an [`Outcome`]: the
     /// endpoint of a forward is chosen by the cluster's load balancer.
-    pub(crate) fn decide(&self, header: &RequestHeader, ctx: &mut RequestCtx) -> Outcome {
+    /// `server_name` is the SNI of the request's TLS connection: a request for a host that
+    /// another listener owns is answered 421.
+    pub(crate) fn decide(
+        &self,
+        header: &RequestHeader,
+        server_name: Option<&str>,
+        ctx: &mut RequestCtx,
+    ) -> Outcome {
         let current = self.current.load();
         let Some(applied) = current.as_deref() else {
             return Outcome::Respond(503);
@@ -113,6 +121,9 @@ impl PorticoProxy {
             .or_else(|| header.uri.authority().map(|a| a.as_str()))
             .unwrap_or_default();
         let host = normalize_host(authority);
+        if server_name.is_some_and(|name| socket.misdirected(name, &host)) {
+            return Outcome::Respond(421);
+        }
         let Ok(path) = normalize_path(header.uri.path(), self.paths) else {
             return Outcome::Respond(400);
         };
@@ -242,7 +253,11 @@ impl ProxyHttp for PorticoProxy {
 
     /// Route the request. Returns `true` when a response (404, 500, redirect) was already sent.
     async fn request_filter(&self, session: &mut Session, ctx: &mut Self::CTX) -> Result<bool> {
-        let outcome = self.decide(session.req_header(), ctx);
+        let server_name = session
+            .digest()
+            .and_then(|d| d.ssl_digest.as_deref())
+            .and_then(tls::server_name);
+        let outcome = self.decide(session.req_header(), server_name, ctx);
         if let Some(action) = &ctx.action {
             if let Some(headers) = cors::preflight(action, session.req_header()) {
                 let mut response = ResponseHeader::build(204, Some(headers.len() + 1))?;

@@ -1,7 +1,13 @@
 //! TLS termination: certificates are parsed once when a snapshot arrives, and a resolver picks
 //! one per handshake by SNI (exact listener hostname, then wildcard, then a catch-all listener).
+//! The SNI is kept with the connection, so requests on it can be checked against it.
 
+use std::any::Any;
 use std::sync::Arc;
+
+use async_trait::async_trait;
+use pingora_core::listeners::TlsAccept;
+use pingora_core::protocols::tls::{SslDigest, TlsRef};
 
 use pingora_core::tls::sign::CertifiedKey;
 use pingora_core::tls::{ClientHello, CryptoProvider, ResolvesServerCert, ServerConfig};
@@ -66,6 +72,33 @@ fn certified_key(certificate: &Certificate) -> Result<CertifiedKey, String> {
     let provider = CryptoProvider::get_default().ok_or("no TLS crypto provider installed")?;
     CertifiedKey::from_der(chain, key, provider)
         .map_err(|e| format!("unusable certificate and key: {e}"))
+}
+
+/// The server name (SNI) a TLS connection was opened for, lowercased, kept in the
+/// connection's `SslDigest` so requests on it can be checked against it.
+#[derive(Debug)]
+pub struct ServerName(String);
+
+/// Records each connection's [`ServerName`] when its handshake completes.
+pub struct RecordServerName;
+
+#[async_trait]
+impl TlsAccept for RecordServerName {
+    async fn handshake_complete_callback(
+        &self,
+        tls: &TlsRef,
+    ) -> Option<Arc<dyn Any + Send + Sync>> {
+        let name = tls.server_name()?.to_ascii_lowercase();
+        Some(Arc::new(ServerName(name)))
+    }
+}
+
+/// The server name of the connection `digest` describes, when it sent one.
+pub fn server_name(digest: &SslDigest) -> Option<&str> {
+    digest
+        .extension
+        .get::<ServerName>()
+        .map(|name| name.0.as_str())
 }
 
 #[cfg(test)]

@@ -87,6 +87,8 @@ pub struct Upgrade {
     pub head_length: usize,
     /// The client's address.
     pub client: Option<std::net::IpAddr>,
+    /// The server name (SNI) of the client's TLS connection.
+    pub server_name: Option<String>,
 }
 
 /// Serve `upgrade` on `downstream` with the socket's `proxy`; tunnels close when `drain`'s
@@ -97,9 +99,10 @@ pub async fn serve(mut downstream: Stream, upgrade: Upgrade, proxy: &PorticoProx
         read,
         head_length,
         client,
+        server_name,
     } = upgrade;
     let mut ctx = RequestCtx::default();
-    let status = match proxy.decide(&request, &mut ctx) {
+    let status = match proxy.decide(&request, server_name.as_deref(), &mut ctx) {
         Outcome::Respond(status) => {
             answer_and_close(downstream, status, None).await;
             status

@@ -17,6 +17,9 @@ use crate::resources::Resources;
 /// Gateway API v1.6.1 names them; docs/features.md says which test proves each.
 pub const SUPPORTED_FEATURES: &[&str] = &[
     "Gateway",
+    "GatewayAddressEmpty",
+    "GatewayHTTPListenerIsolation",
+    "GatewayHTTPSListenerDetectMisdirectedRequests",
     "GatewayInfrastructurePropagation",
     "GatewayPort8080",
     "HTTPRoute",

@@ -138,6 +138,10 @@ fn bind_address(gateway: &Gateway, options: &Options) -> Result<IpAddr, Problem>
         ));
     }
     let value = address.value.as_deref().unwrap_or_default();
+    if value.is_empty() {
+        // An IPAddress without a value asks for one to be assigned, as if none were listed.
+        return Ok(options.default_address);
+    }
     value.parse::<IpAddr>().map_err(|_| {
         Problem::new(
             reasons::UNSUPPORTED_ADDRESS,

@@ -122,10 +122,22 @@ impl Router {
 }
 
 impl SocketRouter {
+    /// Whether a request for `host` arrived on a TLS connection for `server_name` (its SNI)
+    /// that another listener of the socket owns: such a request was misdirected (a client
+    /// reusing a connection for a name it should not have, answered 421).
+    pub fn misdirected(&self, server_name: &str, host: &str) -> bool {
+        self.listener_for(server_name) != self.listener_for(host)
+    }
+
+    /// The most specific listener for `host`.
+    fn listener_for(&self, host: &str) -> Option<usize> {
+        self.listeners.matching(host).flatten().next().copied()
+    }
+
     /// Route a request: pick the most specific listener for its host, then the best rule.
     pub fn route<'a>(&'a self, request: &Request<'_>) -> Option<RouteMatch<'a>> {
-        let index = self.listeners.matching(request.host).flatten().next()?;
-        let table = self.tables.get(*index)?;
+        let index = self.listener_for(request.host)?;
+        let table = self.tables.get(index)?;
         let parts = RequestParts {
             method: request.method,
             headers: request.headers,
@@ -418,5 +430,31 @@ mod tests {
             routed(delete, "/items/x", Some("force=yes")).as_deref(),
             Some("fallback")
         );
+    }
+
+    #[test]
+    fn a_host_owned_by_another_listener_than_the_server_name_is_misdirected() {
+        let listeners = [
+            ("ns/gw/any", None),
+            ("ns/gw/second", Some("second.example.org")),
+            ("ns/gw/wild", Some("*.wildcard.org")),
+            ("ns/gw/fourth", Some("fourth.wildcard.org")),
+        ];
+        let r = router(
+            listeners
+                .iter()
+                .map(|(key, hostname)| listener(key, *hostname, vec![]))
+                .collect(),
+        );
+        let socket = r.socket(IpAddr::from([0, 0, 0, 0]), 80).expect("socket");
+        assert!(
+            !socket.misdirected("example.org", "unknown.org"),
+            "both the catch-all"
+        );
+        assert!(socket.misdirected("example.org", "second.example.org"));
+        assert!(socket.misdirected("second.example.org", "example.org"));
+        assert!(!socket.misdirected("third.wildcard.org", "fifth.wildcard.org"));
+        assert!(socket.misdirected("third.wildcard.org", "fourth.wildcard.org"));
+        assert!(socket.misdirected("fourth.wildcard.org", "fifth.wildcard.org"));
     }
 }
