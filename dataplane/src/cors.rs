@@ -4,6 +4,7 @@
 
 use http::{HeaderName, HeaderValue, Method, header};
 use pingora_http::{RequestHeader, ResponseHeader};
+use pingora_proxy::Session;
 use portico_router::RouteAction;
 
 /// When `request` is a CORS preflight (`OPTIONS` with `Origin` and
@@ -24,6 +25,20 @@ pub fn preflight(
         Some(method),
         headers.get(header::ACCESS_CONTROL_REQUEST_HEADERS),
     ))
+}
+
+/// Answer a preflight with 204 and `headers`.
+pub async fn answer_preflight(
+    session: &mut Session,
+    headers: Vec<(HeaderName, HeaderValue)>,
+) -> pingora_core::Result<()> {
+    let mut response = ResponseHeader::build(204, Some(headers.len()))?;
+    for (name, value) in headers {
+        response.append_header(name, value)?;
+    }
+    session
+        .write_response_header(Box::new(response), true)
+        .await
 }
 
 /// The `Origin` of a request to `action`'s rule that its response must answer.

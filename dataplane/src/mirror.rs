@@ -14,11 +14,12 @@ use http::HeaderValue;
 use pingora_core::connectors::http::Connector;
 use pingora_core::upstreams::peer::HttpPeer;
 use pingora_http::RequestHeader;
+use portico_router::RouteAction;
 use portico_snapshot::BackendProtocol;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
 use crate::metrics::{Metrics, MirrorOutcome};
-use crate::state::Balancer;
+use crate::state::{Applied, Balancer};
 use crate::upstream::UpstreamSettings;
 
 /// Copies under way at once, per data plane.
@@ -125,6 +126,16 @@ impl Mirrors {
             .await;
         Ok(())
     }
+}
+
+/// The clusters of `action`'s mirrors that draw a request (each draws on its own).
+pub fn targets(applied: &Applied, action: &RouteAction) -> Vec<Arc<Balancer>> {
+    action
+        .mirrors
+        .iter()
+        .filter(|mirror| mirror.takes(rand::random()))
+        .filter_map(|mirror| applied.clusters.get(mirror.cluster.as_str()).cloned())
+        .collect()
 }
 
 /// Fields that belong to one HTTP/1.1 connection, which HTTP/2 does not carry.

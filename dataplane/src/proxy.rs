@@ -24,8 +24,8 @@ use crate::cors;
 use crate::forwarded::{Arrival, set_forwarding_headers};
 use crate::header_edits::edit_headers;
 use crate::metrics::{ListenerCounters, Metrics};
-use crate::mirror::{MirroredRequest, Mirrors};
-use crate::state::{Applied, Balancer, Current};
+use crate::mirror::{self, MirroredRequest, Mirrors};
+use crate::state::{Balancer, Current};
 use crate::tls;
 use crate::upstream::UpstreamSettings;
 
@@ -165,7 +165,7 @@ impl PorticoProxy {
                     ctx.balancer = Some(balancer);
                     ctx.backend = backend;
                     if let Some(action) = &ctx.action {
-                        ctx.mirror_to = mirror_targets(applied, action);
+                        ctx.mirror_to = mirror::targets(applied, action);
                     }
                     if path.is_some() {
                         ctx.forwarded_path = path;
@@ -260,13 +260,7 @@ impl ProxyHttp for PorticoProxy {
         let outcome = self.decide(session.req_header(), server_name, ctx);
         if let Some(action) = &ctx.action {
             if let Some(headers) = cors::preflight(action, session.req_header()) {
-                let mut response = ResponseHeader::build(204, Some(headers.len() + 1))?;
-                for (name, value) in headers {
-                    response.append_header(name, value)?;
-                }
-                session
-                    .write_response_header(Box::new(response), true)
-                    .await?;
+                cors::answer_preflight(session, headers).await?;
                 return Ok(true);
             }
             ctx.cors_origin = cors::origin(action, session.req_header());
@@ -485,16 +479,6 @@ impl PorticoProxy {
             .unwrap_or(&self.metrics.unmatched)
             .record(status);
     }
-}
-
-/// The clusters of `action`'s mirrors that draw a request.
-fn mirror_targets(applied: &Applied, action: &RouteAction) -> Vec<Arc<Balancer>> {
-    action
-        .mirrors
-        .iter()
-        .filter(|mirror| mirror.takes(rand::random()))
-        .filter_map(|mirror| applied.clusters.get(mirror.cluster.as_str()).cloned())
-        .collect()
 }
 
 /// The address of `session`'s client.
