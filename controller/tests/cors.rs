@@ -109,6 +109,15 @@ async fn preflights_are_answered_and_allowed_origins_may_read_responses() {
         header(&allowed, "access-control-expose-headers").as_deref(),
         Some("x-header-3")
     );
+    // Answers differ by origin, so every response of the rule says so, with or without one.
+    let no_origin = client
+        .get(format!("http://127.0.0.1:{proxy}/app/items"))
+        .header("host", "api.example.com")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(header(&no_origin, "vary").as_deref(), Some("Origin"));
+    assert_eq!(header(&no_origin, "access-control-allow-origin"), None);
     let other = request(reqwest::Method::GET, "https://evil.example")
         .send()
         .await

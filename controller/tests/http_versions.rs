@@ -208,16 +208,20 @@ async fn websocket_messages_flow_both_ways_and_outlive_a_snapshot_swap() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refused_and_unrouted_upgrades_are_answered_like_other_requests() {
-    let (_deployment, http, _, _) = deployment().await;
-    let upgrade = |host: &str| {
+async fn refused_unrouted_and_other_upgrades_are_answered_like_other_requests() {
+    let (deployment, http, _, _) = deployment().await;
+    // A WebSocket upgrade the backend does not take (no Sec-WebSocket-Key, so the echo answers
+    // 200), with a second request pipelined behind it: the answer comes back, the connection
+    // closes, and the second request never reaches the backend.
+    let upgrade = |host: &str, protocol: &str| {
         format!(
-            "GET /chat HTTP/1.1\r\nHost: {host}\r\nUpgrade: foo/1\r\nConnection: Upgrade\r\n\r\n"
+            "GET /chat HTTP/1.1\r\nHost: {host}\r\nUpgrade: {protocol}\r\nConnection: Upgrade\r\n\r\n"
         )
     };
-    // The echo backend does not speak foo/1: its 200 comes back, and the connection closes.
+    let smuggled = "GET /smuggled HTTP/1.1\r\nHost: app.example.com\r\n\r\n";
     let mut stream = support::raw::connect(http);
-    std::io::Write::write_all(&mut stream, upgrade("app.example.com").as_bytes()).expect("send");
+    let sent = format!("{}{smuggled}", upgrade("app.example.com", "websocket"));
+    std::io::Write::write_all(&mut stream, sent.as_bytes()).expect("send");
     let (status, head, body) = support::raw::read_response(&mut stream);
     assert_eq!(status, 200, "{head}");
     assert!(
@@ -225,11 +229,24 @@ async fn refused_and_unrouted_upgrades_are_answered_like_other_requests() {
         "{head}"
     );
     let seen: serde_json::Value = serde_json::from_str(&body).expect("the echo's JSON");
-    assert_eq!(seen["headers"]["upgrade"], "foo/1", "{seen}");
+    assert_eq!(seen["headers"]["upgrade"], "websocket", "{seen}");
     assert_eq!(seen["headers"]["x-forwarded-for"], "127.0.0.1", "{seen}");
     assert!(support::raw::closed(&mut stream));
+    assert!(
+        !deployment.echo_log("app").contains("/smuggled"),
+        "{}",
+        deployment.echo_log("app")
+    );
 
     // No route for the host: 404, as for any request.
-    let (status, _, _) = support::raw::exchange(http, upgrade("nowhere.example.com").as_bytes());
+    let (status, _, _) =
+        support::raw::exchange(http, upgrade("nowhere.example.com", "websocket").as_bytes());
     assert_eq!(status, 404);
+
+    // Other upgrades (h2c here) are not offered: the request is served as a plain one.
+    let (status, _, body) =
+        support::raw::exchange(http, upgrade("app.example.com", "h2c").as_bytes());
+    assert_eq!(status, 200);
+    let seen: serde_json::Value = serde_json::from_str(&body).expect("the echo's JSON");
+    assert!(seen["headers"].get("upgrade").is_none(), "{seen}");
 }

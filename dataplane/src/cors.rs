@@ -47,9 +47,14 @@ pub fn origin(action: &RouteAction, request: &RequestHeader) -> Option<HeaderVal
     request.headers.get(header::ORIGIN).cloned()
 }
 
-/// Add the rule's CORS headers for a request from `origin` to `response`.
-pub fn answer(action: &RouteAction, origin: &HeaderValue, response: &mut ResponseHeader) {
+/// Add the rule's CORS headers for a request from `origin` to `response`; without an origin,
+/// only `Vary: Origin` (the answer differs by origin, which shared caches must know).
+pub fn answer(action: &RouteAction, origin: Option<&HeaderValue>, response: &mut ResponseHeader) {
     let Some(cors) = &action.cors else {
+        return;
+    };
+    let Some(origin) = origin else {
+        let _ = response.append_header(header::VARY, HeaderValue::from_static("Origin"));
         return;
     };
     let names: Vec<HeaderName> = response.headers.keys().cloned().collect();

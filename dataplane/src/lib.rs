@@ -20,6 +20,8 @@ mod downstream;
 mod drain;
 mod forwarded;
 mod header_edits;
+mod hop_by_hop;
+mod http1_head;
 mod listeners;
 mod metrics;
 mod mirror;

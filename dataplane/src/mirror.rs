@@ -18,6 +18,7 @@ use portico_router::RouteAction;
 use portico_snapshot::BackendProtocol;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 
+use crate::hop_by_hop;
 use crate::metrics::{Metrics, MirrorOutcome};
 use crate::state::{Applied, Balancer};
 use crate::upstream::UpstreamSettings;
@@ -60,15 +61,17 @@ impl Mirrors {
         }
     }
 
-    /// Start copying a request whose head, as it goes upstream, is `head` (sent to `host`),
-    /// to an endpoint of `balancer`'s cluster. `None` when the copy is skipped.
+    /// Start copying a request whose head, as it goes upstream, is `head` (sent to `host`;
+    /// `has_body` when a body follows), to an endpoint of `balancer`'s cluster. `None` when
+    /// the copy is skipped.
     pub fn start(
         &self,
         balancer: &Balancer,
         head: &RequestHeader,
         host: Option<&HeaderValue>,
+        has_body: bool,
     ) -> Option<MirroredRequest> {
-        let head = copy_head(head, host, balancer.protocol)?;
+        let head = copy_head(head, host, has_body, balancer.protocol)?;
         let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
             self.metrics.record_mirror(MirrorOutcome::Skipped);
             return None;
@@ -138,23 +141,17 @@ pub fn targets(applied: &Applied, action: &RouteAction) -> Vec<Arc<Balancer>> {
         .collect()
 }
 
-/// Fields that belong to one HTTP/1.1 connection, which HTTP/2 does not carry.
-const CONNECTION_FIELDS: [&str; 5] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "transfer-encoding",
-    "upgrade",
-];
-
-/// `head` in the HTTP version the copy's cluster speaks: HTTP/1.1 with a `Host` field, or
+/// `head` in the HTTP version the copy's cluster speaks, without its connection-specific
+/// fields: HTTP/1.1 with a `Host` field (and chunked framing for a body of unknown length), or
 /// HTTP/2 with an absolute URI. `None` when it cannot be expressed (no host for HTTP/2).
 fn copy_head(
     head: &RequestHeader,
     host: Option<&HeaderValue>,
+    has_body: bool,
     protocol: BackendProtocol,
 ) -> Option<RequestHeader> {
     let mut copy = head.clone();
+    hop_by_hop::strip(&mut copy);
     let target = head
         .uri
         .path_and_query()
@@ -170,12 +167,13 @@ fn copy_head(
             if head.uri.authority().is_some() {
                 copy.set_uri(http::Uri::try_from(target).ok()?);
             }
+            if has_body && !copy.headers.contains_key(http::header::CONTENT_LENGTH) {
+                copy.insert_header(http::header::TRANSFER_ENCODING, "chunked")
+                    .ok()?;
+            }
         }
         BackendProtocol::H2c => {
             copy.set_version(http::Version::HTTP_2);
-            for name in CONNECTION_FIELDS {
-                copy.remove_header(name);
-            }
             let host = copy
                 .headers
                 .get(http::header::HOST)
@@ -187,6 +185,36 @@ fn copy_head(
         }
     }
     Some(copy)
+}
+
+/// How much of a request's body its copies have had. Pingora replays a body from its start
+/// when it retries the request on another connection; the copies must not get it twice.
+#[derive(Debug, Default)]
+pub struct BodyProgress {
+    /// Bytes passed to the copies.
+    fed: usize,
+    /// Bytes of the body seen in the current attempt.
+    seen: usize,
+}
+
+impl BodyProgress {
+    /// Another attempt at the request begins: its body is seen again from the start.
+    pub fn new_attempt(&mut self) {
+        self.seen = 0;
+    }
+
+    /// The part of `chunk` the copies have not had yet.
+    pub fn unseen(&mut self, chunk: Option<&Bytes>) -> Option<Bytes> {
+        let chunk = chunk?;
+        let start = self.seen;
+        self.seen += chunk.len();
+        if self.seen <= self.fed {
+            return None;
+        }
+        let skip = self.fed.saturating_sub(start);
+        self.fed = self.seen;
+        Some(chunk.slice(skip..))
+    }
 }
 
 /// Why a copy stopped before its answer was read.
@@ -211,5 +239,48 @@ impl MirroredRequest {
             return false;
         }
         !end || self.body.try_send(Chunk::End).is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replayed_body_is_not_fed_twice() {
+        let mut progress = BodyProgress::default();
+        let chunk = |s: &'static str| Bytes::from_static(s.as_bytes());
+        assert_eq!(
+            progress.unseen(Some(&chunk("hello "))),
+            Some(chunk("hello "))
+        );
+        // A retry replays what was read so far, then the body goes on.
+        progress.new_attempt();
+        assert_eq!(progress.unseen(Some(&chunk("hel"))), None);
+        assert_eq!(progress.unseen(Some(&chunk("lo wor"))), Some(chunk("wor")));
+        assert_eq!(progress.unseen(Some(&chunk("ld"))), Some(chunk("ld")));
+        assert_eq!(progress.unseen(None), None);
+    }
+
+    #[test]
+    fn copies_lose_connection_fields_and_get_framing_for_a_body_of_unknown_length() {
+        let mut head = RequestHeader::build("POST", b"/upload", None).expect("head");
+        head.set_version(http::Version::HTTP_2);
+        head.append_header("connection", "x-hop").expect("field");
+        head.append_header("x-hop", "1").expect("field");
+        let host = HeaderValue::from_static("shop.example.com");
+        let copy = copy_head(&head, Some(&host), true, BackendProtocol::Http1).expect("copy");
+        assert_eq!(copy.version, http::Version::HTTP_11);
+        assert_eq!(copy.headers.get("host"), Some(&host));
+        assert_eq!(
+            copy.headers
+                .get("transfer-encoding")
+                .map(HeaderValue::as_bytes),
+            Some(&b"chunked"[..])
+        );
+        assert!(!copy.headers.contains_key("x-hop"));
+        let copy = copy_head(&head, Some(&host), true, BackendProtocol::H2c).expect("copy");
+        assert_eq!(copy.uri.to_string(), "http://shop.example.com/upload");
+        assert!(!copy.headers.contains_key("transfer-encoding"));
     }
 }

@@ -24,7 +24,7 @@ use crate::cors;
 use crate::forwarded::{Arrival, set_forwarding_headers};
 use crate::header_edits::edit_headers;
 use crate::metrics::{ListenerCounters, Metrics};
-use crate::mirror::{self, MirroredRequest, Mirrors};
+use crate::mirror::{self, BodyProgress, MirroredRequest, Mirrors};
 use crate::state::{Balancer, Current};
 use crate::tls;
 use crate::upstream::UpstreamSettings;
@@ -81,6 +81,8 @@ pub struct RequestCtx {
     mirror_to: Vec<Arc<Balancer>>,
     /// Copies of this request under way, fed its body.
     copies: Vec<MirroredRequest>,
+    /// How much of the body the copies have had.
+    copied: BodyProgress,
     /// The `Origin` the response answers, for a rule with a CORS filter.
     cors_origin: Option<http::HeaderValue>,
 }
@@ -296,8 +298,9 @@ impl ProxyHttp for PorticoProxy {
         ctx: &mut Self::CTX,
     ) -> Result<()> {
         if !ctx.copies.is_empty() {
+            let unseen = ctx.copied.unseen(body.as_ref());
             ctx.copies
-                .retain(|copy| copy.feed(body.as_ref(), end_of_stream));
+                .retain(|copy| copy.feed(unseen.as_ref(), end_of_stream));
         }
         Ok(())
     }
@@ -309,6 +312,7 @@ impl ProxyHttp for PorticoProxy {
         _session: &mut Session,
         ctx: &mut Self::CTX,
     ) -> Result<Box<HttpPeer>> {
+        ctx.copied.new_attempt();
         if let Some(peer) = ctx.peer.take() {
             return Ok(peer);
         }
@@ -374,8 +378,8 @@ impl ProxyHttp for PorticoProxy {
         ctx: &mut Self::CTX,
     ) -> Result<()> {
         self.edit_response(upstream_response, ctx);
-        if let (Some(action), Some(origin)) = (&ctx.action, &ctx.cors_origin) {
-            cors::answer(action, origin, upstream_response);
+        if let Some(action) = &ctx.action {
+            cors::answer(action, ctx.cors_origin.as_ref(), upstream_response);
         }
         Ok(())
     }
@@ -452,7 +456,7 @@ impl PorticoProxy {
 
     /// Start the copies of a request its rule's mirrors drew it for: the request as it goes
     /// upstream, with the rule's edits but not those of the backend it goes to.
-    fn start_copies(&self, session: &Session, ctx: &mut RequestCtx) {
+    fn start_copies(&self, session: &mut Session, ctx: &mut RequestCtx) {
         let targets = std::mem::take(&mut ctx.mirror_to);
         if targets.is_empty() {
             return;
@@ -466,9 +470,10 @@ impl PorticoProxy {
             return;
         }
         let host = host_of(request);
+        let has_body = !session.is_body_empty();
         ctx.copies = targets
             .iter()
-            .filter_map(|balancer| self.mirrors.start(balancer, &head, host.as_ref()))
+            .filter_map(|balancer| self.mirrors.start(balancer, &head, host.as_ref(), has_body))
             .collect();
     }
 

@@ -1,14 +1,17 @@
-//! HTTP/1.1 connection upgrades (WebSocket and any other `Upgrade` protocol), tunnelled by
-//! Portico itself rather than by Pingora's proxy loop.
+//! HTTP/1.1 WebSocket upgrades, tunnelled by Portico itself rather than by Pingora's proxy
+//! loop. Other `Upgrade` protocols (`h2c` among them) are not offered: those requests go
+//! through Pingora, which forwards them without their `Upgrade`.
 //!
 //! Pingora 0.9 tears an upgraded connection down when it reads the endpoint's `101` before the
 //! upgrade request's (empty) body has been handed upstream, which happens under load
 //! (cloudflare/pingora#946). An upgrade request is routed like any other (same table, same
-//! header edits and `X-Forwarded-*`); then its head goes to the endpoint on a connection of its
-//! own, the answer comes back with the rule's response edits, and after a `101` bytes are
-//! copied both ways until either side closes, the connection has been idle in both directions
-//! for the upstream read timeout, or the data plane's drain ends. A refused upgrade is passed
-//! back as is and the connection closed after it.
+//! header edits and `X-Forwarded-*`, its connection-specific fields removed); then its head
+//! alone goes to the endpoint on a connection of its own, the answer comes back with the rule's
+//! response edits, and only after a `101` do the client's further bytes follow: they are copied
+//! both ways until either side closes, both directions have been idle for the upstream read
+//! timeout, or the data plane's drain ends. A refused upgrade is passed back, as long as its
+//! head says, and the connection closed after it. An upgrade request with a body, or with two
+//! `Host` fields, is refused with 400.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +21,7 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use pingora_core::protocols::Stream;
 use pingora_core::upstreams::peer::Peer;
-use pingora_http::{RequestHeader, ResponseHeader};
+use pingora_http::RequestHeader;
 use portico_snapshot::BackendProtocol;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -26,25 +29,23 @@ use tokio::time::Instant;
 
 use crate::bare_answer::answer_and_close;
 use crate::drain::Drain;
+use crate::hop_by_hop;
+use crate::http1_head::{
+    Failure, body_length, read_final_response_head, request_head, response_head,
+};
 use crate::proxy::{Outcome, PorticoProxy, RequestCtx};
-
-/// Largest response head accepted from an endpoint.
-const MAX_RESPONSE_HEAD: usize = 64 * 1024;
-
-/// Most header fields in an endpoint's response head.
-const MAX_RESPONSE_HEADERS: usize = 256;
 
 /// Bytes copied at a time through a tunnel.
 const CHUNK: usize = 16 * 1024;
 
-/// The request in `head` when it asks to upgrade the connection: HTTP/1.1 with an `Upgrade`
-/// header that its `Connection` header names. With the request comes the length of its head
-/// (bytes after it already belong to the new protocol).
+/// The request in `head` when it asks for a WebSocket: HTTP/1.1 with `Upgrade: websocket`,
+/// which its `Connection` header names. With the request comes the length of its head (bytes
+/// after it already belong to the new protocol).
 pub fn upgrade_request(head: &[u8], max_headers: usize) -> Option<(RequestHeader, usize)> {
-    // Most heads are not upgrades: a scan for the header name spares them the parse.
+    // Most heads are not upgrades: a scan for the field spares them the parse.
     if !head
-        .windows(b"upgrade".len())
-        .any(|w| w.eq_ignore_ascii_case(b"upgrade"))
+        .windows(b"\nupgrade:".len())
+        .any(|w| w.eq_ignore_ascii_case(b"\nupgrade:"))
     {
         return None;
     }
@@ -67,14 +68,31 @@ pub fn upgrade_request(head: &[u8], max_headers: usize) -> Option<(RequestHeader
             .append_header(field.name.to_string(), field.value)
             .ok()?;
     }
-    let names_upgrade = request
-        .headers
-        .get_all(http::header::CONNECTION)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|b| *b == b','))
-        .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"upgrade"));
-    (names_upgrade && request.headers.contains_key(http::header::UPGRADE))
-        .then_some((request, length))
+    let has_token = |name: http::header::HeaderName, wanted: &[u8]| {
+        request
+            .headers
+            .get_all(name)
+            .iter()
+            .flat_map(|v| v.as_bytes().split(|b| *b == b','))
+            .any(|token| token.trim_ascii().eq_ignore_ascii_case(wanted))
+    };
+    let websocket = has_token(http::header::CONNECTION, b"upgrade")
+        && has_token(http::header::UPGRADE, b"websocket");
+    websocket.then_some((request, length))
+}
+
+/// Why an upgrade request is refused before it is routed: a body (nothing may reach the
+/// endpoint before its `101`) or more than one `Host`.
+fn malformed(request: &RequestHeader) -> Option<&'static str> {
+    let headers = &request.headers;
+    if headers.get_all(http::header::HOST).iter().count() > 1 {
+        return Some("more than one Host field");
+    }
+    let has_body = headers.contains_key(http::header::TRANSFER_ENCODING)
+        || headers
+            .get(http::header::CONTENT_LENGTH)
+            .is_some_and(|length| length.as_bytes() != b"0");
+    has_body.then_some("an upgrade request with a body")
 }
 
 /// An upgrade request as read from a client.
@@ -102,6 +120,12 @@ pub async fn serve(mut downstream: Stream, upgrade: Upgrade, proxy: &PorticoProx
         server_name,
     } = upgrade;
     let mut ctx = RequestCtx::default();
+    if let Some(reason) = malformed(&request) {
+        tracing::debug!(reason, "upgrade refused");
+        answer_and_close(downstream, 400, None).await;
+        proxy.record(&ctx, 400);
+        return;
+    }
     let status = match proxy.decide(&request, server_name.as_deref(), &mut ctx) {
         Outcome::Respond(status) => {
             answer_and_close(downstream, status, None).await;
@@ -135,21 +159,6 @@ pub async fn serve(mut downstream: Stream, upgrade: Upgrade, proxy: &PorticoProx
         }
     };
     proxy.record(&ctx, status);
-}
-
-/// Why an upgrade got no answer from an endpoint, and the status the client gets instead.
-struct Failure {
-    status: u16,
-    reason: String,
-}
-
-impl Failure {
-    fn new(status: u16, reason: impl Into<String>) -> Self {
-        Self {
-            status,
-            reason: reason.into(),
-        }
-    }
 }
 
 /// One upgrade request on its way to an endpoint.
@@ -193,43 +202,63 @@ impl Tunnel<'_> {
         let mut upstream = self.connect(peer, ctx).await?;
 
         let mut head = self.request.clone();
+        hop_by_hop::strip(&mut head);
+        head.insert_header(http::header::CONNECTION, "Upgrade")
+            .and_then(|()| head.insert_header(http::header::UPGRADE, "websocket"))
+            .map_err(|e| Failure::new(500, e.to_string()))?;
         proxy
             .edit_upstream_request(self.request, self.client, &mut head, ctx, Some(ctx.backend))
             .map_err(|e| Failure::new(500, e.to_string()))?;
-        let mut outgoing = request_head(&head);
-        outgoing.extend_from_slice(&self.early);
-        tokio::time::timeout(write_timeout, upstream.write_all(&outgoing))
+        // The head alone: nothing else reaches the endpoint before its 101.
+        write_within(write_timeout, &mut upstream, &request_head(&head))
             .await
-            .map_err(|_| Failure::new(504, "sending the request head timed out"))?
             .map_err(|e| Failure::new(502, format!("sending the request head: {e}")))?;
 
-        let (mut response, rest) = read_response_head(&mut upstream, read_timeout).await?;
+        let (mut response, rest) = read_final_response_head(&mut upstream, read_timeout).await?;
         let status = response.status.as_u16();
         proxy.edit_response(&mut response, ctx);
-        if status != 101 {
-            let _ = response.insert_header(http::header::CONNECTION, "close");
-        }
+        let switched = status == 101;
         let mut answer = response_head(&response);
-        answer.extend_from_slice(&rest);
-        if downstream.write_all(&answer).await.is_err() || downstream.flush().await.is_err() {
+        let declared = if switched {
+            answer.extend_from_slice(&rest);
+            None
+        } else {
+            let _ = response.insert_header(http::header::CONNECTION, "close");
+            answer = response_head(&response);
+            let declared = body_length(&response);
+            let shown = declared.map_or(rest.len(), |n| rest.len().min(n as usize));
+            answer.extend_from_slice(&rest[..shown]);
+            declared.map(|n| n.saturating_sub(shown as u64))
+        };
+        if write_within(write_timeout, downstream, &answer)
+            .await
+            .is_err()
+        {
             return Ok(status);
         }
         let mut stopped = self.drain.stopped();
         let idle = Activity::new();
+        // Silence is judged by the data plane's read timeout, not a route's request timeouts.
+        let idle_limit = proxy.upstream.read_timeout;
         let copying = async {
-            if status == 101 {
+            if switched {
+                if write_within(write_timeout, &mut upstream, &self.early)
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
                 let (mut from_client, mut to_client) = tokio::io::split(downstream);
                 let (mut from_endpoint, mut to_endpoint) = tokio::io::split(upstream);
-                let _ = tokio::join!(
+                // Either direction failing ends both; one ending cleanly lets the other finish.
+                let _ = tokio::try_join!(
                     pump(&mut from_client, &mut to_endpoint, &idle),
                     pump(&mut from_endpoint, &mut to_client, &idle),
                 );
             } else {
                 // A refused upgrade: the rest of its body, as long as its head says (or until
                 // the endpoint closes when it does not say).
-                let declared = body_length(&response);
-                let left = declared.map(|n| n.saturating_sub(rest.len() as u64));
-                let _ = match left {
+                let _ = match declared {
                     Some(left) => pump(&mut (&mut upstream).take(left), downstream, &idle).await,
                     None => pump(&mut upstream, downstream, &idle).await,
                 };
@@ -237,8 +266,8 @@ impl Tunnel<'_> {
         };
         tokio::select! {
             () = copying => {}
-            () = idle.expired(read_timeout) => {
-                tracing::debug!(?read_timeout, "upgraded connection idle; closing");
+            () = idle.expired(idle_limit) => {
+                tracing::debug!(?idle_limit, "upgraded connection idle; closing");
             }
             _ = stopped.wait_for(|&stop| stop) => {}
         }
@@ -334,94 +363,19 @@ where
     }
 }
 
-/// How long the body of a non-`101` `response` is, when its head says.
-fn body_length(response: &ResponseHeader) -> Option<u64> {
-    let status = response.status;
-    if status.is_informational()
-        || status == http::StatusCode::NO_CONTENT
-        || status == http::StatusCode::NOT_MODIFIED
-    {
-        return Some(0);
-    }
-    if response
-        .headers
-        .contains_key(http::header::TRANSFER_ENCODING)
-    {
-        return None;
-    }
-    response
-        .headers
-        .get(http::header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .trim()
-        .parse()
-        .ok()
-}
-
-/// Read an HTTP/1 response head from `upstream`, each read within `timeout`: the response and
-/// the bytes read after its head.
-async fn read_response_head(
-    upstream: &mut TcpStream,
+/// Write all of `bytes` to `stream` and flush, within `timeout`.
+async fn write_within<W: AsyncWrite + Unpin + ?Sized>(
     timeout: Duration,
-) -> Result<(ResponseHeader, Bytes), Failure> {
-    let mut received = BytesMut::with_capacity(4096);
-    loop {
-        let read = tokio::time::timeout(timeout, upstream.read_buf(&mut received))
-            .await
-            .map_err(|_| Failure::new(504, "the endpoint did not answer in time"))?
-            .map_err(|e| Failure::new(502, format!("reading the answer: {e}")))?;
-        if read == 0 {
-            return Err(Failure::new(502, "the endpoint closed the connection"));
-        }
-        let mut fields = [httparse::EMPTY_HEADER; MAX_RESPONSE_HEADERS];
-        let mut parsed = httparse::Response::new(&mut fields);
-        match parsed.parse(&received) {
-            Ok(httparse::Status::Complete(length)) => {
-                let status = parsed.code.unwrap_or(502);
-                let mut response = ResponseHeader::build(status, Some(parsed.headers.len()))
-                    .map_err(|e| Failure::new(502, format!("bad status {status}: {e}")))?;
-                for field in parsed.headers.iter() {
-                    response
-                        .append_header(field.name.to_string(), field.value)
-                        .map_err(|e| Failure::new(502, format!("bad header: {e}")))?;
-                }
-                return Ok((response, received.freeze().slice(length..)));
-            }
-            Ok(httparse::Status::Partial) if received.len() < MAX_RESPONSE_HEAD => {}
-            Ok(httparse::Status::Partial) => {
-                return Err(Failure::new(502, "the answer's head is too large"));
-            }
-            Err(e) => return Err(Failure::new(502, format!("bad answer: {e}"))),
-        }
-    }
-}
-
-/// `request`'s head as HTTP/1.1 bytes.
-fn request_head(request: &RequestHeader) -> Vec<u8> {
-    let target = request.uri.path_and_query().map_or("/", |p| p.as_str());
-    let mut head = format!("{} {target} HTTP/1.1\r\n", request.method).into_bytes();
-    append_fields(&mut head, &request.headers);
-    head
-}
-
-/// `response`'s head as HTTP/1.1 bytes.
-fn response_head(response: &ResponseHeader) -> Vec<u8> {
-    let status = response.status;
-    let reason = status.canonical_reason().unwrap_or("");
-    let mut head = format!("HTTP/1.1 {} {reason}\r\n", status.as_u16()).into_bytes();
-    append_fields(&mut head, &response.headers);
-    head
-}
-
-fn append_fields(head: &mut Vec<u8>, fields: &http::HeaderMap) {
-    for (name, value) in fields {
-        head.extend_from_slice(name.as_str().as_bytes());
-        head.extend_from_slice(b": ");
-        head.extend_from_slice(value.as_bytes());
-        head.extend_from_slice(b"\r\n");
-    }
-    head.extend_from_slice(b"\r\n");
+    stream: &mut W,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    let write = async {
+        stream.write_all(bytes).await?;
+        stream.flush().await
+    };
+    tokio::time::timeout(timeout, write)
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "write timed out"))?
 }
 
 /// The client address of a Pingora stream.
@@ -437,7 +391,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_http11_heads_with_an_upgrade_named_in_connection_are_upgrades() {
+    fn only_http11_websocket_upgrades_named_in_connection_are_tunnelled() {
         let websocket = b"GET /chat HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: keep-alive, Upgrade\r\n\r\nearly";
         let (request, length) = upgrade_request(websocket, 100).expect("an upgrade");
         assert_eq!(request.uri.path(), "/chat");
@@ -448,6 +402,8 @@ mod tests {
             b"GET / HTTP/1.0\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
             b"GET / HTTP/1.1\r\nConnection: upgrade\r\n\r\n",
             b"GET /upgrade HTTP/1.1\r\nX-Upgrade: 1\r\n\r\n",
+            b"GET / HTTP/1.1\r\nUpgrade: h2c\r\nConnection: Upgrade, HTTP2-Settings\r\n\r\n",
+            b"GET / HTTP/1.1\r\nUpgrade-Insecure-Requests: 1\r\nConnection: upgrade\r\n\r\n",
         ] {
             assert!(
                 upgrade_request(not_upgrade, 100).is_none(),
@@ -458,20 +414,14 @@ mod tests {
     }
 
     #[test]
-    fn heads_are_written_back_as_http11() {
-        let mut request = RequestHeader::build("GET", b"/a?b=c", None).expect("request");
-        request.append_header("host", "x").expect("header");
-        assert_eq!(
-            request_head(&request),
-            b"GET /a?b=c HTTP/1.1\r\nhost: x\r\n\r\n"
-        );
-        let mut response = ResponseHeader::build(101, None).expect("response");
-        response
-            .append_header("upgrade", "websocket")
-            .expect("header");
-        assert_eq!(
-            response_head(&response),
-            b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n"
-        );
+    fn upgrades_with_a_body_or_two_hosts_are_refused() {
+        let parse = |head: &[u8]| upgrade_request(head, 100).expect("an upgrade").0;
+        let upgrade = "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n";
+        let with = |fields: &str| parse(format!("{upgrade}{fields}\r\n").as_bytes());
+        assert_eq!(malformed(&with("Host: a\r\n")), None);
+        assert_eq!(malformed(&with("Host: a\r\nContent-Length: 0\r\n")), None);
+        assert!(malformed(&with("Host: a\r\nContent-Length: 5\r\n")).is_some());
+        assert!(malformed(&with("Host: a\r\nTransfer-Encoding: chunked\r\n")).is_some());
+        assert!(malformed(&with("Host: a\r\nHost: b\r\n")).is_some());
     }
 }

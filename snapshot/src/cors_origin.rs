@@ -63,8 +63,12 @@ impl OriginPattern {
         })
     }
 
-    /// Whether a request's `Origin` value is matched.
+    /// Whether a request's `Origin` value is matched. The opaque origin `null` (sandboxed
+    /// documents, files) matches no pattern, not even `*`.
     pub fn matches(&self, origin: &str) -> bool {
+        if origin == "null" {
+            return false;
+        }
         let Self::Origin { scheme, host, port } = self else {
             return true;
         };
@@ -112,11 +116,9 @@ mod tests {
         assert!(suffix.matches("https://xpto.www.bar.com"));
         assert!(!suffix.matches("https://bar.com"));
         assert!(!suffix.matches("https://foobar.com"));
-        assert!(
-            OriginPattern::parse("*")
-                .expect("valid")
-                .matches("https://a.b:12345")
-        );
+        let any = OriginPattern::parse("*").expect("valid");
+        assert!(any.matches("https://a.b:12345"));
+        assert!(!any.matches("null"), "an opaque origin is never allowed");
         for bad in [
             "www.foo.com",
             "https://a.*.com",
