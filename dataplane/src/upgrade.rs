@@ -218,13 +218,14 @@ impl Tunnel<'_> {
         let status = response.status.as_u16();
         proxy.edit_response(&mut response, ctx);
         let switched = status == 101;
+        if !switched {
+            let _ = response.insert_header(http::header::CONNECTION, "close");
+        }
         let mut answer = response_head(&response);
         let declared = if switched {
             answer.extend_from_slice(&rest);
             None
         } else {
-            let _ = response.insert_header(http::header::CONNECTION, "close");
-            answer = response_head(&response);
             let declared = body_length(&response);
             let shown = declared.map_or(rest.len(), |n| rest.len().min(n as usize));
             answer.extend_from_slice(&rest[..shown]);

@@ -40,6 +40,22 @@ impl BackendRef<'_> {
     }
 }
 
+/// A [`BackendRef`] borrowed from any of the API's generated backendRef types (a rule's, a
+/// mirror's), which share these fields but not a type.
+macro_rules! backend_ref {
+    ($reference:expr) => {{
+        let reference = $reference;
+        $crate::backends::BackendRef {
+            group: reference.group.as_deref(),
+            kind: reference.kind.as_deref(),
+            name: &reference.name,
+            namespace: reference.namespace.as_deref(),
+            port: reference.port,
+        }
+    }};
+}
+pub(crate) use backend_ref;
+
 /// Resolves the backendRefs of one route, collecting the clusters they name (once each) and
 /// the first problem found.
 pub(crate) struct Resolver<'i, 'a> {

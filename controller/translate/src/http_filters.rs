@@ -18,7 +18,7 @@ use portico_snapshot::{
     PathMatch, PathRewrite, RedirectCode, RequestMirror, RequestRedirect, Scheme, UrlRewrite,
 };
 
-use crate::backends::{BackendRef, Resolver};
+use crate::backends::{BackendRef, Resolver, backend_ref};
 use crate::conditions::{Problem, reasons};
 
 /// A problem that makes the route unsupported as written.
@@ -150,13 +150,7 @@ fn cors(c: &HttpRouteRulesFiltersCors) -> Result<CorsPolicy, Problem> {
 pub(crate) fn mirror_backend_ref(
     reference: &HttpRouteRulesFiltersRequestMirrorBackendRef,
 ) -> BackendRef<'_> {
-    BackendRef {
-        group: reference.group.as_deref(),
-        kind: reference.kind.as_deref(),
-        name: &reference.name,
-        namespace: reference.namespace.as_deref(),
-        port: reference.port,
-    }
+    backend_ref!(reference)
 }
 
 /// A RequestMirror, or `None` when its backendRef does not resolve (the resolver keeps why).

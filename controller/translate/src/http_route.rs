@@ -8,7 +8,7 @@ use gateway_api::httproutes::{
 };
 use portico_snapshot::{HttpRule, Timeouts, WeightedBackend};
 
-use crate::backends::{BackendRef, Resolver};
+use crate::backends::{self, BackendRef, Resolver};
 use crate::conditions::Problem;
 use crate::http_filters::{
     compile_backend_filters, compile_filters, mirror_backend_ref, unsupported,
@@ -69,13 +69,7 @@ impl RouteKind for HttpRouteKind {
 }
 
 fn backend_ref(reference: &HttpRouteRulesBackendRefs) -> BackendRef<'_> {
-    BackendRef {
-        group: reference.group.as_deref(),
-        kind: reference.kind.as_deref(),
-        name: &reference.name,
-        namespace: reference.namespace.as_deref(),
-        port: reference.port,
-    }
+    backends::backend_ref!(reference)
 }
 
 fn compile_rule(
