@@ -2,9 +2,13 @@
 //! description of what arrived (which backend, HTTP version, method, path, host, headers, body
 //! size), so routing is easy to see. A `delay` query parameter (`250ms`, `2s`; at most 30 s) makes it wait that
 //! long first, to show timeouts. It speaks HTTP/1.1 and HTTP/2 with prior knowledge on one
-//! port, and a WebSocket handshake gets a connection that sends every message back.
+//! port, and a WebSocket handshake gets a connection that sends every message back. With
+//! `--tls-cert` and `--tls-key` it serves TLS instead, reporting the server name the client
+//! asked for and the client certificate it presented (checked against `--client-ca` if given).
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
@@ -17,7 +21,11 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::Role;
 
-use crate::http_server::{Limits, Protocols, respond, serve};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio_rustls::TlsAcceptor;
+
+use crate::http_server::{Limits, Protocols, TlsInfo, respond, serve, serve_tls};
 
 /// A demo backend takes what a gateway may forward (heads up to 1 MiB, 1,000 fields), so the
 /// gateway's own limits are what tests see.
@@ -41,6 +49,15 @@ pub struct Args {
     /// Name reported in every answer (defaults to echo-PORT).
     #[arg(long)]
     name: Option<String>,
+    /// PEM certificate chain to serve TLS with (with `--tls-key`).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of `--tls-cert`.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// PEM CA certificates a client certificate must chain to; clients may also present none.
+    #[arg(long, requires = "tls_cert")]
+    client_ca: Option<PathBuf>,
 }
 
 /// The longest `delay` the echo backend honours.
@@ -64,13 +81,62 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let listener = TcpListener::bind((args.address.as_str(), args.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.address, args.port))?;
-    let name = args.name.unwrap_or_else(|| format!("echo-{}", args.port));
-    tracing::info!(%name, address = %args.address, port = args.port, "echo backend listening");
+    let name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("echo-{}", args.port));
+    let tls = tls_acceptor(&args)?;
+    tracing::info!(%name, address = %args.address, port = args.port, tls = tls.is_some(), "echo backend listening");
+    let handler = move |request| answer(name.clone(), request);
+    let serving = async move {
+        match tls {
+            Some(tls) => serve_tls(listener, ECHO_LIMITS, tls, handler).await,
+            None => serve(listener, ECHO_LIMITS, handler).await,
+        }
+    };
     tokio::select! {
-        () = serve(listener, ECHO_LIMITS, move |request| answer(name.clone(), request)) => {}
+        () = serving => {}
         _ = tokio::signal::ctrl_c() => {}
     }
     Ok(())
+}
+
+/// The TLS acceptor `--tls-cert`, `--tls-key` and `--client-ca` ask for, if any.
+fn tls_acceptor(args: &Args) -> anyhow::Result<Option<TlsAcceptor>> {
+    let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) else {
+        return Ok(None);
+    };
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .with_context(|| format!("cannot read certificates from {}", cert.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("cannot read a private key from {}", key.display()))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()?;
+    let builder = match &args.client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in CertificateDer::pem_file_iter(path)
+                .with_context(|| format!("cannot read {}", path.display()))?
+            {
+                roots.add(ca?)?;
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .allow_unauthenticated()
+            .build()?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
+        .with_single_cert(chain, key)
+        .context("the TLS certificate and key do not go together")?;
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Some(TlsAcceptor::from(Arc::new(config))))
 }
 
 /// The largest request body the echo backend reads; larger is answered 413.
@@ -110,8 +176,25 @@ async fn answer(name: String, mut request: Request<Incoming>) -> Response<Full<B
         "host": headers.get("host"),
         "headers": headers,
         "bodyBytes": body_bytes,
+        "tls": parts.extensions.get::<TlsInfo>().map(|tls| serde_json::json!({
+            "serverName": tls.server_name,
+            "peerCertificates": tls.peer_certificates.iter().map(|der| pem(der)).collect::<Vec<_>>(),
+        })),
     });
     respond(200, "application/json", description.to_string())
+}
+
+/// A DER certificate as PEM.
+fn pem(der: &[u8]) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+    for line in encoded.as_bytes().chunks(64) {
+        pem.push_str(&String::from_utf8_lossy(line));
+        pem.push('\n');
+    }
+    pem.push_str("-----END CERTIFICATE-----\n");
+    pem
 }
 
 /// Answer a WebSocket handshake (RFC 6455) with 101 and, once the connection is switched,

@@ -1,5 +1,5 @@
 //! A minimal HTTP server for the controller's admin endpoint (HTTP/1.1) and the echo backend
-//! (also WebSocket upgrades and HTTP/2 with prior knowledge).
+//! (also WebSocket upgrades, HTTP/2 with prior knowledge, and TLS).
 //!
 //! Bounded like the data plane's listeners ([`Limits`]): a client has a deadline to send a
 //! request head (and an idle keep-alive connection is closed after it), heads have a size
@@ -19,6 +19,7 @@ use hyper_util::server::conn::auto;
 use portico_dataplane::backoff::Backoff;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 /// The client's address, in every request's extensions.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +74,37 @@ where
     H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
     F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
 {
+    serve_with(listener, limits, None, handler).await;
+}
+
+/// [`serve`] over TLS: the handshake must finish within the head timeout, and each request
+/// carries the connection's [`TlsInfo`].
+pub async fn serve_tls<H, F>(listener: TcpListener, limits: Limits, tls: TlsAcceptor, handler: H)
+where
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
+    serve_with(listener, limits, Some(tls), handler).await;
+}
+
+/// What a TLS connection's handshake established, in each of its requests' extensions.
+#[derive(Debug, Clone, Default)]
+pub struct TlsInfo {
+    /// The server name the client sent (SNI).
+    pub server_name: Option<String>,
+    /// The client's certificate chain (DER), leaf first, when it presented one.
+    pub peer_certificates: Vec<Vec<u8>>,
+}
+
+async fn serve_with<H, F>(
+    listener: TcpListener,
+    limits: Limits,
+    tls: Option<TlsAcceptor>,
+    handler: H,
+) where
+    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
+    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
     let handler = Arc::new(handler);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let mut pauses = Backoff::for_accept_errors();
@@ -91,43 +123,81 @@ where
         };
         pauses.reset();
         let handler = handler.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
-                request.extensions_mut().insert(Peer(peer));
-                let response = handler(request);
-                async move { Ok::<_, Infallible>(response.await) }
-            });
-            let io = TokioIo::new(stream);
-            let max_buf_size = limits.max_head_bytes.max(8192);
-            match limits.protocols {
-                Protocols::Http1 => {
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(limits.head_timeout)
-                        .max_buf_size(max_buf_size)
-                        .max_headers(limits.max_headers)
-                        .serve_connection(io, service)
-                        .await;
-                }
-                Protocols::Http1UpgradesAndH2c => {
-                    let mut builder = auto::Builder::new(TokioExecutor::new());
-                    builder
-                        .http1()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(limits.head_timeout)
-                        .max_buf_size(max_buf_size)
-                        .max_headers(limits.max_headers);
-                    builder
-                        .http2()
-                        .timer(TokioTimer::new())
-                        .max_header_list_size(
-                            u32::try_from(limits.max_head_bytes).unwrap_or(u32::MAX),
-                        );
-                    let _ = builder.serve_connection_with_upgrades(io, service).await;
+            let service = move |info: Option<TlsInfo>| {
+                hyper::service::service_fn(move |mut request: Request<Incoming>| {
+                    request.extensions_mut().insert(Peer(peer));
+                    if let Some(info) = &info {
+                        request.extensions_mut().insert(info.clone());
+                    }
+                    let response = handler(request);
+                    async move { Ok::<_, Infallible>(response.await) }
+                })
+            };
+            match tls {
+                None => serve_connection(TokioIo::new(stream), limits, service(None)).await,
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.head_timeout, acceptor.accept(stream));
+                    let Ok(Ok(stream)) = handshake.await else {
+                        return;
+                    };
+                    let (_, session) = stream.get_ref();
+                    let info = TlsInfo {
+                        server_name: session.server_name().map(str::to_string),
+                        peer_certificates: session
+                            .peer_certificates()
+                            .unwrap_or_default()
+                            .iter()
+                            .map(|c| c.to_vec())
+                            .collect(),
+                    };
+                    serve_connection(TokioIo::new(stream), limits, service(Some(info))).await;
                 }
             }
             drop(permit);
         });
+    }
+}
+
+/// Serve one connection's requests with `service`, speaking what `limits` allow.
+async fn serve_connection<I, S>(io: TokioIo<I>, limits: Limits, service: S)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: hyper::service::Service<
+            Request<Incoming>,
+            Response = Response<Full<Bytes>>,
+            Error = Infallible,
+        > + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let max_buf_size = limits.max_head_bytes.max(8192);
+    match limits.protocols {
+        Protocols::Http1 => {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.head_timeout)
+                .max_buf_size(max_buf_size)
+                .max_headers(limits.max_headers)
+                .serve_connection(io, service)
+                .await;
+        }
+        Protocols::Http1UpgradesAndH2c => {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limits.head_timeout)
+                .max_buf_size(max_buf_size)
+                .max_headers(limits.max_headers);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .max_header_list_size(u32::try_from(limits.max_head_bytes).unwrap_or(u32::MAX));
+            let _ = builder.serve_connection_with_upgrades(io, service).await;
+        }
     }
 }
 

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use pingora_http::{RequestHeader, ResponseHeader};
-use tokio::io::AsyncReadExt;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Largest response head accepted from an endpoint.
 const MAX_RESPONSE_HEAD: usize = 64 * 1024;
@@ -61,7 +60,7 @@ pub fn body_length(response: &ResponseHeader) -> Option<u64> {
 /// Read the endpoint's final answer to the upgrade request: its `101` or a refusal, passing
 /// over interim answers (`100`, `103`). Each read must come within `timeout`.
 pub async fn read_final_response_head(
-    upstream: &mut TcpStream,
+    upstream: &mut (impl AsyncRead + Unpin),
     timeout: Duration,
 ) -> Result<(ResponseHeader, Bytes), Failure> {
     let mut received = BytesMut::with_capacity(4096);
@@ -77,7 +76,7 @@ pub async fn read_final_response_head(
 /// Read an HTTP/1 response head from `upstream`, after the bytes already `received`, each
 /// read within `timeout`: the response and the bytes read after its head.
 async fn read_response_head(
-    upstream: &mut TcpStream,
+    upstream: &mut (impl AsyncRead + Unpin),
     timeout: Duration,
     mut received: BytesMut,
 ) -> Result<(ResponseHeader, Bytes), Failure> {

@@ -12,6 +12,7 @@
 //! (the same code in the `portico` binary; `portico standalone` starts it for you).
 
 mod admin;
+mod backend_tls;
 pub mod backoff;
 mod bare_answer;
 mod connection;

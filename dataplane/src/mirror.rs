@@ -77,10 +77,7 @@ impl Mirrors {
             return None;
         };
         let endpoint = balancer.endpoints.select(b"", 256)?;
-        let mut peer = HttpPeer::new(endpoint.addr, false, String::new());
-        if balancer.protocol == BackendProtocol::H2c {
-            peer.options.set_http_version(2, 2);
-        }
+        let mut peer = balancer.peer(endpoint.addr);
         self.upstream.configure(&mut peer, None);
         let (body, queue) = mpsc::channel(QUEUED_CHUNKS);
         tokio::spawn(self.clone().send(peer, head, queue, permit));

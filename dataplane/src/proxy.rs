@@ -18,7 +18,7 @@ use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 use portico_router::hosts::normalize_host;
 use portico_router::normalize::{PathPolicy, normalize_path};
 use portico_router::{Action, Request, RouteAction};
-use portico_snapshot::{BackendProtocol, Protocol};
+use portico_snapshot::Protocol;
 
 use crate::cors;
 use crate::forwarded::{Arrival, set_forwarding_headers};
@@ -28,9 +28,6 @@ use crate::mirror::{self, BodyProgress, MirroredRequest, Mirrors};
 use crate::state::{Balancer, Current};
 use crate::tls;
 use crate::upstream::UpstreamSettings;
-
-/// Requests multiplexed on one HTTP/2 connection to an endpoint before another is opened.
-const H2_STREAMS_PER_CONNECTION: usize = 100;
 
 /// Proxy logic for the socket `address:port`.
 #[derive(Clone)]
@@ -198,12 +195,7 @@ impl PorticoProxy {
     ) -> Option<(Arc<Balancer>, Box<HttpPeer>)> {
         let balancer = balancer?;
         let backend = balancer.endpoints.select(b"", 256)?;
-        let mut peer = HttpPeer::new(backend.addr, false, String::new());
-        if balancer.protocol == BackendProtocol::H2c {
-            // Prior knowledge: no ALPN over cleartext, the endpoint is trusted to speak HTTP/2.
-            peer.options.set_http_version(2, 2);
-            peer.options.max_h2_streams = H2_STREAMS_PER_CONNECTION;
-        }
+        let mut peer = balancer.peer(backend.addr);
         let timeouts = ctx.action.as_ref().map(|a| a.timeouts).unwrap_or_default();
         let remaining = ctx
             .deadline

@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwapOption;
 use pingora_core::tls::ServerConfig;
+use pingora_core::upstreams::peer::HttpPeer;
 use pingora_load_balancing::LoadBalancer;
 use pingora_load_balancing::selection::RoundRobin;
 use portico_router::Router;
-use portico_snapshot::{BackendProtocol, Endpoint, Protocol, Snapshot};
+use portico_snapshot::{BackendProtocol, BackendTls, Endpoint, Protocol, Snapshot};
 
+use crate::backend_tls::BackendTlsConnector;
 use crate::metrics::{ListenerCounters, Metrics};
 use crate::tls;
 
@@ -34,8 +36,33 @@ pub struct Balancer {
     pub from: Vec<Endpoint>,
     /// The HTTP version the endpoints speak.
     pub protocol: BackendProtocol,
+    /// The TLS the endpoints are spoken to with, as the snapshot says.
+    pub tls: Option<BackendTls>,
+    /// Dials the endpoints over that TLS.
+    pub tls_connector: Option<Arc<BackendTlsConnector>>,
     /// Round-robin over the cluster's endpoints.
     pub endpoints: LoadBalancer<RoundRobin>,
+}
+
+/// Requests multiplexed on one HTTP/2 connection to an endpoint before another is opened.
+const H2_STREAMS_PER_CONNECTION: usize = 100;
+
+impl Balancer {
+    /// A peer for one of the cluster's endpoints, speaking its protocol (and TLS, through the
+    /// cluster's connector).
+    pub fn peer(&self, address: pingora_core::protocols::l4::socket::SocketAddr) -> HttpPeer {
+        let mut peer = HttpPeer::new(address, false, String::new());
+        if self.protocol == BackendProtocol::H2c {
+            // Prior knowledge: no ALPN over cleartext, the endpoint is trusted to speak HTTP/2.
+            peer.options.set_http_version(2, 2);
+            peer.options.max_h2_streams = H2_STREAMS_PER_CONNECTION;
+        }
+        if let Some(connector) = &self.tls_connector {
+            peer.group_key = connector.group_key();
+            peer.options.custom_l4 = Some(connector.clone());
+        }
+        peer
+    }
 }
 
 /// A snapshot compiled for serving.
@@ -73,6 +100,7 @@ impl Applied {
                     b.version == cluster.version
                         && b.from == cluster.endpoints
                         && b.protocol == cluster.protocol
+                        && b.tls == cluster.tls
                 });
             if let Some(balancer) = unchanged {
                 clusters.insert(cluster.name.to_string(), balancer.clone());
@@ -81,10 +109,18 @@ impl Applied {
             let addresses = cluster.endpoints.iter().map(Endpoint::socket);
             let endpoints = LoadBalancer::try_from_iter(addresses)
                 .map_err(|e| format!("cluster {}: {e}", cluster.name))?;
+            let tls_connector = cluster
+                .tls
+                .as_ref()
+                .map(|tls| BackendTlsConnector::new(tls).map(Arc::new))
+                .transpose()
+                .map_err(|e| format!("cluster {}: {e}", cluster.name))?;
             let balancer = Balancer {
                 version: cluster.version,
                 from: cluster.endpoints.clone(),
                 protocol: cluster.protocol,
+                tls: cluster.tls.clone(),
+                tls_connector,
                 endpoints,
             };
             clusters.insert(cluster.name.to_string(), Arc::new(balancer));

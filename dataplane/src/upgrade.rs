@@ -19,8 +19,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use pingora_core::connectors::L4Connect;
 use pingora_core::protocols::Stream;
+use pingora_core::protocols::l4::stream::Stream as L4Stream;
 use pingora_core::upstreams::peer::Peer;
+use pingora_core::{ErrorType, OrErr};
 use pingora_http::RequestHeader;
 use portico_snapshot::BackendProtocol;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -281,8 +284,9 @@ impl Tunnel<'_> {
         &self,
         mut peer: Box<pingora_core::upstreams::peer::HttpPeer>,
         ctx: &RequestCtx,
-    ) -> Result<TcpStream, Failure> {
+    ) -> Result<L4Stream, Failure> {
         let proxy = self.proxy;
+        let tls = ctx.balancer.as_ref().and_then(|b| b.tls_connector.clone());
         let mut attempts = 0u8;
         loop {
             attempts = attempts.saturating_add(1);
@@ -295,11 +299,14 @@ impl Tunnel<'_> {
                 .options
                 .connection_timeout
                 .unwrap_or(proxy.upstream.connect_timeout);
-            let error = match tokio::time::timeout(timeout, TcpStream::connect(address)).await {
-                Ok(Ok(stream)) => {
-                    let _ = stream.set_nodelay(true);
-                    return Ok(stream);
+            let connected = match &tls {
+                Some(connector) => {
+                    tokio::time::timeout(timeout, connector.connect(peer.address())).await
                 }
+                None => tokio::time::timeout(timeout, plain(address)).await,
+            };
+            let error = match connected {
+                Ok(Ok(stream)) => return Ok(stream),
                 Ok(Err(e)) => Failure::new(502, format!("cannot connect to {address}: {e}")),
                 Err(_) => Failure::new(504, format!("connecting to {address} timed out")),
             };
@@ -311,6 +318,15 @@ impl Tunnel<'_> {
             }
         }
     }
+}
+
+/// A plain-text connection to `address`, as Pingora's stream.
+async fn plain(address: std::net::SocketAddr) -> pingora_core::Result<L4Stream> {
+    let stream = TcpStream::connect(address)
+        .await
+        .or_err(ErrorType::ConnectError, "connecting")?;
+    let _ = stream.set_nodelay(true);
+    Ok(L4Stream::from(stream))
 }
 
 /// When bytes last went through a tunnel, in either direction.

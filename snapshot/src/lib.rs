@@ -12,6 +12,8 @@
 //!   the conversions between it and [`model`]. See `docs/snapshot-protocol.md`. Only with the
 //!   `grpc` feature, so crates that need just the model do not compile tonic.
 
+pub mod backend_tls;
+pub mod certificate;
 pub mod cors_origin;
 pub mod http_values;
 pub mod model;
@@ -21,6 +23,7 @@ pub mod validate;
 #[cfg(feature = "grpc")]
 pub mod wire;
 
+pub use backend_tls::{BackendTls, BackendTrust, SubjectAltName};
 pub use cors_origin::OriginPattern;
 pub use http_values::{
     HeaderName, HeaderValue, InvalidHttpValue, Method, RedirectCode, RegexPattern, Scheme,

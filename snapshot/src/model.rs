@@ -10,6 +10,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use serde::{Deserialize, Serialize};
 
+use crate::backend_tls::BackendTls;
+pub use crate::certificate::Certificate;
 use crate::http_values::Scheme;
 use crate::names::{ClusterName, ListenerKey};
 use crate::route::HttpRoute;
@@ -240,36 +242,6 @@ pub fn listener_protocol(
     }
 }
 
-/// A certificate chain and its private key, PEM encoded.
-#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Certificate {
-    /// `namespace/secret` it came from.
-    pub name: String,
-    /// PEM certificate chain, leaf first.
-    pub cert_chain_pem: String,
-    /// PEM private key.
-    #[serde(serialize_with = "redact")]
-    pub private_key_pem: String,
-}
-
-impl std::fmt::Debug for Certificate {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Certificate")
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Private keys never leave the process through a config dump or a golden file.
-fn redact<S: serde::Serializer>(key: &str, serializer: S) -> Result<S::Ok, S::Error> {
-    if key.is_empty() {
-        serializer.serialize_str("")
-    } else {
-        serializer.serialize_str("<redacted>")
-    }
-}
-
 /// A set of interchangeable endpoints (one Service port).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -281,6 +253,9 @@ pub struct Cluster {
     /// How requests are sent to the endpoints.
     #[serde(default, skip_serializing_if = "BackendProtocol::is_http1")]
     pub protocol: BackendProtocol,
+    /// TLS to the endpoints, when a BackendTLSPolicy asks for it; plain text otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<BackendTls>,
     /// Ready endpoints.
     pub endpoints: Vec<Endpoint>,
 }

@@ -239,6 +239,7 @@ mod tests {
             name: "a/svc:80".into(),
             version: 0,
             protocol: BackendProtocol::Http1,
+            tls: None,
             endpoints: vec![Endpoint {
                 address: [10, 0, 0, 1].into(),
                 port: 8080,

@@ -13,6 +13,7 @@ mod ownership;
 pub mod parameters;
 mod pki;
 mod provisioner;
+mod status_changes;
 mod status_writer;
 mod stores;
 

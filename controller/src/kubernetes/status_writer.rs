@@ -4,6 +4,7 @@
 //! A condition that turns bad (a rejection, a conflict, a data plane's NACK) is also reported
 //! as a Warning Event on its object, once per transition.
 
+use gateway_api::backendtlspolicies::{BackendTlsPolicy, BackendTlsPolicyStatus};
 use gateway_api::gatewayclasses::GatewayClass;
 use gateway_api::gateways::Gateway;
 use gateway_api::grpcroutes::GrpcRoute;
@@ -11,14 +12,12 @@ use gateway_api::httproutes::HttpRoute;
 use gateway_api::tlsroutes::TlsRoute;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::ObjectReference;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Patch, PatchParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::{self, Store};
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
-use portico_translate::conditions::{reasons, types};
 use portico_translate::route_kinds::{RouteParentStatus, RouteStatus, TcpRoute, UdpRoute};
 use portico_translate::{ObjectStatus, Statuses, UnservedRouteStatus};
 use serde::Serialize;
@@ -30,6 +29,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::addresses::addresses;
 use super::naming::FIELD_MANAGER;
+use super::status_changes::{newly_bad, same_entries, same_parents};
 use super::stores::Stores;
 use crate::metrics::Metrics;
 use crate::status::{self, Finish};
@@ -160,6 +160,8 @@ impl StatusWriter {
             .await;
         self.write_routes(&stores.udp_routes, &unserved("UDPRoute"))
             .await;
+        self.write_policies(&stores.backend_tls_policies, &desired.backend_tls_policies)
+            .await;
         self.metrics.status_syncs.inc();
         match self.failures.load(Ordering::Relaxed) {
             0 => Ok(()),
@@ -221,6 +223,65 @@ impl StatusWriter {
         }
     }
 
+    /// Bring every BackendTLSPolicy's ancestors in line with `desired` (ours replaced, other
+    /// controllers' kept; a policy missing there gets ours removed).
+    async fn write_policies(
+        &self,
+        store: &Store<BackendTlsPolicy>,
+        desired: &[ObjectStatus<BackendTlsPolicyStatus>],
+    ) {
+        for policy in store.state() {
+            let object = ObjectRef {
+                namespace: policy.namespace().unwrap_or_default(),
+                name: policy.name_any(),
+            };
+            let current = policy.status.clone().unwrap_or_default();
+            let ours = desired
+                .iter()
+                .find(|p| p.object == object)
+                .map(|p| p.status.ancestors.clone())
+                .unwrap_or_default();
+            let mut ancestors: Vec<_> = current
+                .ancestors
+                .iter()
+                .filter(|a| a.controller_name != self.controller_name)
+                .cloned()
+                .collect();
+            ancestors.extend(ours);
+            let wanted = BackendTlsPolicyStatus { ancestors };
+            if same_entries(&wanted.ancestors, &current.ancestors) {
+                continue;
+            }
+            let mut turned_bad = Vec::new();
+            for ancestor in wanted
+                .ancestors
+                .iter()
+                .filter(|a| a.controller_name == self.controller_name)
+            {
+                let before = current
+                    .ancestors
+                    .iter()
+                    .find(|a| {
+                        a.controller_name == ancestor.controller_name
+                            && a.ancestor_ref == ancestor.ancestor_ref
+                    })
+                    .map(|a| a.conditions.as_slice());
+                let prefix = format!("ancestor {}: ", ancestor.ancestor_ref.name);
+                turned_bad.extend(newly_bad(Some(&ancestor.conditions), before, &prefix));
+            }
+            self.warn(&policy.object_ref(&()), turned_bad).await;
+            let api = Api::<BackendTlsPolicy>::namespaced(self.client.clone(), &object.namespace);
+            // Ancestors are shared with other controllers: never overwrite a newer list.
+            self.apply(
+                api,
+                &object,
+                &wanted,
+                policy.meta().resource_version.clone(),
+            )
+            .await;
+        }
+    }
+
     /// What the API server holds now, in the translator's shape (route parents: ours only).
     fn live(&self, stores: &Stores) -> Statuses {
         fn collect<K: Resource + Clone, S: Clone + Default>(
@@ -253,6 +314,24 @@ impl StatusWriter {
                 self.unserved(&stores.udp_routes),
             ]
             .concat(),
+            backend_tls_policies: stores
+                .backend_tls_policies
+                .state()
+                .into_iter()
+                .map(|policy| {
+                    let mut status = policy.status.clone().unwrap_or_default();
+                    status
+                        .ancestors
+                        .retain(|a| a.controller_name == self.controller_name);
+                    ObjectStatus {
+                        object: ObjectRef {
+                            namespace: policy.namespace().unwrap_or_default(),
+                            name: policy.name_any(),
+                        },
+                        status,
+                    }
+                })
+                .collect(),
         }
     }
 
@@ -382,47 +461,6 @@ route_object!(HttpRoute, GrpcRoute, TlsRoute, TcpRoute, UdpRoute);
 /// After a controller (re)start, data planes take a few seconds to reconnect (their backoff is
 /// at most 5 s); until then, `Programmed` would read Pending although they serve.
 const PROGRAMMED_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Route parents compared regardless of order, so another controller that orders the list
-/// differently does not make the two rewrite it in turn.
-fn same_parents(a: &RouteStatus, b: &RouteStatus) -> bool {
-    let key = |p: &RouteParentStatus| serde_json::to_string(p).unwrap_or_default();
-    let mut left: Vec<_> = a.parents.iter().map(key).collect();
-    let mut right: Vec<_> = b.parents.iter().map(key).collect();
-    left.sort();
-    right.sort();
-    left == right
-}
-
-/// Conditions of `now` that are bad and were not bad with that status `before`: rejected
-/// (Accepted, ResolvedRefs or Programmed False, except while Pending) or Conflicted. Returns
-/// (reason, note) pairs, the note prefixed with `prefix`.
-fn newly_bad(
-    now: Option<&[Condition]>,
-    before: Option<&[Condition]>,
-    prefix: &str,
-) -> Vec<(String, String)> {
-    let bad = |c: &Condition| match c.type_.as_str() {
-        types::CONFLICTED => c.status == "True",
-        _ => c.status == "False" && c.reason != reasons::PENDING,
-    };
-    now.unwrap_or_default()
-        .iter()
-        .filter(|c| bad(c))
-        .filter(|c| {
-            !before
-                .unwrap_or_default()
-                .iter()
-                .any(|b| b.type_ == c.type_ && b.status == c.status && b.reason == c.reason)
-        })
-        .map(|c| {
-            (
-                c.reason.clone(),
-                format!("{prefix}{} {}: {}", c.type_, c.status, c.message),
-            )
-        })
-        .collect()
-}
 
 fn find<'a, S>(items: &'a [ObjectStatus<S>], object: &ObjectRef) -> Option<&'a ObjectStatus<S>> {
     items.iter().find(|i| i.object == *object)

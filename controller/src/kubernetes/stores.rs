@@ -58,7 +58,7 @@ pub struct Stores {
     pub tcp_routes: Store<TcpRoute>,
     pub udp_routes: Store<UdpRoute>,
     listener_sets: Store<ListenerSet>,
-    backend_tls_policies: Store<BackendTlsPolicy>,
+    pub backend_tls_policies: Store<BackendTlsPolicy>,
     config_maps: Store<ConfigMap>,
     ingresses: Store<Ingress>,
     ingress_classes: Store<IngressClass>,
@@ -250,7 +250,7 @@ fn key(namespace: Option<String>, name: String) -> (String, String) {
 /// ConfigMaps keep only the key BackendTLSPolicy reads CA certificates from.
 fn keep_only_ca_bundle(config_map: &mut ConfigMap) {
     if let Some(data) = config_map.data.as_mut() {
-        data.retain(|key, _| key == "ca.crt");
+        data.retain(|key, _| key == portico_translate::backend_tls::CA_BUNDLE_KEY);
     }
     config_map.binary_data = None;
 }

@@ -69,6 +69,18 @@ fn visit_mut(statuses: &mut Statuses, mut f: impl FnMut(String, &mut Condition))
             }
         }
     }
+    for policy in &mut statuses.backend_tls_policies {
+        for ancestor in &mut policy.status.ancestors {
+            let a = &ancestor.ancestor_ref;
+            let id = format!(
+                "BackendTLSPolicy/{}/ancestor/{}/{:?}/{}",
+                policy.object, ancestor.controller_name, a.namespace, a.name
+            );
+            for c in &mut ancestor.conditions {
+                f(format!("{id}/{}", c.type_), c);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

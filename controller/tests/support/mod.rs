@@ -145,8 +145,14 @@ impl Deployment {
 
     /// Start an echo backend answering with `name` on `port`.
     pub fn start_echo(&mut self, name: &str, port: u16) {
+        self.start_echo_with(name, port, &[]);
+    }
+
+    /// [`Deployment::start_echo`] with `extra` flags (TLS, say).
+    pub fn start_echo_with(&mut self, name: &str, port: u16, extra: &[&str]) {
         let mut command = portico();
         command.args(["echo", "--port", &port.to_string(), "--name", name]);
+        command.args(extra);
         let log = self.dir.path().join(format!("echo-{name}.log"));
         self.backends.push(Process::start(command, log));
         wait_until(Duration::from_secs(10), || {

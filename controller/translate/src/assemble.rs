@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use portico_snapshot::{Cluster, ClusterName, GatewayConfig, HttpRoute, HttpRule, Listener};
+use portico_snapshot::{
+    Certificate, Cluster, ClusterName, GatewayConfig, HttpRoute, HttpRule, Listener,
+};
 
 use crate::attach::{Attached, Attachments};
 use crate::gateways::GatewayState;
@@ -24,6 +26,10 @@ pub(crate) fn snapshot(
     routes: &Routes<'_>,
 ) -> GatewaySnapshot {
     let mut clusters: BTreeMap<ClusterName, Cluster> = BTreeMap::new();
+    let client_certificate = gateway
+        .backend_client_certificate
+        .as_ref()
+        .and_then(|c| c.as_ref().ok());
     let listeners = gateway
         .programmable_listeners()
         .filter_map(|l| Some((l, l.snapshot_protocol()?)))
@@ -33,7 +39,7 @@ pub(crate) fn snapshot(
                 for cluster in &route.compiled.clusters {
                     clusters
                         .entry(cluster.name.clone())
-                        .or_insert_with(|| cluster.clone());
+                        .or_insert_with(|| with_client_certificate(cluster, client_certificate));
                 }
             }
             let mut listener = Listener {
@@ -58,6 +64,15 @@ pub(crate) fn snapshot(
         },
         clusters: clusters.into_values().collect(),
     }
+}
+
+/// A cluster as this Gateway speaks to it: a TLS cluster gets the Gateway's client certificate.
+fn with_client_certificate(cluster: &Cluster, certificate: Option<&Certificate>) -> Cluster {
+    let mut cluster = cluster.clone();
+    if let Some(tls) = cluster.tls.as_mut() {
+        tls.client_certificate = certificate.cloned();
+    }
+    cluster
 }
 
 /// An HTTPRoute as one listener's snapshot carries it.

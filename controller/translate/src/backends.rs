@@ -7,7 +7,7 @@ use portico_snapshot::{BackendProtocol, Cluster, ClusterName, Endpoint};
 
 use crate::conditions::{Problem, reasons};
 use crate::hash;
-use crate::names::{GATEWAY_GROUP, RouteKind};
+use crate::names::{GATEWAY_GROUP, RouteKind, cluster_name};
 use crate::refgrant;
 use crate::resources::Index;
 
@@ -169,12 +169,16 @@ fn resolve(
         .and_then(|s| s.ports.as_ref())
         .and_then(|ports| ports.iter().find(|p| p.port == port))
         .ok_or_else(|| not_found(format!("Service {namespace}/{name} has no port {port}")))?;
-    let protocol = backend_protocol(service_port.app_protocol.as_deref()).map_err(|reason| {
-        Problem::new(
-            reasons::UNSUPPORTED_PROTOCOL,
-            format!("Service {namespace}/{name} port {port}: {reason}"),
-        )
-    })?;
+    let cluster = cluster_name(namespace, name, port);
+    let tls = index.backend_tls.for_cluster(&cluster).cloned();
+    let protocol = backend_protocol(service_port.app_protocol.as_deref(), tls.is_some()).map_err(
+        |reason| {
+            Problem::new(
+                reasons::UNSUPPORTED_PROTOCOL,
+                format!("Service {namespace}/{name} port {port}: {reason}"),
+            )
+        },
+    )?;
     let port_name = service_port.name.as_deref().unwrap_or("");
 
     // Ready endpoints serve; when there are none, endpoints that still serve while
@@ -220,21 +224,30 @@ fn resolve(
     let endpoints = if ready.is_empty() { terminating } else { ready };
     let endpoints: Vec<Endpoint> = endpoints.into_iter().collect();
     Ok(Cluster {
-        name: ClusterName(format!("{namespace}/{name}:{port}")),
+        name: cluster,
         version: hash::content_version(&endpoints),
         protocol,
+        tls,
         endpoints,
     })
 }
 
 /// How to speak to a Service port with `app_protocol` (KEP-3726's standard names, or an IANA
-/// service name). Unknown names are spoken to as HTTP/1.1, the protocol the route implies.
-fn backend_protocol(app_protocol: Option<&str>) -> Result<BackendProtocol, String> {
+/// service name). Unknown names are spoken to as HTTP/1.1, the protocol the route implies. A
+/// port asking for TLS needs a BackendTLSPolicy saying how to trust it (`with_tls`).
+fn backend_protocol(app_protocol: Option<&str>, with_tls: bool) -> Result<BackendProtocol, String> {
     match app_protocol {
-        Some("kubernetes.io/h2c") => Ok(BackendProtocol::H2c),
-        Some(tls) if tls == "kubernetes.io/wss" || tls.eq_ignore_ascii_case("https") => Err(
-            format!("appProtocol {tls:?} asks for TLS to the backend, which is not supported"),
+        Some("kubernetes.io/h2c") if with_tls => Err(
+            "appProtocol kubernetes.io/h2c is cleartext HTTP/2, but a BackendTLSPolicy asks for TLS"
+                .to_string(),
         ),
+        Some("kubernetes.io/h2c") => Ok(BackendProtocol::H2c),
+        Some(tls) if !with_tls && (tls == "kubernetes.io/wss" || tls.eq_ignore_ascii_case("https")) => {
+            Err(format!(
+                "appProtocol {tls:?} asks for TLS to the backend; a BackendTLSPolicy targeting \
+                 the Service must say how to verify it"
+            ))
+        }
         _ => Ok(BackendProtocol::Http1),
     }
 }

@@ -16,8 +16,11 @@ use crate::resources::Resources;
 /// Features Portico reports in `GatewayClass.status.supportedFeatures` (sorted), named as
 /// Gateway API v1.6.1 names them; docs/features.md says which test proves each.
 pub const SUPPORTED_FEATURES: &[&str] = &[
+    "BackendTLSPolicy",
+    "BackendTLSPolicySANValidation",
     "Gateway",
     "GatewayAddressEmpty",
+    "GatewayBackendClientCertificate",
     "GatewayHTTPListenerIsolation",
     "GatewayHTTPSListenerDetectMisdirectedRequests",
     "GatewayInfrastructurePropagation",

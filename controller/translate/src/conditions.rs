@@ -44,6 +44,10 @@ pub mod reasons {
     pub const INVALID_KIND: &str = "InvalidKind";
     pub const PORT_UNAVAILABLE: &str = "PortUnavailable";
     pub const INVALID_PARAMETERS: &str = "InvalidParameters";
+    pub const CONFLICTED: &str = "Conflicted";
+    pub const NO_VALID_CA_CERTIFICATE: &str = "NoValidCACertificate";
+    pub const INVALID_CA_CERTIFICATE_REF: &str = "InvalidCACertificateRef";
+    pub const INVALID_CLIENT_CERTIFICATE_REF: &str = "InvalidClientCertificateRef";
 }
 
 /// Build a condition with an unset (epoch) transition time.

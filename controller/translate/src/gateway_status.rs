@@ -36,6 +36,16 @@ pub(crate) fn status(
             (accepted(gateway, generation), Some(addresses))
         }
     };
+    let mut conditions = conditions;
+    if let Some(certificate) = &gateway.backend_client_certificate {
+        conditions.push(outcome(
+            types::RESOLVED_REFS,
+            certificate.as_ref().err(),
+            reasons::RESOLVED_REFS,
+            "the backend client certificate resolved",
+            generation,
+        ));
+    }
     ObjectStatus {
         object: gateway.key.clone(),
         status: GatewayStatus {

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 
 use gateway_api::gateways::Gateway;
-use portico_snapshot::ObjectRef;
+use portico_snapshot::{Certificate, ObjectRef};
 
 use crate::conditions::{Problem, reasons};
 use crate::listeners::{ListenerState, check_listener, mark_conflicts};
@@ -13,6 +13,7 @@ use crate::options::Options;
 use crate::output::{GatewayFacts, ListenerFacts};
 use crate::parameters;
 use crate::resources::Index;
+use crate::tls;
 
 /// A Gateway of one of our classes, with its listeners checked.
 pub(crate) struct GatewayState<'a> {
@@ -26,6 +27,9 @@ pub(crate) struct GatewayState<'a> {
     pub address: Result<IpAddr, Problem>,
     /// Every listener, in the order written.
     pub listeners: Vec<ListenerState<'a>>,
+    /// The certificate presented to backends that ask for one
+    /// (`spec.tls.backend.clientCertificateRef`), if the Gateway names one.
+    pub backend_client_certificate: Option<Result<Certificate, Problem>>,
 }
 
 impl GatewayState<'_> {
@@ -86,12 +90,20 @@ pub(crate) fn accept_gateways<'a>(
             mark_conflicts(&mut listeners);
             let address = own_parameters(index, gateway, &key.namespace)
                 .and_then(|()| bind_address(gateway, options));
+            let backend_client_certificate = gateway
+                .spec
+                .tls
+                .as_ref()
+                .and_then(|tls| tls.backend.as_ref())
+                .and_then(|backend| backend.client_certificate_ref.as_ref())
+                .map(|reference| tls::resolve_client_certificate(index, &key.namespace, reference));
             GatewayState {
                 age: Age::of(gateway),
                 key,
                 generation: gateway.metadata.generation,
                 address,
                 listeners,
+                backend_client_certificate,
             }
         })
         .collect();

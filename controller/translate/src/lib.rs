@@ -27,6 +27,7 @@
 
 mod assemble;
 mod attach;
+pub mod backend_tls;
 pub mod backends;
 mod classes;
 pub mod conditions;
@@ -112,5 +113,10 @@ pub fn translate_with(resources: &Resources, options: &Options, memo: &mut Route
                 .push(assemble::snapshot(gateway, address, &routes));
         }
     }
+    output.statuses.backend_tls_policies = backend_tls::statuses(
+        &index.backend_tls,
+        &output.gateways,
+        &options.controller_name,
+    );
     output
 }

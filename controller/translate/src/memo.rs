@@ -5,7 +5,8 @@
 //! Service, its EndpointSlices, and whether a ReferenceGrant permits the reference. The memo
 //! keys each route by a fingerprint of exactly those: the route's `uid` and `generation` (which
 //! the API server bumps on every spec change), and the `resourceVersion` of every Service and
-//! EndpointSlice behind its backendRefs. Objects without that server-side metadata (read from
+//! EndpointSlice behind its backendRefs, and the TLS BackendTLSPolicies ask for to those
+//! Services. Objects without that server-side metadata (read from
 //! files) are always compiled afresh.
 
 use std::collections::HashMap;
@@ -119,6 +120,10 @@ fn fingerprint<K: RouteKind>(index: &Index<'_>, route: &K::Object) -> Option<u64
             slices = slices.wrapping_add(one.finish());
         }
         slices.hash(&mut hasher);
+        index
+            .backend_tls
+            .service_version(target, reference.name)
+            .hash(&mut hasher);
     }
     Some(hasher.finish())
 }

@@ -5,7 +5,7 @@
 
 use k8s_openapi::jiff::Timestamp;
 use kube::{Resource, ResourceExt};
-use portico_snapshot::{ListenerKey, ObjectRef};
+use portico_snapshot::{ClusterName, ListenerKey, ObjectRef};
 
 /// API group of Gateway API kinds.
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
@@ -89,6 +89,11 @@ impl Age {
             object: object_ref(object),
         }
     }
+}
+
+/// The name of the cluster of a Service port: `namespace/service:port`.
+pub(crate) fn cluster_name(namespace: &str, service: &str, port: i32) -> ClusterName {
+    ClusterName(format!("{namespace}/{service}:{port}"))
 }
 
 #[cfg(test)]

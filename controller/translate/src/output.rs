@@ -1,5 +1,6 @@
 //! What translation produces: per-Gateway snapshots and per-object statuses.
 
+use gateway_api::backendtlspolicies::BackendTlsPolicyStatus;
 use gateway_api::gatewayclasses::GatewayClassStatus;
 use gateway_api::gateways::GatewayStatus;
 use std::collections::BTreeMap;
@@ -102,6 +103,9 @@ pub struct Statuses {
     /// Routes of kinds not served yet that name one of our Gateways, refused with a reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unserved_routes: Vec<UnservedRouteStatus>,
+    /// BackendTLSPolicies used by our Gateways, with our ancestors' entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub backend_tls_policies: Vec<ObjectStatus<BackendTlsPolicyStatus>>,
 }
 
 /// A GRPCRoute, TLSRoute, TCPRoute or UDPRoute with the status Portico gives it.

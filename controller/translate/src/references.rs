@@ -15,7 +15,7 @@ use crate::route_kind::RouteKind;
 pub struct References {
     /// Services named by HTTPRoute backendRefs.
     pub services: HashSet<(String, String)>,
-    /// Secrets named by listener certificateRefs.
+    /// Secrets named by listener certificateRefs and Gateways' backend client certificates.
     pub secrets: HashSet<(String, String)>,
     /// ConfigMaps named by BackendTLSPolicies' caCertificateRefs.
     pub config_maps: HashSet<(String, String)>,
@@ -50,6 +50,19 @@ pub fn references(resources: &Resources) -> References {
                     .unwrap_or_else(|| namespace.clone());
                 found.secrets.insert((target, reference.name.clone()));
             }
+        }
+    }
+    for gateway in &resources.gateways {
+        let namespace = namespace_of(gateway);
+        let client_certificate = gateway
+            .spec
+            .tls
+            .as_ref()
+            .and_then(|tls| tls.backend.as_ref())
+            .and_then(|backend| backend.client_certificate_ref.as_ref());
+        if let Some(reference) = client_certificate {
+            let target = reference.namespace.clone().unwrap_or(namespace);
+            found.secrets.insert((target, reference.name.clone()));
         }
     }
     for policy in &resources.backend_tls_policies {

@@ -15,6 +15,7 @@ use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
 
+use crate::backend_tls::{BackendTlsPolicies, Objects};
 use crate::names::namespace_of;
 use crate::parameters::PorticoProxy;
 use crate::route_kinds::{TcpRoute, UdpRoute};
@@ -48,9 +49,9 @@ pub struct Resources {
     pub udp_routes: Vec<UdpRoute>,
     /// ListenerSets (not merged into Gateways yet).
     pub listener_sets: Vec<ListenerSet>,
-    /// BackendTLSPolicies (upstream TLS is not built yet; read by no translation step).
+    /// BackendTLSPolicies.
     pub backend_tls_policies: Vec<BackendTlsPolicy>,
-    /// ConfigMaps holding CA bundles for BackendTLSPolicies.
+    /// ConfigMaps holding CA bundles (BackendTLSPolicies, frontend client validation).
     pub config_maps: Vec<ConfigMap>,
     /// Ingresses, for the Ingress migration (not translated yet).
     pub ingresses: Vec<Ingress>,
@@ -68,8 +69,11 @@ pub(crate) struct Index<'a> {
     pub resources: &'a Resources,
     services: HashMap<(String, String), &'a Service>,
     secrets: HashMap<(String, String), &'a Secret>,
+    config_maps: HashMap<(String, String), &'a ConfigMap>,
     slices: HashMap<(String, String), Vec<&'a EndpointSlice>>,
     namespace_labels: HashMap<String, &'a BTreeMap<String, String>>,
+    /// What every BackendTLSPolicy does to clusters.
+    pub backend_tls: BackendTlsPolicies,
 }
 
 impl<'a> Index<'a> {
@@ -85,6 +89,11 @@ impl<'a> Index<'a> {
             .iter()
             .map(|s| (key(namespace_of(s), s.name_any()), s))
             .collect();
+        let config_maps = resources
+            .config_maps
+            .iter()
+            .map(|c| (key(namespace_of(c), c.name_any()), c))
+            .collect();
         let mut slices: HashMap<_, Vec<_>> = HashMap::new();
         for slice in &resources.endpoint_slices {
             if let Some(service) = slice.labels().get(SERVICE_NAME_LABEL) {
@@ -99,19 +108,21 @@ impl<'a> Index<'a> {
             .iter()
             .map(|n| (n.name_any(), n.labels()))
             .collect();
-        Self {
+        let mut index = Self {
             resources,
             services,
             secrets,
+            config_maps,
             slices,
             namespace_labels,
-        }
+            backend_tls: BackendTlsPolicies::default(),
+        };
+        index.backend_tls = BackendTlsPolicies::new(&resources.backend_tls_policies, &index);
+        index
     }
 
     pub fn service(&self, namespace: &str, name: &str) -> Option<&'a Service> {
-        self.services
-            .get(&(namespace.to_string(), name.to_string()))
-            .copied()
+        Objects::service(self, namespace, name)
     }
 
     pub fn secret(&self, namespace: &str, name: &str) -> Option<&'a Secret> {
@@ -129,5 +140,19 @@ impl<'a> Index<'a> {
     /// Labels of a namespace; a namespace we were not given has none.
     pub fn namespace_labels(&self, namespace: &str) -> Option<&'a BTreeMap<String, String>> {
         self.namespace_labels.get(namespace).copied()
+    }
+}
+
+impl<'a> Objects<'a> for Index<'a> {
+    fn service(&self, namespace: &str, name: &str) -> Option<&'a Service> {
+        self.services
+            .get(&(namespace.to_string(), name.to_string()))
+            .copied()
+    }
+
+    fn config_map(&self, namespace: &str, name: &str) -> Option<&'a ConfigMap> {
+        self.config_maps
+            .get(&(namespace.to_string(), name.to_string()))
+            .copied()
     }
 }

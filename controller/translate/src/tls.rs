@@ -1,7 +1,10 @@
-//! Listener certificates: resolve `certificateRefs` to Secrets and check that they hold a PEM
-//! certificate chain and a private key that rustls can use with it.
+//! Gateway certificates: resolve a listener's `certificateRefs` and the Gateway's backend
+//! client certificate (`spec.tls.backend.clientCertificateRef`) to Secrets, and check that they
+//! hold a PEM certificate chain and a private key that rustls can use with it.
 
-use gateway_api::gateways::GatewayListenersTlsCertificateRefs;
+use gateway_api::gateways::{
+    GatewayListenersTlsCertificateRefs, GatewayTlsBackendClientCertificateRef,
+};
 use portico_snapshot::Certificate;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -20,7 +23,18 @@ pub(crate) fn resolve_certificates(
     let mut certificates = Vec::new();
     let mut problem = None;
     for reference in refs {
-        match resolve(index, gateway_namespace, reference) {
+        let reference = SecretRef {
+            group: reference.group.as_deref(),
+            kind: reference.kind.as_deref(),
+            name: &reference.name,
+            namespace: reference.namespace.as_deref(),
+        };
+        match resolve(
+            index,
+            gateway_namespace,
+            reference,
+            reasons::INVALID_CERTIFICATE_REF,
+        ) {
             Ok(certificate) => certificates.push(certificate),
             Err(p) => {
                 problem.get_or_insert(p);
@@ -36,24 +50,53 @@ pub(crate) fn resolve_certificates(
     (certificates, problem)
 }
 
+/// The certificate a Gateway presents to backends that ask for one.
+pub(crate) fn resolve_client_certificate(
+    index: &Index<'_>,
+    gateway_namespace: &str,
+    reference: &GatewayTlsBackendClientCertificateRef,
+) -> Result<Certificate, Problem> {
+    let reference = SecretRef {
+        group: reference.group.as_deref(),
+        kind: reference.kind.as_deref(),
+        name: &reference.name,
+        namespace: reference.namespace.as_deref(),
+    };
+    resolve(
+        index,
+        gateway_namespace,
+        reference,
+        reasons::INVALID_CLIENT_CERTIFICATE_REF,
+    )
+}
+
+/// A reference to a Secret, as the API's generated types spell it.
+#[derive(Clone, Copy)]
+struct SecretRef<'a> {
+    group: Option<&'a str>,
+    kind: Option<&'a str>,
+    name: &'a str,
+    namespace: Option<&'a str>,
+}
+
+/// Resolve one reference; a problem carries `invalid_reason` unless a ReferenceGrant is
+/// missing (`RefNotPermitted`).
 fn resolve(
     index: &Index<'_>,
     gateway_namespace: &str,
-    reference: &GatewayListenersTlsCertificateRefs,
+    reference: SecretRef<'_>,
+    invalid_reason: &'static str,
 ) -> Result<Certificate, Problem> {
-    let group = refgrant::core_group(reference.group.as_deref().unwrap_or(""));
-    let kind = reference.kind.as_deref().unwrap_or("Secret");
+    let group = refgrant::core_group(reference.group.unwrap_or(""));
+    let kind = reference.kind.unwrap_or("Secret");
+    let name = reference.name;
     if !group.is_empty() || kind != "Secret" {
         return Err(Problem::new(
-            reasons::INVALID_CERTIFICATE_REF,
-            format!(
-                "certificateRef {group}/{kind} {:?} is not a Secret",
-                reference.name
-            ),
+            invalid_reason,
+            format!("reference {group}/{kind} {name:?} is not a Secret"),
         ));
     }
-    let namespace = reference.namespace.as_deref().unwrap_or(gateway_namespace);
-    let name = &reference.name;
+    let namespace = reference.namespace.unwrap_or(gateway_namespace);
     let from = refgrant::From {
         group: GATEWAY_GROUP,
         kind: GATEWAY_KIND,
@@ -66,12 +109,8 @@ fn resolve(
         name,
     };
     refgrant::check(&index.resources.reference_grants, from, to)?;
-    let invalid = |what: &str| {
-        Problem::new(
-            reasons::INVALID_CERTIFICATE_REF,
-            format!("Secret {namespace}/{name} {what}"),
-        )
-    };
+    let invalid =
+        |what: &str| Problem::new(invalid_reason, format!("Secret {namespace}/{name} {what}"));
     let secret = index
         .secret(namespace, name)
         .ok_or_else(|| invalid("does not exist"))?;

@@ -242,6 +242,7 @@ impl From<model::Cluster> for proto::Cluster {
                 model::BackendProtocol::H2c => proto::BackendProtocol::H2c,
             }
             .into(),
+            tls: c.tls.map(Into::into),
             endpoints: c
                 .endpoints
                 .into_iter()
@@ -270,6 +271,7 @@ impl TryFrom<proto::Cluster> for model::Cluster {
                     });
                 }
             },
+            tls: c.tls.map(TryInto::try_into).transpose()?,
             endpoints: c
                 .endpoints
                 .into_iter()
@@ -284,6 +286,7 @@ impl TryFrom<proto::Cluster> for model::Cluster {
     }
 }
 
+mod backend_tls;
 mod route;
 #[cfg(test)]
 mod tests;

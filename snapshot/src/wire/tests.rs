@@ -1,6 +1,7 @@
 //! Wire round trips and the errors a broken peer's message becomes.
 
 use super::*;
+use crate::backend_tls::*;
 use crate::http_values::{HeaderName, HeaderValue, Method, RedirectCode, RegexPattern, Scheme};
 use crate::model::*;
 use crate::route::*;
@@ -119,15 +120,51 @@ fn a_snapshot_survives_the_wire_unchanged() {
                 }],
             }],
         }],
-        clusters: vec![Cluster {
-            name: "ns/svc:80".into(),
-            version: 5,
-            protocol: BackendProtocol::H2c,
-            endpoints: vec![Endpoint {
-                address: [10, 1, 2, 3].into(),
-                port: 3000,
-            }],
-        }],
+        clusters: vec![
+            Cluster {
+                name: "ns/svc:80".into(),
+                version: 5,
+                protocol: BackendProtocol::H2c,
+                tls: None,
+                endpoints: vec![Endpoint {
+                    address: [10, 1, 2, 3].into(),
+                    port: 3000,
+                }],
+            },
+            Cluster {
+                name: "ns/secure:443".into(),
+                version: 6,
+                protocol: BackendProtocol::Http1,
+                tls: Some(BackendTls {
+                    policy: "ns/secure".into(),
+                    server_name: "secure.example.com".into(),
+                    trust: BackendTrust::Certificates("-----BEGIN CERTIFICATE-----".into()),
+                    subject_alt_names: vec![
+                        SubjectAltName::Hostname("a.example.com".into()),
+                        SubjectAltName::Uri("spiffe://example.com/a".into()),
+                    ],
+                    client_certificate: Some(Certificate {
+                        name: "infra/client".into(),
+                        cert_chain_pem: "chain".into(),
+                        private_key_pem: "key".into(),
+                    }),
+                }),
+                endpoints: vec![],
+            },
+            Cluster {
+                name: "ns/public:443".into(),
+                tls: Some(BackendTls {
+                    trust: BackendTrust::System,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            Cluster {
+                name: "ns/refused:443".into(),
+                tls: Some(BackendTls::default()),
+                ..Default::default()
+            },
+        ],
     };
     let wire = proto::Snapshot::from(snapshot.clone());
     assert_eq!(Snapshot::try_from(wire), Ok(snapshot));
