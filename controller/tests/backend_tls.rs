@@ -5,57 +5,10 @@
 
 mod support;
 
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,
-    SanType,
-};
+use rcgen::ExtendedKeyUsagePurpose;
 
+use support::authority::{Authority, indented_pem};
 use support::*;
-
-/// A certificate authority able to sign further certificates.
-struct Authority {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-impl Authority {
-    fn new() -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let key = KeyPair::generate().expect("key");
-        Self {
-            issuer: CertifiedIssuer::self_signed(params, key).expect("CA"),
-        }
-    }
-
-    fn pem(&self) -> String {
-        self.issuer.pem()
-    }
-
-    /// A certificate with `names` (DNS names, or URIs when they contain `://`) for `usage`;
-    /// (certificate PEM, key PEM).
-    fn issue(&self, names: &[&str], usage: ExtendedKeyUsagePurpose) -> (String, String) {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.subject_alt_names = names
-            .iter()
-            .map(|name| {
-                let value = (*name).try_into().expect("IA5 name");
-                if name.contains("://") {
-                    SanType::URI(value)
-                } else {
-                    SanType::DnsName(value)
-                }
-            })
-            .collect();
-        params.extended_key_usages = vec![usage];
-        let key = KeyPair::generate().expect("key");
-        let certificate = params.signed_by(&key, &self.issuer).expect("certificate");
-        (certificate.pem(), key.serialize_pem())
-    }
-}
-
-fn indented(pem: &str) -> String {
-    pem.lines().map(|l| format!("    {l}\n")).collect()
-}
 
 /// A Service `name` on port 443 (port name `https`, `appProtocol: HTTPS`) whose endpoint is
 /// 127.0.0.1:`port`, and a BackendTLSPolicy for it with `validation` (YAML lines).
@@ -201,10 +154,10 @@ stringData:
   tls.crt: |
 {client_cert}  tls.key: |
 {client_key}{backends}"#,
-        backend_ca = indented(&authority.pem()),
-        other_ca = indented(&other.pem()),
-        client_cert = indented(&client_cert),
-        client_key = indented(&client_key),
+        backend_ca = indented_pem(&authority.pem()),
+        other_ca = indented_pem(&other.pem()),
+        client_cert = indented_pem(&client_cert),
+        client_key = indented_pem(&client_key),
     );
     let mut deployment = Deployment::new(&[
         ("gateway.yaml", &configuration),

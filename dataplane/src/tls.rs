@@ -12,6 +12,8 @@ use pingora_core::protocols::tls::{SslDigest, TlsRef};
 use pingora_core::tls::sign::CertifiedKey;
 use pingora_core::tls::{ClientHello, CryptoProvider, ResolvesServerCert, ServerConfig};
 use portico_router::hosts::HostMap;
+
+use crate::client_certificates;
 use portico_snapshot::{Certificate, Listener};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -31,9 +33,15 @@ impl ResolvesServerCert for SniResolver {
 
 /// Build the rustls configuration for one HTTPS socket.
 pub fn server_config(listeners: &[&Listener]) -> Result<Arc<ServerConfig>, String> {
-    let mut config = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_cert_resolver(Arc::new(sni_resolver(listeners)?));
+    let resolver = Arc::new(sni_resolver(listeners)?);
+    let builder = ServerConfig::builder();
+    let builder = match client_certificates::validation(listeners)? {
+        None => builder.with_no_client_auth(),
+        Some(validation) => {
+            builder.with_client_cert_verifier(client_certificates::verifier(validation)?)
+        }
+    };
+    let mut config = builder.with_cert_resolver(resolver);
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(Arc::new(config))
 }
@@ -112,6 +120,7 @@ mod tests {
             hostname: hostname.map(Into::into),
             protocol: ListenerProtocol::Https(TlsTermination {
                 certificates: vec![certificate],
+                client_validation: None,
             }),
             ..Listener::default()
         }

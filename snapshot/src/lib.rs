@@ -14,6 +14,7 @@
 
 pub mod backend_tls;
 pub mod certificate;
+pub mod client_validation;
 pub mod cors_origin;
 pub mod http_values;
 pub mod model;
@@ -24,6 +25,7 @@ pub mod validate;
 pub mod wire;
 
 pub use backend_tls::{BackendTls, BackendTrust, SubjectAltName};
+pub use client_validation::{ClientValidation, ClientValidationMode};
 pub use cors_origin::OriginPattern;
 pub use http_values::{
     HeaderName, HeaderValue, InvalidHttpValue, Method, RedirectCode, RegexPattern, Scheme,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend_tls::BackendTls;
 pub use crate::certificate::Certificate;
+use crate::client_validation::ClientValidation;
 use crate::http_values::Scheme;
 use crate::names::{ClusterName, ListenerKey};
 use crate::route::HttpRoute;
@@ -105,6 +106,14 @@ impl ListenerProtocol {
             Self::Https(tls) => &tls.certificates,
         }
     }
+
+    /// How the listener checks client certificates, if it asks for them.
+    pub fn client_validation(&self) -> Option<&ClientValidation> {
+        match self {
+            Self::Http => None,
+            Self::Https(tls) => tls.client_validation.as_ref(),
+        }
+    }
 }
 
 /// How a listener terminates TLS.
@@ -112,6 +121,8 @@ impl ListenerProtocol {
 pub struct TlsTermination {
     /// Certificates to choose from by SNI; never empty in a valid snapshot.
     pub certificates: Vec<Certificate>,
+    /// Client certificates asked for and checked, when the Gateway says so.
+    pub client_validation: Option<ClientValidation>,
 }
 
 /// One Gateway listener. Several listeners may share an address and port; the data plane binds
@@ -173,6 +184,8 @@ struct ListenerDocument {
     #[serde(default)]
     certificates: Vec<Certificate>,
     #[serde(default)]
+    client_validation: Option<ClientValidation>,
+    #[serde(default)]
     routes: Vec<HttpRoute>,
 }
 
@@ -189,6 +202,8 @@ struct ListenerView<'a> {
     hostname: Option<&'a str>,
     #[serde(skip_serializing_if = "<[Certificate]>::is_empty")]
     certificates: &'a [Certificate],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_validation: Option<&'a ClientValidation>,
     routes: &'a [HttpRoute],
 }
 
@@ -202,6 +217,7 @@ impl Serialize for Listener {
             protocol: self.protocol.protocol(),
             hostname: self.hostname.as_deref(),
             certificates: self.protocol.certificates(),
+            client_validation: self.protocol.client_validation(),
             routes: &self.routes,
         }
         .serialize(serializer)
@@ -210,13 +226,13 @@ impl Serialize for Listener {
 
 /// A listener document whose certificates do not fit its protocol.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("listener {0} is plain HTTP but carries certificates")]
+#[error("listener {0} is plain HTTP but carries TLS settings")]
 pub struct CertificatesWithoutTls(pub ListenerKey);
 
 impl TryFrom<ListenerDocument> for Listener {
     type Error = CertificatesWithoutTls;
     fn try_from(d: ListenerDocument) -> Result<Self, Self::Error> {
-        let protocol = listener_protocol(&d.key, d.protocol, d.certificates)?;
+        let protocol = listener_protocol(&d.key, d.protocol, d.certificates, d.client_validation)?;
         Ok(Self {
             key: d.key,
             version: d.version,
@@ -229,16 +245,22 @@ impl TryFrom<ListenerDocument> for Listener {
     }
 }
 
-/// The listener protocol for a socket `protocol` and the certificates sent with it.
+/// The listener protocol for a socket `protocol` and the TLS settings sent with it.
 pub fn listener_protocol(
     key: &ListenerKey,
     protocol: Protocol,
     certificates: Vec<Certificate>,
+    client_validation: Option<ClientValidation>,
 ) -> Result<ListenerProtocol, CertificatesWithoutTls> {
     match protocol {
-        Protocol::Http if certificates.is_empty() => Ok(ListenerProtocol::Http),
+        Protocol::Http if certificates.is_empty() && client_validation.is_none() => {
+            Ok(ListenerProtocol::Http)
+        }
         Protocol::Http => Err(CertificatesWithoutTls(key.clone())),
-        Protocol::Https => Ok(ListenerProtocol::Https(TlsTermination { certificates })),
+        Protocol::Https => Ok(ListenerProtocol::Https(TlsTermination {
+            certificates,
+            client_validation,
+        })),
     }
 }
 

@@ -198,7 +198,10 @@ mod tests {
     }
 
     fn https(certificates: Vec<Certificate>) -> ListenerProtocol {
-        ListenerProtocol::Https(TlsTermination { certificates })
+        ListenerProtocol::Https(TlsTermination {
+            certificates,
+            client_validation: None,
+        })
     }
 
     fn snapshot(listeners: Vec<Listener>, clusters: Vec<Cluster>) -> Snapshot {

@@ -250,7 +250,7 @@ fn key(namespace: Option<String>, name: String) -> (String, String) {
 /// ConfigMaps keep only the key BackendTLSPolicy reads CA certificates from.
 fn keep_only_ca_bundle(config_map: &mut ConfigMap) {
     if let Some(data) = config_map.data.as_mut() {
-        data.retain(|key, _| key == portico_translate::backend_tls::CA_BUNDLE_KEY);
+        data.retain(|key, _| key == portico_translate::ca_bundles::CA_BUNDLE_KEY);
     }
     config_map.binary_data = None;
 }

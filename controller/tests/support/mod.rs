@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod authority;
 pub mod cluster;
 pub mod raw;
 

@@ -16,26 +16,20 @@ use gateway_api::backendtlspolicies::{
     BackendTlsPolicyStatusAncestorsAncestorRef, BackendTlsPolicyValidation,
     BackendTlsPolicyValidationCaCertificateRefs, BackendTlsPolicyValidationSubjectAltNamesType,
 };
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
 use portico_snapshot::{BackendTls, BackendTrust, ClusterName, ObjectRef, SubjectAltName};
-use rustls_pki_types::CertificateDer;
-use rustls_pki_types::pem::PemObject;
 
+use crate::ca_bundles::{self, ConfigMaps};
 use crate::conditions::{Problem, condition, reasons, types};
 use crate::names::{GATEWAY_GROUP, GATEWAY_KIND, cluster_name, object_ref};
 use crate::output::{GatewaySnapshot, ObjectStatus};
 
-/// The key a CA ConfigMap holds its PEM certificates under.
-pub const CA_BUNDLE_KEY: &str = "ca.crt";
-
 /// The objects policies are resolved against, by namespace and name.
-pub(crate) trait Objects<'a> {
+pub(crate) trait Objects<'a>: ConfigMaps<'a> {
     /// A Service.
     fn service(&self, namespace: &str, name: &str) -> Option<&'a Service>;
-    /// A ConfigMap.
-    fn config_map(&self, namespace: &str, name: &str) -> Option<&'a ConfigMap>;
 }
 
 /// Every BackendTLSPolicy of a translation: what it does to clusters, and how it fared.
@@ -294,21 +288,17 @@ fn trust<'a>(
         }
         None => {}
     }
-    let mut bundle = String::new();
     let mut problem = None;
-    for reference in refs {
-        match ca_bundle(index, namespace, reference) {
-            Ok(pem) => {
-                bundle.push_str(pem);
-                if !pem.ends_with('\n') {
-                    bundle.push('\n');
+    let bundles =
+        refs.iter()
+            .filter_map(|reference| match ca_bundle(index, namespace, reference) {
+                Ok(pem) => Some(pem),
+                Err(p) => {
+                    problem.get_or_insert(p);
+                    None
                 }
-            }
-            Err(p) => {
-                problem.get_or_insert(p);
-            }
-        }
-    }
+            });
+    let bundle = ca_bundles::concatenate(bundles.collect::<Vec<_>>());
     let trust = if bundle.is_empty() {
         BackendTrust::NoValidCertificateAuthority
     } else {
@@ -317,51 +307,22 @@ fn trust<'a>(
     (trust, problem)
 }
 
-/// The PEM CA certificates a reference names, checked the way the data plane loads them.
+/// The PEM CA certificates a reference names.
 fn ca_bundle<'a>(
     index: &impl Objects<'a>,
     namespace: &str,
     reference: &BackendTlsPolicyValidationCaCertificateRefs,
 ) -> Result<&'a str, Problem> {
-    let name = &reference.name;
     if !reference.group.is_empty() || reference.kind != "ConfigMap" {
         return Err(Problem::new(
             reasons::INVALID_KIND,
             format!(
-                "caCertificateRef {}/{} {name:?} is not a ConfigMap",
-                reference.group, reference.kind
+                "caCertificateRef {}/{} {:?} is not a ConfigMap",
+                reference.group, reference.kind, reference.name
             ),
         ));
     }
-    let invalid = |what: &str| {
-        Problem::new(
-            reasons::INVALID_CA_CERTIFICATE_REF,
-            format!("ConfigMap {namespace}/{name} {what}"),
-        )
-    };
-    let config_map = index
-        .config_map(namespace, name)
-        .ok_or_else(|| invalid("does not exist"))?;
-    let pem = config_map
-        .data
-        .as_ref()
-        .and_then(|d| d.get(CA_BUNDLE_KEY))
-        .ok_or_else(|| invalid(&format!("has no {CA_BUNDLE_KEY}")))?;
-    let certificates: Vec<CertificateDer<'_>> = CertificateDer::pem_slice_iter(pem.as_bytes())
-        .collect::<Result<_, _>>()
-        .map_err(|e| invalid(&format!("has an unreadable {CA_BUNDLE_KEY}: {e}")))?;
-    if certificates.is_empty() {
-        return Err(invalid(&format!(
-            "has no PEM certificate in {CA_BUNDLE_KEY}"
-        )));
-    }
-    let mut roots = rustls::RootCertStore::empty();
-    for certificate in certificates {
-        roots
-            .add(certificate)
-            .map_err(|e| invalid(&format!("holds a certificate that cannot be a CA: {e}")))?;
-    }
-    Ok(pem)
+    ca_bundles::resolve(index, namespace, &reference.name)
 }
 
 /// Each policy's status: one ancestor entry per Gateway whose snapshot uses a cluster of a

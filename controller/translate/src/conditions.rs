@@ -15,6 +15,8 @@ pub mod types {
     pub const RESOLVED_REFS: &str = "ResolvedRefs";
     /// The listener conflicts with another one.
     pub const CONFLICTED: &str = "Conflicted";
+    /// The Gateway serves clients without a valid client certificate on some port.
+    pub const INSECURE_FRONTEND_VALIDATION_MODE: &str = "InsecureFrontendValidationMode";
 }
 
 /// Condition reasons.
@@ -48,6 +50,8 @@ pub mod reasons {
     pub const NO_VALID_CA_CERTIFICATE: &str = "NoValidCACertificate";
     pub const INVALID_CA_CERTIFICATE_REF: &str = "InvalidCACertificateRef";
     pub const INVALID_CLIENT_CERTIFICATE_REF: &str = "InvalidClientCertificateRef";
+    pub const INVALID_CA_CERTIFICATE_KIND: &str = "InvalidCACertificateKind";
+    pub const CONFIGURATION_CHANGED: &str = "ConfigurationChanged";
 }
 
 /// Build a condition with an unset (epoch) transition time.

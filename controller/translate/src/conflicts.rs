@@ -1,10 +1,11 @@
 //! Gateways that share data planes share sockets: listeners of different Gateways on one
-//! address and port must agree on the protocol and serve distinct hostnames.
+//! address and port must agree on the protocol (and on client certificate validation, which
+//! is part of an HTTPS socket's handshake) and serve distinct hostnames.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use portico_snapshot::{ObjectRef, Protocol};
+use portico_snapshot::{ClientValidation, ObjectRef, Protocol};
 
 use crate::conditions::{Problem, reasons};
 use crate::gateways::GatewayState;
@@ -33,7 +34,11 @@ pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
             let socket = SocketAddr::new(address, listener.port);
             let hostname = listener.spec.hostname.clone();
             let owner = owners.get(&socket);
-            let protocol_owner = owner.filter(|o| o.protocol != protocol).map(|o| &o.first);
+            let protocol_owner = owner
+                .filter(|o| {
+                    o.protocol != protocol || o.client_validation != listener.client_validation
+                })
+                .map(|o| &o.first);
             let hostname_owner = owner
                 .and_then(|o| o.hostnames.get(&hostname))
                 .filter(|g| **g != gateway.key);
@@ -41,7 +46,7 @@ pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
                 listener.conflict = Some(Problem::new(
                     reasons::PROTOCOL_CONFLICT,
                     format!(
-                        "port {} is used with another protocol by Gateway {other}",
+                        "port {} is used with another protocol or client validation by Gateway {other}",
                         listener.port
                     ),
                 ));
@@ -54,15 +59,21 @@ pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
                     ),
                 ));
             } else {
-                claims.push((socket, protocol, hostname));
+                claims.push((
+                    socket,
+                    protocol,
+                    listener.client_validation.clone(),
+                    hostname,
+                ));
             }
         }
-        for (socket, protocol, hostname) in claims {
+        for (socket, protocol, client_validation, hostname) in claims {
             owners
                 .entry(socket)
                 .or_insert_with(|| Socket {
                     first: gateway.key.clone(),
                     protocol,
+                    client_validation,
                     hostnames: HashMap::new(),
                 })
                 .hostnames
@@ -76,5 +87,6 @@ pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
 struct Socket {
     first: ObjectRef,
     protocol: Protocol,
+    client_validation: Option<ClientValidation>,
     hostnames: HashMap<Option<String>, ObjectRef>,
 }

@@ -37,6 +37,15 @@ pub(crate) fn status(
         }
     };
     let mut conditions = conditions;
+    if gateway.insecure_frontend_validation {
+        conditions.push(condition(
+            types::INSECURE_FRONTEND_VALIDATION_MODE,
+            true,
+            reasons::CONFIGURATION_CHANGED,
+            "a port serves clients without a valid client certificate (AllowInsecureFallback)",
+            generation,
+        ));
+    }
     if let Some(certificate) = &gateway.backend_client_certificate {
         conditions.push(outcome(
             types::RESOLVED_REFS,

@@ -7,6 +7,7 @@ use gateway_api::gateways::Gateway;
 use portico_snapshot::{Certificate, ObjectRef};
 
 use crate::conditions::{Problem, reasons};
+use crate::frontend_tls;
 use crate::listeners::{ListenerState, check_listener, mark_conflicts};
 use crate::names::{Age, object_ref};
 use crate::options::Options;
@@ -30,6 +31,8 @@ pub(crate) struct GatewayState<'a> {
     /// The certificate presented to backends that ask for one
     /// (`spec.tls.backend.clientCertificateRef`), if the Gateway names one.
     pub backend_client_certificate: Option<Result<Certificate, Problem>>,
+    /// Some port of the Gateway serves clients without a valid client certificate.
+    pub insecure_frontend_validation: bool,
 }
 
 impl GatewayState<'_> {
@@ -81,11 +84,12 @@ pub(crate) fn accept_gateways<'a>(
         .filter(|g| classes.contains(&g.spec.gateway_class_name))
         .map(|gateway| {
             let key = object_ref(gateway);
+            let frontend = gateway.spec.tls.as_ref().and_then(|t| t.frontend.as_ref());
             let mut listeners: Vec<_> = gateway
                 .spec
                 .listeners
                 .iter()
-                .map(|l| check_listener(index, &key, l))
+                .map(|l| check_listener(index, &key, frontend, l))
                 .collect();
             mark_conflicts(&mut listeners);
             let address = own_parameters(index, gateway, &key.namespace)
@@ -104,6 +108,8 @@ pub(crate) fn accept_gateways<'a>(
                 address,
                 listeners,
                 backend_client_certificate,
+                insecure_frontend_validation: frontend
+                    .is_some_and(frontend_tls::allows_insecure_fallback),
             }
         })
         .collect();

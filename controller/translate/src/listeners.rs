@@ -5,13 +5,15 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use gateway_api::gateways::{
     GatewayListeners, GatewayListenersAllowedRoutesNamespacesFrom as From, GatewayListenersTlsMode,
-    GatewayStatusListenersSupportedKinds,
+    GatewayStatusListenersSupportedKinds, GatewayTlsFrontend,
 };
 use portico_snapshot::{
-    Certificate, ListenerKey, ListenerProtocol, ObjectRef, Protocol, TlsTermination,
+    Certificate, ClientValidation, ListenerKey, ListenerProtocol, ObjectRef, Protocol,
+    TlsTermination,
 };
 
 use crate::conditions::{Problem, reasons};
+use crate::frontend_tls;
 use crate::names::{GATEWAY_GROUP, RouteKind, listener_key};
 use crate::resources::Index;
 use crate::tls;
@@ -34,6 +36,8 @@ pub(crate) struct ListenerState<'a> {
     pub resolved: Option<Problem>,
     /// Certificates for TLS termination.
     pub certificates: Vec<Certificate>,
+    /// Client certificates asked for and checked, as the Gateway's frontend TLS says.
+    pub client_validation: Option<ClientValidation>,
 }
 
 impl ListenerState<'_> {
@@ -59,6 +63,7 @@ impl ListenerState<'_> {
             Protocol::Http => Some(ListenerProtocol::Http),
             Protocol::Https => Some(ListenerProtocol::Https(TlsTermination {
                 certificates: self.certificates.clone(),
+                client_validation: self.client_validation.clone(),
             })),
         }
     }
@@ -122,10 +127,12 @@ fn served_kinds(protocol: Protocol) -> &'static [RouteKind] {
     }
 }
 
-/// Check one listener of the Gateway `gateway` on its own (conflicts come later).
+/// Check one listener of the Gateway `gateway` on its own (conflicts come later), with the
+/// Gateway's frontend TLS settings (`spec.tls.frontend`).
 pub(crate) fn check_listener<'a>(
     index: &Index<'_>,
     gateway: &ObjectRef,
+    frontend: Option<&GatewayTlsFrontend>,
     spec: &'a GatewayListeners,
 ) -> ListenerState<'a> {
     let protocol = match spec.protocol.as_str() {
@@ -150,6 +157,21 @@ pub(crate) fn check_listener<'a>(
         Err(_) => Vec::new(),
     };
     let mut certificates = Vec::new();
+    let mut client_validation = None;
+    let mut protocol = protocol;
+    if protocol == Ok(Protocol::Https) {
+        let frontend = frontend_tls::for_port(index, &gateway.namespace, frontend, spec.port);
+        if let Some(problem) = frontend.unresolved {
+            resolved.get_or_insert(problem);
+        }
+        if frontend.unusable {
+            protocol = Err(Problem::new(
+                reasons::NO_VALID_CA_CERTIFICATE,
+                "no client validation caCertificateRef holds a usable CA certificate",
+            ));
+        }
+        client_validation = frontend.validation;
+    }
     if protocol == Ok(Protocol::Https) {
         let tls = spec.tls.as_ref();
         if tls.and_then(|t| t.mode.as_ref()) == Some(&GatewayListenersTlsMode::Passthrough) {
@@ -177,6 +199,7 @@ pub(crate) fn check_listener<'a>(
         kinds,
         resolved,
         certificates,
+        client_validation,
     }
 }
 

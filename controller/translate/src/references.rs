@@ -17,7 +17,7 @@ pub struct References {
     pub services: HashSet<(String, String)>,
     /// Secrets named by listener certificateRefs and Gateways' backend client certificates.
     pub secrets: HashSet<(String, String)>,
-    /// ConfigMaps named by BackendTLSPolicies' caCertificateRefs.
+    /// ConfigMaps named by BackendTLSPolicies' and Gateways' frontend caCertificateRefs.
     pub config_maps: HashSet<(String, String)>,
 }
 
@@ -61,8 +61,25 @@ pub fn references(resources: &Resources) -> References {
             .and_then(|tls| tls.backend.as_ref())
             .and_then(|backend| backend.client_certificate_ref.as_ref());
         if let Some(reference) = client_certificate {
-            let target = reference.namespace.clone().unwrap_or(namespace);
+            let target = reference.namespace.clone().unwrap_or(namespace.clone());
             found.secrets.insert((target, reference.name.clone()));
+        }
+        let frontend = gateway.spec.tls.as_ref().and_then(|t| t.frontend.as_ref());
+        let default = frontend
+            .and_then(|f| f.default.validation.as_ref())
+            .into_iter()
+            .flat_map(|v| &v.ca_certificate_refs)
+            .map(|r| (&r.name, &r.namespace));
+        let per_port = frontend
+            .and_then(|f| f.per_port.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.tls.validation.as_ref())
+            .flat_map(|v| &v.ca_certificate_refs)
+            .map(|r| (&r.name, &r.namespace));
+        for (name, target) in default.chain(per_port) {
+            let target = target.clone().unwrap_or_else(|| namespace.clone());
+            found.config_maps.insert((target, name.clone()));
         }
     }
     for policy in &resources.backend_tls_policies {

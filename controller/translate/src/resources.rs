@@ -16,6 +16,7 @@ use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
 
 use crate::backend_tls::{BackendTlsPolicies, Objects};
+use crate::ca_bundles::ConfigMaps;
 use crate::names::namespace_of;
 use crate::parameters::PorticoProxy;
 use crate::route_kinds::{TcpRoute, UdpRoute};
@@ -149,7 +150,9 @@ impl<'a> Objects<'a> for Index<'a> {
             .get(&(namespace.to_string(), name.to_string()))
             .copied()
     }
+}
 
+impl<'a> ConfigMaps<'a> for Index<'a> {
     fn config_map(&self, namespace: &str, name: &str) -> Option<&'a ConfigMap> {
         self.config_maps
             .get(&(namespace.to_string(), name.to_string()))

@@ -5,6 +5,7 @@
 
 use std::net::IpAddr;
 
+use crate::client_validation::{ClientValidation, ClientValidationMode};
 use crate::model;
 use crate::names::{ClusterName, ListenerKey};
 
@@ -162,9 +163,13 @@ impl TryFrom<proto::GatewayConfig> for model::GatewayConfig {
 
 impl From<model::Listener> for proto::Listener {
     fn from(l: model::Listener) -> Self {
-        let (protocol, certificates) = match l.protocol {
-            model::ListenerProtocol::Http => (proto::Protocol::Http, Vec::new()),
-            model::ListenerProtocol::Https(tls) => (proto::Protocol::Https, tls.certificates),
+        let (protocol, certificates, client_validation) = match l.protocol {
+            model::ListenerProtocol::Http => (proto::Protocol::Http, Vec::new(), None),
+            model::ListenerProtocol::Https(tls) => (
+                proto::Protocol::Https,
+                tls.certificates,
+                tls.client_validation,
+            ),
         };
         Self {
             key: l.key.0,
@@ -175,6 +180,18 @@ impl From<model::Listener> for proto::Listener {
             hostname: l.hostname.unwrap_or_default(),
             certificates: certificates.into_iter().map(Into::into).collect(),
             routes: l.routes.into_iter().map(Into::into).collect(),
+            client_validation: client_validation.map(|v| proto::ClientValidation {
+                ca_certificates_pem: v.ca_certificates_pem,
+                mode: match v.mode {
+                    ClientValidationMode::AllowValidOnly => {
+                        proto::ClientValidationMode::AllowValidOnly
+                    }
+                    ClientValidationMode::AllowInsecureFallback => {
+                        proto::ClientValidationMode::AllowInsecureFallback
+                    }
+                }
+                .into(),
+            }),
         }
     }
 }
@@ -194,12 +211,34 @@ impl TryFrom<proto::Listener> for model::Listener {
         };
         let key = ListenerKey(l.key);
         let certificates = l.certificates.into_iter().map(Into::into).collect();
-        let protocol = model::listener_protocol(&key, protocol, certificates).map_err(|e| {
-            WireError::Invalid {
+        let client_validation = l
+            .client_validation
+            .map(|v| {
+                let mode = match proto::ClientValidationMode::try_from(v.mode) {
+                    Ok(proto::ClientValidationMode::AllowValidOnly) => {
+                        ClientValidationMode::AllowValidOnly
+                    }
+                    Ok(proto::ClientValidationMode::AllowInsecureFallback) => {
+                        ClientValidationMode::AllowInsecureFallback
+                    }
+                    Err(_) => {
+                        return Err(WireError::UnknownEnum {
+                            field: "listener.client_validation.mode",
+                            value: v.mode,
+                        });
+                    }
+                };
+                Ok(ClientValidation {
+                    ca_certificates_pem: v.ca_certificates_pem,
+                    mode,
+                })
+            })
+            .transpose()?;
+        let protocol = model::listener_protocol(&key, protocol, certificates, client_validation)
+            .map_err(|e| WireError::Invalid {
                 field: "listener.certificates",
                 reason: e.to_string(),
-            }
-        })?;
+            })?;
         Ok(Self {
             key,
             version: l.version,

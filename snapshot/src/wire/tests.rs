@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::backend_tls::*;
+use crate::client_validation::*;
 use crate::http_values::{HeaderName, HeaderValue, Method, RedirectCode, RegexPattern, Scheme};
 use crate::model::*;
 use crate::route::*;
@@ -39,6 +40,10 @@ fn a_snapshot_survives_the_wire_unchanged() {
                         cert_chain_pem: "CERT".into(),
                         private_key_pem: "KEY".into(),
                     }],
+                    client_validation: Some(ClientValidation {
+                        ca_certificates_pem: "CA".into(),
+                        mode: ClientValidationMode::AllowInsecureFallback,
+                    }),
                 }),
                 hostname: Some("*.example.com".into()),
                 routes: vec![HttpRoute {
