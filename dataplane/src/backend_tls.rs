@@ -34,6 +34,8 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use x509_parser::extensions::GeneralName;
 
+use crate::ca_roots;
+
 /// Dials a cluster's endpoints over TLS as its policy says.
 #[derive(Debug)]
 pub struct BackendTlsConnector {
@@ -117,23 +119,17 @@ impl L4Connect for BackendTlsConnector {
 
 /// The rustls client configuration for a policy that trusts `trust`.
 fn client_config(tls: &BackendTls, trust: &BackendTrust) -> Result<ClientConfig, String> {
-    let mut roots = RootCertStore::empty();
-    match trust {
-        BackendTrust::Certificates(pem) => {
-            for certificate in CertificateDer::pem_slice_iter(pem.as_bytes()) {
-                let certificate = certificate.map_err(|e| format!("CA bundle: {e}"))?;
-                roots
-                    .add(certificate)
-                    .map_err(|e| format!("CA certificate: {e}"))?;
-            }
-        }
+    let roots = match trust {
+        BackendTrust::Certificates(pem) => ca_roots::from_pem(pem)?,
         BackendTrust::System => {
             let native = pingora_core::tls::load_native_certs()
                 .map_err(|e| format!("cannot read the system's CA certificates: {e}"))?;
+            let mut roots = RootCertStore::empty();
             roots.add_parsable_certificates(native);
+            roots
         }
-        BackendTrust::NoValidCertificateAuthority => {}
-    }
+        BackendTrust::NoValidCertificateAuthority => RootCertStore::empty(),
+    };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()

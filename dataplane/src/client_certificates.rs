@@ -8,10 +8,11 @@ use std::sync::Arc;
 use pingora_core::tls::{ClientCertVerified, ClientCertVerifier};
 use portico_snapshot::{ClientValidation, ClientValidationMode, Listener};
 use rustls::client::danger::HandshakeSignatureValid;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, UnixTime};
 use rustls::server::WebPkiClientVerifier;
-use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, SignatureScheme};
+use rustls::{DigitallySignedStruct, DistinguishedName, SignatureScheme};
+
+use crate::ca_roots;
 
 /// The validation the listeners sharing one socket ask for. They share the handshake, so they
 /// must agree (the translator makes Gateways that disagree on a port conflict); the error is a
@@ -34,13 +35,8 @@ pub fn validation<'l>(listeners: &[&'l Listener]) -> Result<Option<&'l ClientVal
 
 /// The verifier for `validation`. The error (a NACK reason) says why its CAs cannot be used.
 pub fn verifier(validation: &ClientValidation) -> Result<Arc<dyn ClientCertVerifier>, String> {
-    let mut roots = RootCertStore::empty();
-    for certificate in CertificateDer::pem_slice_iter(validation.ca_certificates_pem.as_bytes()) {
-        let certificate = certificate.map_err(|e| format!("client CA bundle: {e}"))?;
-        roots
-            .add(certificate)
-            .map_err(|e| format!("client CA certificate: {e}"))?;
-    }
+    let roots =
+        ca_roots::from_pem(&validation.ca_certificates_pem).map_err(|e| format!("client {e}"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let webpki = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
         .build()

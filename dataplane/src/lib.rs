@@ -15,6 +15,7 @@ mod admin;
 mod backend_tls;
 pub mod backoff;
 mod bare_answer;
+mod ca_roots;
 mod client_certificates;
 mod connection;
 mod cors;

@@ -93,8 +93,9 @@ impl BackendTlsPolicies {
                     continue;
                 }
                 claimed.insert(key.clone(), object_ref(policy));
-                let applied = (targeted, tls.clone());
-                match key.2 {
+                let (namespace, service, section) = key;
+                let applied = ((namespace, service), targeted, tls.clone());
+                match section {
                     None => whole_service.push(applied),
                     Some(_) => port_specific.push(applied),
                 }
@@ -112,23 +113,20 @@ impl BackendTlsPolicies {
                 conditions,
             });
         }
-        for (clusters, tls) in whole_service.into_iter().chain(port_specific) {
+        // Each cluster's Service and TLS; a later (port-specific) entry replaces an earlier one.
+        let mut applied = HashMap::new();
+        for (service, clusters, tls) in whole_service.into_iter().chain(port_specific) {
             for cluster in clusters {
-                found.by_cluster.insert(cluster, tls.clone());
+                applied.insert(cluster, (service.clone(), tls.clone()));
             }
         }
-        for (cluster, tls) in &found.by_cluster {
-            let Some((namespace, service)) = service_of(cluster) else {
-                continue;
-            };
+        for (cluster, (service, tls)) in applied {
             let mut hasher = DefaultHasher::new();
-            (cluster, tls).hash(&mut hasher);
-            let entry = found
-                .by_service
-                .entry((namespace.to_string(), service.to_string()))
-                .or_default();
+            (&cluster, &tls).hash(&mut hasher);
+            let entry = found.by_service.entry(service).or_default();
             // Clusters come in no particular order: combine them order-independently.
             *entry = entry.wrapping_add(hasher.finish());
+            found.by_cluster.insert(cluster, tls);
         }
         found
     }
@@ -150,12 +148,6 @@ impl BackendTlsPolicies {
     pub fn verdicts(&self) -> &[Verdict] {
         &self.verdicts
     }
-}
-
-/// `namespace` and Service name of a cluster named by [`cluster_name`].
-fn service_of(cluster: &ClusterName) -> Option<(&str, &str)> {
-    let (service, _port) = cluster.as_str().rsplit_once(':')?;
-    service.split_once('/')
 }
 
 /// Clusters of a Service's ports: all of them, or the one named `section`.

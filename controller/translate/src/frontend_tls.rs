@@ -76,36 +76,18 @@ pub(crate) fn for_port(
     }
 }
 
-/// Whether any of the Gateway's frontend settings accepts clients without a valid certificate.
-pub(crate) fn allows_insecure_fallback(frontend: &GatewayTlsFrontend) -> bool {
-    let default = frontend
-        .default
-        .validation
-        .as_ref()
-        .and_then(|v| v.mode.as_ref())
-        == Some(&GatewayTlsFrontendDefaultValidationMode::AllowInsecureFallback);
-    let per_port = frontend.per_port.iter().flatten().any(|p| {
-        p.tls.validation.as_ref().and_then(|v| v.mode.as_ref())
-            == Some(&GatewayTlsFrontendPerPortTlsValidationMode::AllowInsecureFallback)
-    });
-    default || per_port
-}
-
-/// The CA references and mode that apply on `port`: its `perPort` entry, else the default.
-fn settings(
-    frontend: &GatewayTlsFrontend,
-    port: i32,
-) -> Option<(Vec<CaRef<'_>>, ClientValidationMode)> {
-    let mode = |insecure: bool| {
-        if insecure {
-            ClientValidationMode::AllowInsecureFallback
-        } else {
-            ClientValidationMode::AllowValidOnly
-        }
+/// The CA references and mode of one of the API's generated validation types (`Default` or
+/// `PerPort`), which share these fields but not a type.
+macro_rules! validation_settings {
+    ($validation:expr, Default) => {
+        validation_settings!($validation, GatewayTlsFrontendDefaultValidationMode)
     };
-    if let Some(entry) = frontend.per_port.iter().flatten().find(|p| p.port == port) {
-        let validation = entry.tls.validation.as_ref()?;
-        let refs = validation
+    ($validation:expr, PerPort) => {
+        validation_settings!($validation, GatewayTlsFrontendPerPortTlsValidationMode)
+    };
+    ($validation:expr, $mode:ident) => {{
+        let validation = $validation;
+        let refs: Vec<CaRef<'_>> = validation
             .ca_certificate_refs
             .iter()
             .map(|r| CaRef {
@@ -115,24 +97,50 @@ fn settings(
                 namespace: r.namespace.as_deref(),
             })
             .collect();
-        let insecure = validation.mode
-            == Some(GatewayTlsFrontendPerPortTlsValidationMode::AllowInsecureFallback);
-        return Some((refs, mode(insecure)));
+        let mode = if validation.mode == Some($mode::AllowInsecureFallback) {
+            ClientValidationMode::AllowInsecureFallback
+        } else {
+            ClientValidationMode::AllowValidOnly
+        };
+        (refs, mode)
+    }};
+}
+/// Whether any of the Gateway's frontend settings accepts clients without a valid certificate.
+pub(crate) fn allows_insecure_fallback(frontend: &GatewayTlsFrontend) -> bool {
+    let default = frontend
+        .default
+        .validation
+        .as_ref()
+        .map(|v| validation_settings!(v, Default));
+    let per_port = frontend.per_port.iter().flatten().filter_map(|p| {
+        p.tls
+            .validation
+            .as_ref()
+            .map(|v| validation_settings!(v, PerPort))
+    });
+    default
+        .into_iter()
+        .chain(per_port)
+        .any(|(_, mode)| mode == ClientValidationMode::AllowInsecureFallback)
+}
+
+/// The CA references and mode that apply on `port`: its `perPort` entry, else the default.
+fn settings(
+    frontend: &GatewayTlsFrontend,
+    port: i32,
+) -> Option<(Vec<CaRef<'_>>, ClientValidationMode)> {
+    match frontend.per_port.iter().flatten().find(|p| p.port == port) {
+        Some(entry) => entry
+            .tls
+            .validation
+            .as_ref()
+            .map(|v| validation_settings!(v, PerPort)),
+        None => frontend
+            .default
+            .validation
+            .as_ref()
+            .map(|v| validation_settings!(v, Default)),
     }
-    let validation = frontend.default.validation.as_ref()?;
-    let refs = validation
-        .ca_certificate_refs
-        .iter()
-        .map(|r| CaRef {
-            group: &r.group,
-            kind: &r.kind,
-            name: &r.name,
-            namespace: r.namespace.as_deref(),
-        })
-        .collect();
-    let insecure =
-        validation.mode == Some(GatewayTlsFrontendDefaultValidationMode::AllowInsecureFallback);
-    Some((refs, mode(insecure)))
 }
 
 /// The PEM certificates one reference names.
