@@ -4,8 +4,9 @@ use std::borrow::Borrow;
 
 use serde::{Deserialize, Serialize};
 
-/// `namespace/gateway/listener`: names a listener, unique within a snapshot; data planes report
-/// listener failures by it.
+/// `namespace/gateway/listener` (`namespace/gateway/set-namespace/set/listener` for a listener a
+/// ListenerSet adds): names a listener, unique within a snapshot; data planes report listener
+/// failures by it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct ListenerKey(pub String);

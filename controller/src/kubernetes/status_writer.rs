@@ -9,6 +9,7 @@ use gateway_api::gatewayclasses::GatewayClass;
 use gateway_api::gateways::Gateway;
 use gateway_api::grpcroutes::GrpcRoute;
 use gateway_api::httproutes::HttpRoute;
+use gateway_api::listenersets::ListenerSet;
 use gateway_api::tlsroutes::TlsRoute;
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -32,7 +33,7 @@ use super::naming::FIELD_MANAGER;
 use super::status_changes::{newly_bad, same_entries, same_parents};
 use super::stores::Stores;
 use crate::metrics::Metrics;
-use crate::status::{self, Finish};
+use crate::status::{self, Finish, ListenerOwnerStatus};
 
 /// Applies statuses to the API server.
 pub struct StatusWriter {
@@ -106,38 +107,14 @@ impl StatusWriter {
                 self.apply(api, &class.object, &class.status, None).await;
             }
         }
-        for gateway in &desired.gateways {
-            let current = find(&live.gateways, &gateway.object).map(|o| &o.status);
-            if current != Some(&gateway.status) {
-                let object = stores.gateways.get(
-                    &reflector::ObjectRef::new(&gateway.object.name)
-                        .within(&gateway.object.namespace),
-                );
-                if let Some(object) = object {
-                    let mut turned_bad = newly_bad(
-                        gateway.status.conditions.as_deref(),
-                        current.and_then(|c| c.conditions.as_deref()),
-                        "",
-                    );
-                    for listener in gateway.status.listeners.iter().flatten() {
-                        let before = current
-                            .and_then(|c| c.listeners.as_ref())
-                            .and_then(|ls| ls.iter().find(|l| l.name == listener.name))
-                            .map(|l| l.conditions.as_slice());
-                        turned_bad.extend(newly_bad(
-                            Some(&listener.conditions),
-                            before,
-                            &format!("listener {}: ", listener.name),
-                        ));
-                    }
-                    self.warn(&object.object_ref(&()), turned_bad).await;
-                }
-                let api =
-                    Api::<Gateway>::namespaced(self.client.clone(), &gateway.object.namespace);
-                self.apply(api, &gateway.object, &gateway.status, None)
-                    .await;
-            }
-        }
+        self.write_listener_owners(&stores.gateways, &desired.gateways, &live.gateways)
+            .await;
+        self.write_listener_owners(
+            &stores.listener_sets,
+            &desired.listener_sets,
+            &live.listener_sets,
+        )
+        .await;
         let unserved = |kind: &str| -> HashMap<&ObjectRef, &RouteStatus> {
             desired
                 .unserved_routes
@@ -166,6 +143,46 @@ impl StatusWriter {
         match self.failures.load(Ordering::Relaxed) {
             0 => Ok(()),
             failed => Err(WriteFailed(failed)),
+        }
+    }
+
+    /// Bring Gateways or ListenerSets (`K`) whose status differs from `live` in line with
+    /// `desired`, warning of every condition that turned bad.
+    async fn write_listener_owners<K, S>(
+        &self,
+        store: &Store<K>,
+        desired: &[ObjectStatus<S>],
+        live: &[ObjectStatus<S>],
+    ) where
+        K: Resource<DynamicType = (), Scope = NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + std::fmt::Debug,
+        S: ListenerOwnerStatus + PartialEq + Serialize,
+    {
+        for wanted in desired {
+            let object = &wanted.object;
+            let current = find(live, object).map(|o| &o.status);
+            if current == Some(&wanted.status) {
+                continue;
+            }
+            let found =
+                store.get(&reflector::ObjectRef::new(&object.name).within(&object.namespace));
+            if let Some(found) = found {
+                let mut turned_bad = newly_bad(
+                    Some(wanted.status.conditions()),
+                    current.map(|c| c.conditions()),
+                    "",
+                );
+                for (name, conditions) in wanted.status.listeners() {
+                    let before = current.and_then(|c| c.listener(name));
+                    let prefix = format!("listener {name}: ");
+                    turned_bad.extend(newly_bad(Some(conditions), before, &prefix));
+                }
+                self.warn(&found.object_ref(&()), turned_bad).await;
+            }
+            let api = Api::<K>::namespaced(self.client.clone(), &object.namespace);
+            self.apply(api, object, &wanted.status, None).await;
         }
     }
 
@@ -306,6 +323,7 @@ impl StatusWriter {
         Statuses {
             gateway_classes: collect(&stores.gateway_classes, |c: &GatewayClass| c.status.clone()),
             gateways: collect(&stores.gateways, |g: &Gateway| g.status.clone()),
+            listener_sets: collect(&stores.listener_sets, |s: &ListenerSet| s.status.clone()),
             http_routes: self.our_parents(&stores.http_routes),
             unserved_routes: [
                 self.unserved(&stores.grpc_routes),

@@ -57,7 +57,7 @@ pub struct Stores {
     pub tls_routes: Store<TlsRoute>,
     pub tcp_routes: Store<TcpRoute>,
     pub udp_routes: Store<UdpRoute>,
-    listener_sets: Store<ListenerSet>,
+    pub listener_sets: Store<ListenerSet>,
     pub backend_tls_policies: Store<BackendTlsPolicy>,
     config_maps: Store<ConfigMap>,
     ingresses: Store<Ingress>,

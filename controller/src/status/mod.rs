@@ -1,5 +1,6 @@
 //! Object statuses as users see them, built in one place: translation's statuses, with
-//! `Programmed` filled in from what data planes reported ([`progress`]), then finished for
+//! `Programmed` filled in from what data planes reported ([`progress`]) on Gateways and
+//! ListenerSets alike ([`listener_owners`]), then finished for
 //! where they are shown ([`finish`]): `Programmed=True` kept while data planes reconnect after
 //! a restart ([`reconnect`]), addresses of provisioned Services, and `lastTransitionTime`
 //! stamped against the statuses already shown there ([`transitions`]).
@@ -7,6 +8,7 @@
 //! Two sinks show statuses: the admin endpoint (the previous rendering is the baseline) and,
 //! in Kubernetes mode, the API server (what it holds is the baseline). Both use [`finish`].
 
+mod listener_owners;
 mod progress;
 mod reconnect;
 mod transitions;
@@ -16,6 +18,7 @@ use k8s_openapi::jiff::Timestamp;
 use portico_snapshot::ObjectRef;
 use portico_translate::Statuses;
 
+pub use listener_owners::ListenerOwnerStatus;
 pub use progress::apply_progress;
 
 /// Addresses to report for a Gateway instead of translation's (a provisioned Service's).

@@ -1,15 +1,18 @@
-//! `Programmed` on Gateways and their listeners, from what data planes reported about the
-//! generation translation produced, unless the Gateway's data plane could not be provisioned.
+//! `Programmed` on Gateways, their ListenerSets and the listeners of both, from what data
+//! planes reported about the generation translation produced, unless the Gateway's data plane
+//! could not be provisioned.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use portico_translate::conditions::{reasons, types};
-use portico_translate::{GatewayFacts, Statuses};
+use portico_translate::{GatewayFacts, ListenerFacts, Statuses};
 
-use crate::acks::Acks;
+use super::listener_owners::ListenerOwnerStatus;
+use crate::acks::{Acks, GatewayProgress};
 use crate::infrastructure::InfrastructureProblems;
 
-/// Fill in `Programmed` on accepted Gateways (described by `facts`) and their programmable
-/// listeners from data-plane reports and provisioning problems.
+/// Fill in `Programmed` on accepted Gateways (described by `facts`), their accepted
+/// ListenerSets and the programmable listeners of both, from data-plane reports and
+/// provisioning problems.
 pub fn apply_progress(
     statuses: &mut Statuses,
     facts: &[GatewayFacts],
@@ -25,7 +28,6 @@ pub fn apply_progress(
             continue;
         };
         let progress = acks.progress(&facts.gateway);
-        let status = &mut gateway.status;
         let applied = progress
             .applied_generation
             .is_some_and(|g| g >= facts.generation);
@@ -48,32 +50,67 @@ pub fn apply_progress(
         let Some((ok, reason, message)) = programmed else {
             continue;
         };
-        set(
-            status.conditions.get_or_insert_default(),
-            types::PROGRAMMED,
+        let outcome = Outcome {
+            progress: &progress,
+            applied,
             ok,
             reason,
-            &message,
-        );
-        let listeners = status.listeners.as_deref_mut().unwrap_or_default();
-        for facts in facts.listeners.iter().filter(|l| l.programmable) {
-            let Some(listener) = listeners.iter_mut().find(|l| l.name == facts.name) else {
+            message: &message,
+        };
+        outcome.set(&mut gateway.status, &facts.listeners);
+        for set in facts.listener_sets.iter().filter(|s| s.accepted) {
+            let Some(status) = statuses
+                .listener_sets
+                .iter_mut()
+                .find(|s| s.object == set.listener_set)
+                .map(|s| &mut s.status)
+            else {
                 continue;
             };
-            match progress.listener_failures.get(facts.key.as_str()) {
-                Some(failure) if applied => set(
-                    &mut listener.conditions,
+            outcome.set(status, &set.listeners);
+        }
+    }
+}
+
+/// What the data planes made of a Gateway's configuration.
+struct Outcome<'a> {
+    progress: &'a GatewayProgress,
+    /// They applied the generation translated.
+    applied: bool,
+    ok: bool,
+    reason: &'a str,
+    message: &'a str,
+}
+
+impl Outcome<'_> {
+    /// `Programmed` of a Gateway or ListenerSet, and of each programmable listener (`facts`) of
+    /// it: the Gateway's, unless a data plane that applied it failed that listener.
+    fn set(&self, status: &mut impl ListenerOwnerStatus, facts: &[ListenerFacts]) {
+        set(
+            status.conditions_mut(),
+            types::PROGRAMMED,
+            self.ok,
+            self.reason,
+            self.message,
+        );
+        for (name, conditions) in status.listeners_mut() {
+            let Some(facts) = facts.iter().find(|f| f.programmable && f.name == name) else {
+                continue;
+            };
+            match self.progress.listener_failures.get(facts.key.as_str()) {
+                Some(failure) if self.applied => set(
+                    conditions,
                     types::PROGRAMMED,
                     false,
                     reasons::INVALID,
                     failure,
                 ),
                 _ => set(
-                    &mut listener.conditions,
+                    conditions,
                     types::PROGRAMMED,
-                    ok,
-                    reason,
-                    &message,
+                    self.ok,
+                    self.reason,
+                    self.message,
                 ),
             }
         }

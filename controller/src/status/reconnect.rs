@@ -3,32 +3,30 @@
 //! already shown for the same generation is kept.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
-use portico_translate::Statuses;
 use portico_translate::conditions::{reasons, types};
+use portico_translate::{ObjectStatus, Statuses};
+
+use super::listener_owners::ListenerOwnerStatus;
 
 /// Replace every Pending `Programmed` of `desired` by `shown`'s `Programmed=True` of the same
-/// generation, on Gateways and their listeners.
+/// generation, on Gateways, ListenerSets and their listeners.
 pub fn keep_programmed(desired: &mut Statuses, shown: &Statuses) {
-    for gateway in &mut desired.gateways {
+    keep_all(&mut desired.gateways, &shown.gateways);
+    keep_all(&mut desired.listener_sets, &shown.listener_sets);
+}
+
+fn keep_all<S: ListenerOwnerStatus>(desired: &mut [ObjectStatus<S>], shown: &[ObjectStatus<S>]) {
+    for object in desired {
         let Some(before) = shown
-            .gateways
             .iter()
-            .find(|g| g.object == gateway.object)
-            .map(|g| &g.status)
+            .find(|o| o.object == object.object)
+            .map(|o| &o.status)
         else {
             continue;
         };
-        if let Some(conditions) = gateway.status.conditions.as_mut() {
-            keep(conditions, before.conditions.as_deref().unwrap_or_default());
-        }
-        for listener in gateway.status.listeners.iter_mut().flatten() {
-            let previous = before
-                .listeners
-                .iter()
-                .flatten()
-                .find(|l| l.name == listener.name)
-                .map(|l| l.conditions.as_slice());
-            keep(&mut listener.conditions, previous.unwrap_or_default());
+        keep(object.status.conditions_mut(), before.conditions());
+        for (name, conditions) in object.status.listeners_mut() {
+            keep(conditions, before.listener(name).unwrap_or_default());
         }
     }
 }
@@ -52,7 +50,6 @@ mod tests {
     use super::*;
     use gateway_api::gateways::GatewayStatus;
     use portico_snapshot::ObjectRef;
-    use portico_translate::ObjectStatus;
     use portico_translate::conditions::condition;
 
     fn gateway(programmed: Condition) -> Statuses {

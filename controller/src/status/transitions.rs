@@ -7,6 +7,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
 use k8s_openapi::jiff::Timestamp;
 use portico_translate::Statuses;
 
+use super::listener_owners::ListenerOwnerStatus;
+
 /// Stamp `lastTransitionTime` on every condition of `current`: a condition whose status is the
 /// same as in `previous` keeps its time there, any other gets `now`.
 pub fn stamp(current: &mut Statuses, previous: &Statuses, now: Timestamp) {
@@ -38,14 +40,21 @@ fn visit_mut(statuses: &mut Statuses, mut f: impl FnMut(String, &mut Condition))
             f(format!("GatewayClass/{}/{}", class.object.name, c.type_), c);
         }
     }
-    for gateway in &mut statuses.gateways {
-        let id = format!("Gateway/{}", gateway.object);
-        for c in gateway.status.conditions.iter_mut().flatten() {
+    let gateways = statuses.gateways.iter_mut().map(|g| {
+        let id = format!("Gateway/{}", g.object);
+        (id, &mut g.status as &mut dyn ListenerOwnerStatus)
+    });
+    let listener_sets = statuses.listener_sets.iter_mut().map(|s| {
+        let id = format!("ListenerSet/{}", s.object);
+        (id, &mut s.status as &mut dyn ListenerOwnerStatus)
+    });
+    for (id, status) in gateways.chain(listener_sets) {
+        for c in status.conditions_mut() {
             f(format!("{id}/{}", c.type_), c);
         }
-        for listener in gateway.status.listeners.iter_mut().flatten() {
-            for c in &mut listener.conditions {
-                f(format!("{id}/listener/{}/{}", listener.name, c.type_), c);
+        for (name, conditions) in status.listeners_mut() {
+            for c in conditions {
+                f(format!("{id}/listener/{name}/{}", c.type_), c);
             }
         }
     }

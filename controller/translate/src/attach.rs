@@ -1,6 +1,6 @@
 //! The route pipeline every kind shares: for each route, reuse or compile its rules, attach it
 //! to the listeners its parentRefs select and allow, and report one status entry per parent
-//! that is one of our Gateways.
+//! that is one of our Gateways (or a ListenerSet naming one).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -16,7 +16,7 @@ use crate::memo::KindMemo;
 use crate::names::{Age, object_ref};
 use crate::options::Options;
 use crate::output::ObjectStatus;
-use crate::parents::gateway_named;
+use crate::parents::{Parent, Parents};
 use crate::resources::Index;
 use crate::route_kind::{CompiledRoute, RouteKind};
 use crate::route_kinds::{ParentReference, RouteParentStatus, RouteStatus};
@@ -82,8 +82,7 @@ pub(crate) fn attach_routes<K: RouteKind>(
     gateways: &[GatewayState<'_>],
     memo: &mut KindMemo<K::Rules>,
 ) -> KindOutput<K::Rules> {
-    let by_key: HashMap<&ObjectRef, &GatewayState<'_>> =
-        gateways.iter().map(|g| (&g.key, g)).collect();
+    let ours = Parents::new(gateways);
     let mut routes: Vec<_> = K::objects(index.resources)
         .iter()
         .map(|r| (object_ref(r), r))
@@ -112,15 +111,13 @@ pub(crate) fn attach_routes<K: RouteKind>(
         };
         let mut parents = Vec::new();
         for parent in K::parent_refs(route) {
-            let Some(gateway) =
-                gateway_named(&parent, &key.namespace).and_then(|g| by_key.get(&g).copied())
-            else {
-                continue; // Not one of our Gateways: not ours to report on.
+            let Some(target) = ours.named(&parent, &key.namespace) else {
+                continue; // Not one of our parents: not ours to report on.
             };
             let accepted = match &compiled {
                 Err(problem) => Err(problem.clone()),
                 Ok(compiled) => {
-                    candidate.attach(index, &parent, gateway, compiled, &mut output.attachments)
+                    candidate.attach(index, &parent, target, compiled, &mut output.attachments)
                 }
             };
             let unresolved = compiled.as_ref().ok().and_then(|c| c.unresolved.as_ref());
@@ -165,18 +162,26 @@ struct Candidate<'r> {
 }
 
 impl Candidate<'_> {
-    /// Attach to the listeners of `gateway` that `parent` selects, allow the route, and share a
+    /// Attach to the listeners of `target` that `parent` selects, allow the route, and share a
     /// hostname with it. The error says why none does.
     fn attach<R>(
         &self,
         index: &Index<'_>,
         parent: &ParentReference,
-        gateway: &GatewayState<'_>,
+        target: Parent<'_, '_>,
         compiled: &Arc<CompiledRoute<R>>,
         attachments: &mut Attachments<R>,
     ) -> Result<(), Problem> {
-        let candidates: Vec<_> = gateway
-            .listeners
+        if let Parent::ListenerSet(set) = target
+            && let Some(refused) = &set.refused
+        {
+            return Err(Problem::new(
+                reasons::NOT_ALLOWED_BY_LISTENERS,
+                format!("{} is not accepted: {}", target.describe(), refused.message),
+            ));
+        }
+        let candidates: Vec<_> = target
+            .listeners()
             .iter()
             .filter(|l| {
                 parent
@@ -190,22 +195,19 @@ impl Candidate<'_> {
             return Err(Problem::new(
                 reasons::NO_MATCHING_PARENT,
                 format!(
-                    "Gateway {} has no listener matching the parentRef's sectionName and port",
-                    gateway.key
+                    "{} has no listener matching the parentRef's sectionName and port",
+                    target.describe()
                 ),
             ));
         }
         let allowed: Vec<_> = candidates
             .into_iter()
-            .filter(|l| {
-                l.accepts(self.kind)
-                    && l.allows_namespace(index, &gateway.key.namespace, &self.route.namespace)
-            })
+            .filter(|l| l.accepts(self.kind) && l.allows_namespace(index, &self.route.namespace))
             .collect();
         if allowed.is_empty() {
             return Err(Problem::new(
                 reasons::NOT_ALLOWED_BY_LISTENERS,
-                format!("no listener of Gateway {} allows this route", gateway.key),
+                format!("no listener of {} allows this route", target.describe()),
             ));
         }
         let matched: Vec<_> = allowed

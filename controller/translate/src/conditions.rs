@@ -52,6 +52,8 @@ pub mod reasons {
     pub const INVALID_CLIENT_CERTIFICATE_REF: &str = "InvalidClientCertificateRef";
     pub const INVALID_CA_CERTIFICATE_KIND: &str = "InvalidCACertificateKind";
     pub const CONFIGURATION_CHANGED: &str = "ConfigurationChanged";
+    pub const NOT_ALLOWED: &str = "NotAllowed";
+    pub const PARENT_NOT_ACCEPTED: &str = "ParentNotAccepted";
 }
 
 /// Build a condition with an unset (epoch) transition time.

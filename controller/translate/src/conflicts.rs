@@ -23,8 +23,9 @@ pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
         let Ok(address) = gateway.address else {
             continue;
         };
+        let key = gateway.key.clone();
         let mut claims = Vec::new();
-        for listener in &mut gateway.listeners {
+        for listener in gateway.served_listeners_mut() {
             let Ok(protocol) = listener.protocol.clone() else {
                 continue;
             };
@@ -41,7 +42,7 @@ pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
                 .map(|o| &o.first);
             let hostname_owner = owner
                 .and_then(|o| o.hostnames.get(&hostname))
-                .filter(|g| **g != gateway.key);
+                .filter(|g| **g != key);
             if let Some(other) = protocol_owner {
                 listener.conflict = Some(Problem::new(
                     reasons::PROTOCOL_CONFLICT,
@@ -71,14 +72,14 @@ pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
             owners
                 .entry(socket)
                 .or_insert_with(|| Socket {
-                    first: gateway.key.clone(),
+                    first: key.clone(),
                     protocol,
                     client_validation,
                     hostnames: HashMap::new(),
                 })
                 .hostnames
                 .entry(hostname)
-                .or_insert_with(|| gateway.key.clone());
+                .or_insert_with(|| key.clone());
         }
     }
 }

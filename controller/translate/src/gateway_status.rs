@@ -24,7 +24,7 @@ pub(crate) fn status(
     let listeners = gateway
         .listeners
         .iter()
-        .map(|l| listener_status(l, attached, generation))
+        .map(|l| listener_status(l, attached, generation, Conflicts::KeepAccepted))
         .collect();
     let (conditions, addresses) = match &gateway.address {
         Err(problem) => (not_accepted(problem, generation), None),
@@ -59,11 +59,24 @@ pub(crate) fn status(
         object: gateway.key.clone(),
         status: GatewayStatus {
             addresses,
-            attached_listener_sets: None,
+            attached_listener_sets: attached_listener_sets(gateway),
             conditions: Some(conditions),
             listeners: Some(listeners),
         },
     }
+}
+
+/// How many ListenerSets the Gateway serves listeners of; reported once some set names it.
+fn attached_listener_sets(gateway: &GatewayState<'_>) -> Option<i32> {
+    if gateway.listener_sets.is_empty() {
+        return None;
+    }
+    let accepted = gateway
+        .listener_sets
+        .iter()
+        .filter(|s| s.accepted())
+        .count();
+    Some(i32::try_from(accepted).unwrap_or(i32::MAX))
 }
 
 /// Conditions of a Gateway that cannot be served at all (no usable address or parameters).
@@ -131,7 +144,7 @@ fn accepted(gateway: &GatewayState<'_>, generation: Option<i64>) -> Vec<Conditio
 }
 
 /// `Programmed=False`, `Pending`: what translation says until a data plane reports.
-fn awaiting_dataplane(generation: Option<i64>) -> Condition {
+pub(crate) fn awaiting_dataplane(generation: Option<i64>) -> Condition {
     condition(
         types::PROGRAMMED,
         false,
@@ -141,14 +154,31 @@ fn awaiting_dataplane(generation: Option<i64>) -> Condition {
     )
 }
 
-fn listener_status(
+/// What a conflict does to a listener's `Accepted` and `Programmed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Conflicts {
+    /// A Gateway's own listeners: every one of a clashing pair is refused, so neither wins;
+    /// `Accepted` speaks of the listener alone.
+    KeepAccepted,
+    /// A ListenerSet's: the earlier listener wins, and the conflicted one is neither accepted
+    /// nor programmed, for the conflict's reason.
+    Reject,
+}
+
+/// The status entry of one listener, its own or a ListenerSet's (which carries the same fields).
+pub(crate) fn listener_status(
     l: &ListenerState<'_>,
     attached: &AttachedCounts<'_>,
     generation: Option<i64>,
+    conflicts: Conflicts,
 ) -> GatewayStatusListeners {
+    let rejecting_conflict = l
+        .conflict
+        .as_ref()
+        .filter(|_| conflicts == Conflicts::Reject);
     let accepted = outcome(
         types::ACCEPTED,
-        l.protocol.as_ref().err(),
+        rejecting_conflict.or(l.protocol.as_ref().err()),
         reasons::ACCEPTED,
         "Listener accepted",
         generation,
@@ -170,7 +200,15 @@ fn listener_status(
         ),
         Some(p) => condition(types::CONFLICTED, true, p.reason, &p.message, generation),
     };
-    let programmed = if l.programmable() {
+    let programmed = if let Some(conflict) = rejecting_conflict {
+        condition(
+            types::PROGRAMMED,
+            false,
+            conflict.reason,
+            &conflict.message,
+            generation,
+        )
+    } else if l.programmable() {
         awaiting_dataplane(generation)
     } else {
         condition(

@@ -1,5 +1,6 @@
 //! Gateways of our classes: their address, parameters and checked listeners.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::IpAddr;
 
@@ -8,10 +9,11 @@ use portico_snapshot::{Certificate, ObjectRef};
 
 use crate::conditions::{Problem, reasons};
 use crate::frontend_tls;
-use crate::listeners::{ListenerState, check_listener, mark_conflicts};
+use crate::listener_sets::{self, ListenerSetState};
+use crate::listeners::{ListenerOwner, ListenerState, check_listener, mark_conflicts};
 use crate::names::{Age, object_ref};
 use crate::options::Options;
-use crate::output::{GatewayFacts, ListenerFacts};
+use crate::output::{GatewayFacts, ListenerSetFacts};
 use crate::parameters;
 use crate::resources::Index;
 use crate::tls;
@@ -26,8 +28,10 @@ pub(crate) struct GatewayState<'a> {
     pub generation: Option<i64>,
     /// The address listeners bind to, or why the Gateway is not accepted.
     pub address: Result<IpAddr, Problem>,
-    /// Every listener, in the order written.
+    /// Every listener of its own, in the order written.
     pub listeners: Vec<ListenerState<'a>>,
+    /// ListenerSets naming it as their parent, in precedence order.
+    pub listener_sets: Vec<ListenerSetState<'a>>,
     /// The certificate presented to backends that ask for one
     /// (`spec.tls.backend.clientCertificateRef`), if the Gateway names one.
     pub backend_client_certificate: Option<Result<Certificate, Problem>>,
@@ -35,15 +39,34 @@ pub(crate) struct GatewayState<'a> {
     pub insecure_frontend_validation: bool,
 }
 
-impl GatewayState<'_> {
-    /// Listeners that go into the snapshot.
-    pub fn programmable_listeners(&self) -> impl Iterator<Item = &ListenerState<'_>> {
-        self.listeners.iter().filter(|l| l.programmable())
+impl<'a> GatewayState<'a> {
+    /// Listeners that go into the snapshot: its own and those of the ListenerSets it admits.
+    pub fn programmable_listeners(&self) -> impl Iterator<Item = &ListenerState<'a>> {
+        self.served_listeners().filter(|l| l.programmable())
     }
 
-    /// How many listeners cannot be programmed.
+    /// Its own listeners and those of the ListenerSets it admits.
+    pub fn served_listeners(&self) -> impl Iterator<Item = &ListenerState<'a>> {
+        let admitted = self.listener_sets.iter().filter(|s| s.refused.is_none());
+        self.listeners
+            .iter()
+            .chain(admitted.flat_map(|s| &s.listeners))
+    }
+
+    /// [`Self::served_listeners`], to mark conflicts with other Gateways' listeners.
+    pub fn served_listeners_mut(&mut self) -> impl Iterator<Item = &mut ListenerState<'a>> {
+        let admitted = self
+            .listener_sets
+            .iter_mut()
+            .filter(|s| s.refused.is_none());
+        self.listeners
+            .iter_mut()
+            .chain(admitted.flat_map(|s| &mut s.listeners))
+    }
+
+    /// How many of its own listeners cannot be programmed.
     pub fn invalid_listeners(&self) -> usize {
-        self.listeners.len() - self.programmable_listeners().count()
+        self.listeners.iter().filter(|l| !l.programmable()).count()
     }
 
     /// Accepted: the Gateway has an address, and some listener is valid (or it has none).
@@ -58,25 +81,29 @@ impl GatewayState<'_> {
             gateway: self.key.clone(),
             generation: self.generation.unwrap_or_default(),
             accepted: self.accepted(),
-            listeners: self
-                .listeners
+            listeners: self.listeners.iter().map(ListenerState::facts).collect(),
+            listener_sets: self
+                .listener_sets
                 .iter()
-                .map(|l| ListenerFacts {
-                    name: l.spec.name.clone(),
-                    key: l.key.clone(),
-                    programmable: l.programmable(),
+                .map(|set| ListenerSetFacts {
+                    listener_set: set.key.clone(),
+                    generation: set.generation.unwrap_or_default(),
+                    accepted: set.accepted(),
+                    listeners: set.listeners.iter().map(ListenerState::facts).collect(),
                 })
                 .collect(),
         }
     }
 }
 
-/// Every Gateway whose class is one of `classes`, sorted by namespace and name.
+/// Every Gateway whose class is one of `classes`, sorted by namespace and name, with the
+/// ListenerSets naming it.
 pub(crate) fn accept_gateways<'a>(
     index: &Index<'a>,
     classes: &HashSet<String>,
     options: &Options,
 ) -> Vec<GatewayState<'a>> {
+    let sets = listener_sets::by_parent(&index.resources.listener_sets);
     let mut gateways: Vec<_> = index
         .resources
         .gateways
@@ -89,7 +116,14 @@ pub(crate) fn accept_gateways<'a>(
                 .spec
                 .listeners
                 .iter()
-                .map(|l| check_listener(index, &key, frontend, l))
+                .map(|l| {
+                    check_listener(
+                        index,
+                        ListenerOwner::Gateway(&key),
+                        frontend,
+                        Cow::Borrowed(l),
+                    )
+                })
                 .collect();
             mark_conflicts(&mut listeners);
             let address = own_parameters(index, gateway, &key.namespace)
@@ -101,16 +135,27 @@ pub(crate) fn accept_gateways<'a>(
                 .and_then(|tls| tls.backend.as_ref())
                 .and_then(|backend| backend.client_certificate_ref.as_ref())
                 .map(|reference| tls::resolve_client_certificate(index, &key.namespace, reference));
-            GatewayState {
+            let mut state = GatewayState {
                 age: Age::of(gateway),
                 key,
                 generation: gateway.metadata.generation,
                 address,
                 listeners,
+                listener_sets: Vec::new(),
                 backend_client_certificate,
                 insecure_frontend_validation: frontend
                     .is_some_and(frontend_tls::allows_insecure_fallback),
+            };
+            if let Some(sets) = sets.get(&state.key) {
+                let parent = listener_sets::Parent {
+                    gateway,
+                    key: &state.key,
+                    accepted: state.accepted(),
+                    frontend,
+                };
+                state.listener_sets = listener_sets::admit(index, &parent, &state.listeners, sets);
             }
+            state
         })
         .collect();
     gateways.sort_by(|a, b| a.key.cmp(&b.key));

@@ -7,14 +7,15 @@
 //! Pipeline, one module each, run in this order by [`translate_with`]:
 //! 1. `classes`: which GatewayClasses are ours.
 //! 2. `gateways`: which Gateways we own, their address and `listeners` (protocol, route kinds,
-//!    certificates via [`tls`], conflicts within a Gateway); then `conflicts` between Gateways
-//!    sharing sockets.
+//!    certificates via [`tls`], conflicts within a Gateway), and the `listener_sets` adding
+//!    listeners to them; then `conflicts` between Gateways sharing sockets.
 //! 3. `attach`: the route pipeline every kind shares, parameterised by the `RouteKind` trait
 //!    (`route_kind`): compile (or reuse from the [`memo`]) a route's rules, resolve its
 //!    [`backends`], attach it to listeners ([`hostnames`], allowedRoutes, [`refgrant`]), report
 //!    its parents' status. `http_route` is the HTTPRoute kind; kinds not served yet are
 //!    refused by `unserved`. docs/architecture.md says how to add a kind.
-//! 4. `assemble` and `gateway_status`: each Gateway's snapshot and status, with typed
+//! 4. `assemble`, `gateway_status` and `listener_set_status`: each Gateway's snapshot and
+//!    status (and its ListenerSets'), with typed
 //!    [`GatewayFacts`] for the stages after translation.
 //!
 //! ```no_run
@@ -42,9 +43,12 @@ pub mod hostnames;
 mod http_filters;
 mod http_matches;
 mod http_route;
+mod listener_set_status;
+mod listener_sets;
 mod listeners;
 pub mod memo;
 pub mod names;
+mod namespace_selectors;
 mod options;
 pub mod output;
 pub mod parameters;
@@ -62,7 +66,7 @@ pub use documents::{DocumentError, Parsed, parse_documents};
 pub use memo::RouteMemo;
 pub use options::{CONTROLLER_NAME, Options};
 pub use output::{
-    GatewayFacts, GatewaySnapshot, ListenerFacts, ObjectStatus, Output, Statuses,
+    GatewayFacts, GatewaySnapshot, ListenerFacts, ListenerSetFacts, ObjectStatus, Output, Statuses,
     UnservedRouteStatus, merge,
 };
 pub use references::{References, references};
@@ -109,6 +113,12 @@ pub fn translate_with(resources: &Resources, options: &Options, memo: &mut Route
             .statuses
             .gateways
             .push(gateway_status::status(gateway, &attached));
+        output.statuses.listener_sets.extend(
+            gateway
+                .listener_sets
+                .iter()
+                .map(|set| listener_set_status::status(set, &attached)),
+        );
         if let Ok(address) = gateway.address {
             output
                 .gateways
@@ -120,5 +130,9 @@ pub fn translate_with(resources: &Resources, options: &Options, memo: &mut Route
         &output.gateways,
         &options.controller_name,
     );
+    output
+        .statuses
+        .listener_sets
+        .sort_by(|a, b| a.object.cmp(&b.object));
     output
 }

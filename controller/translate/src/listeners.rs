@@ -1,7 +1,8 @@
 //! One Gateway's listeners: protocol, port, route kinds, certificates, conflicts between
 //! listeners of the same Gateway, and which namespaces may attach routes.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
 
 use gateway_api::gateways::{
     GatewayListeners, GatewayListenersAllowedRoutesNamespacesFrom as From, GatewayListenersTlsMode,
@@ -14,16 +15,67 @@ use portico_snapshot::{
 
 use crate::conditions::{Problem, reasons};
 use crate::frontend_tls;
-use crate::names::{GATEWAY_GROUP, RouteKind, listener_key};
+use crate::names::{
+    GATEWAY_GROUP, GATEWAY_KIND, LISTENER_SET_KIND, RouteKind, listener_key,
+    listener_set_listener_key,
+};
+use crate::namespace_selectors::namespace_selector;
+use crate::output::ListenerFacts;
+use crate::refgrant;
 use crate::resources::Index;
 use crate::tls;
 
-/// One listener of a Gateway and what we found about it.
+/// The object declaring a listener: its Gateway, or a ListenerSet adding it to the Gateway.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ListenerOwner<'r> {
+    /// One of the Gateway's own `spec.listeners`.
+    Gateway(&'r ObjectRef),
+    /// A listener of the ListenerSet `set`, whose parent is `gateway`.
+    ListenerSet {
+        gateway: &'r ObjectRef,
+        set: &'r ObjectRef,
+    },
+}
+
+impl ListenerOwner<'_> {
+    /// The declaring object's kind.
+    fn kind(self) -> &'static str {
+        match self {
+            Self::Gateway(_) => GATEWAY_KIND,
+            Self::ListenerSet { .. } => LISTENER_SET_KIND,
+        }
+    }
+
+    fn namespace(&self) -> &str {
+        match self {
+            Self::Gateway(gateway) => &gateway.namespace,
+            Self::ListenerSet { set, .. } => &set.namespace,
+        }
+    }
+
+    fn gateway(&self) -> &ObjectRef {
+        match self {
+            Self::Gateway(gateway) | Self::ListenerSet { gateway, .. } => gateway,
+        }
+    }
+
+    fn key(&self, listener: &str) -> ListenerKey {
+        match self {
+            Self::Gateway(gateway) => listener_key(gateway, listener),
+            Self::ListenerSet { gateway, set } => listener_set_listener_key(gateway, set, listener),
+        }
+    }
+}
+
+/// One listener of a Gateway (its own, or one a ListenerSet adds) and what we found about it.
 pub(crate) struct ListenerState<'a> {
-    /// The listener as written.
-    pub spec: &'a GatewayListeners,
-    /// `namespace/gateway/listener`.
+    /// The listener as written (a ListenerSet's, converted to the Gateway's type).
+    pub spec: Cow<'a, GatewayListeners>,
+    /// How snapshots and data-plane reports name it.
     pub key: ListenerKey,
+    /// Namespace of the object declaring it: `Same` routes come from there, and certificate
+    /// references are resolved from there.
+    pub namespace: String,
     /// The protocol, or why it cannot be served.
     pub protocol: Result<Protocol, Problem>,
     /// The port (0 when out of range, in which case `protocol` is an error).
@@ -68,6 +120,15 @@ impl ListenerState<'_> {
         }
     }
 
+    /// What later stages need to know of the listener.
+    pub fn facts(&self) -> ListenerFacts {
+        ListenerFacts {
+            name: self.spec.name.clone(),
+            key: self.key.clone(),
+            programmable: self.programmable(),
+        }
+    }
+
     /// `supportedKinds` for the listener's status.
     pub fn supported_kinds(&self) -> Vec<GatewayStatusListenersSupportedKinds> {
         self.kinds
@@ -80,7 +141,7 @@ impl ListenerState<'_> {
     }
 
     /// Does the listener allow routes from `namespace`?
-    pub fn allows_namespace(&self, index: &Index<'_>, gateway_ns: &str, namespace: &str) -> bool {
+    pub fn allows_namespace(&self, index: &Index<'_>, namespace: &str) -> bool {
         let namespaces = self
             .spec
             .allowed_routes
@@ -91,31 +152,10 @@ impl ListenerState<'_> {
             .unwrap_or(&From::Same)
         {
             From::All => true,
-            From::Same => namespace == gateway_ns,
-            From::Selector => {
-                let Some(selector) = namespaces.and_then(|n| n.selector.as_ref()) else {
-                    return false;
-                };
-                let empty = BTreeMap::new();
-                let labels = index.namespace_labels(namespace).unwrap_or(&empty);
-                let labels_ok = selector
-                    .match_labels
-                    .iter()
-                    .flatten()
-                    .all(|(k, v)| labels.get(k) == Some(v));
-                let expressions_ok = selector.match_expressions.iter().flatten().all(|e| {
-                    let values = e.values.as_deref().unwrap_or(&[]);
-                    let value = labels.get(&e.key);
-                    match e.operator.as_str() {
-                        "In" => value.is_some_and(|v| values.contains(v)),
-                        "NotIn" => value.is_none_or(|v| !values.contains(v)),
-                        "Exists" => value.is_some(),
-                        "DoesNotExist" => value.is_none(),
-                        _ => false,
-                    }
-                });
-                labels_ok && expressions_ok
-            }
+            From::Same => namespace == self.namespace,
+            From::Selector => namespaces
+                .and_then(|n| n.selector.as_ref())
+                .is_some_and(|s| namespace_selector!(s).selects(index, namespace)),
         }
     }
 }
@@ -127,13 +167,13 @@ fn served_kinds(protocol: Protocol) -> &'static [RouteKind] {
     }
 }
 
-/// Check one listener of the Gateway `gateway` on its own (conflicts come later), with the
+/// Check one listener declared by `owner` on its own (conflicts come later), with its
 /// Gateway's frontend TLS settings (`spec.tls.frontend`).
 pub(crate) fn check_listener<'a>(
     index: &Index<'_>,
-    gateway: &ObjectRef,
+    owner: ListenerOwner<'_>,
     frontend: Option<&GatewayTlsFrontend>,
-    spec: &'a GatewayListeners,
+    spec: Cow<'a, GatewayListeners>,
 ) -> ListenerState<'a> {
     let protocol = match spec.protocol.as_str() {
         "HTTP" => Ok(Protocol::Http),
@@ -153,14 +193,15 @@ pub(crate) fn check_listener<'a>(
     };
     let mut resolved = None;
     let kinds = match &protocol {
-        Ok(protocol) => allowed_kinds(spec, served_kinds(*protocol), &mut resolved),
+        Ok(protocol) => allowed_kinds(&spec, served_kinds(*protocol), &mut resolved),
         Err(_) => Vec::new(),
     };
     let mut certificates = Vec::new();
     let mut client_validation = None;
     let mut protocol = protocol;
     if protocol == Ok(Protocol::Https) {
-        let frontend = frontend_tls::for_port(index, &gateway.namespace, frontend, spec.port);
+        let gateway_namespace = &owner.gateway().namespace;
+        let frontend = frontend_tls::for_port(index, gateway_namespace, frontend, spec.port);
         if let Some(problem) = frontend.unresolved {
             resolved.get_or_insert(problem);
         }
@@ -183,7 +224,12 @@ pub(crate) fn check_listener<'a>(
             let refs = tls
                 .and_then(|t| t.certificate_refs.as_deref())
                 .unwrap_or(&[]);
-            let (certs, problem) = tls::resolve_certificates(index, &gateway.namespace, refs);
+            let from = refgrant::From {
+                group: GATEWAY_GROUP,
+                kind: owner.kind(),
+                namespace: owner.namespace(),
+            };
+            let (certs, problem) = tls::resolve_certificates(index, from, refs);
             certificates = certs;
             if let Some(problem) = problem {
                 resolved.get_or_insert(problem);
@@ -191,8 +237,9 @@ pub(crate) fn check_listener<'a>(
         }
     }
     ListenerState {
+        key: owner.key(&spec.name),
+        namespace: owner.namespace().to_string(),
         spec,
-        key: listener_key(gateway, &spec.name),
         protocol,
         port: port.unwrap_or_default(),
         conflict: None,

@@ -10,8 +10,11 @@ use portico_snapshot::{ClusterName, ListenerKey, ObjectRef};
 /// API group of Gateway API kinds.
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
 
-/// Kind of the only parent routes attach to (ListenerSets come later).
+/// Kind of the parent routes attach to, and of the parent ListenerSets attach to.
 pub const GATEWAY_KIND: &str = "Gateway";
+
+/// Kind of the objects contributing listeners to a Gateway, which routes may attach to too.
+pub const LISTENER_SET_KIND: &str = "ListenerSet";
 
 /// The route kinds of Gateway API. Which of them a listener serves depends on its protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -70,6 +73,16 @@ pub fn object_ref<K: Resource>(object: &K) -> ObjectRef {
 /// `namespace/gateway/listener`: how a listener is keyed in snapshots and data-plane reports.
 pub fn listener_key(gateway: &ObjectRef, listener: &str) -> ListenerKey {
     ListenerKey(format!("{gateway}/{listener}"))
+}
+
+/// `namespace/gateway/set-namespace/set/listener`: the key of a listener a ListenerSet adds to
+/// a Gateway (listener names are unique only within the object declaring them).
+pub fn listener_set_listener_key(
+    gateway: &ObjectRef,
+    listener_set: &ObjectRef,
+    listener: &str,
+) -> ListenerKey {
+    ListenerKey(format!("{gateway}/{listener_set}/{listener}"))
 }
 
 /// Precedence by age, as Gateway API breaks ties: the older object first, then the one first

@@ -3,6 +3,7 @@
 use gateway_api::backendtlspolicies::BackendTlsPolicyStatus;
 use gateway_api::gatewayclasses::GatewayClassStatus;
 use gateway_api::gateways::GatewayStatus;
+use gateway_api::listenersets::ListenerSetStatus;
 use std::collections::BTreeMap;
 
 use portico_snapshot::{Cluster, GatewayConfig, ListenerKey, ObjectRef, Snapshot};
@@ -34,7 +35,22 @@ pub struct GatewayFacts {
     pub generation: i64,
     /// Whether the Gateway is accepted (its status says `Accepted=True`).
     pub accepted: bool,
-    /// Every listener, in the Gateway's order.
+    /// Every listener of its own, in the Gateway's order.
+    pub listeners: Vec<ListenerFacts>,
+    /// ListenerSets naming it as their parent, in precedence order.
+    pub listener_sets: Vec<ListenerSetFacts>,
+}
+
+/// What translation decided about one ListenerSet naming a Gateway of ours.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListenerSetFacts {
+    /// Namespace and name.
+    pub listener_set: ObjectRef,
+    /// The `metadata.generation` translated.
+    pub generation: i64,
+    /// Whether its Gateway serves some of its listeners (its status says `Accepted=True`).
+    pub accepted: bool,
+    /// Every listener, in the set's order.
     pub listeners: Vec<ListenerFacts>,
 }
 
@@ -97,6 +113,9 @@ pub struct Statuses {
     pub gateway_classes: Vec<ObjectStatus<GatewayClassStatus>>,
     /// Gateways of our classes.
     pub gateways: Vec<ObjectStatus<GatewayStatus>>,
+    /// ListenerSets naming one of our Gateways as their parent.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listener_sets: Vec<ObjectStatus<ListenerSetStatus>>,
     /// HTTPRoutes with at least one parentRef to one of our Gateways.
     #[serde(rename = "httpRoutes")]
     pub http_routes: Vec<ObjectStatus<RouteStatus>>,

@@ -15,7 +15,8 @@ use crate::route_kind::RouteKind;
 pub struct References {
     /// Services named by HTTPRoute backendRefs.
     pub services: HashSet<(String, String)>,
-    /// Secrets named by listener certificateRefs and Gateways' backend client certificates.
+    /// Secrets named by listener certificateRefs (of Gateways and ListenerSets) and Gateways'
+    /// backend client certificates.
     pub secrets: HashSet<(String, String)>,
     /// ConfigMaps named by BackendTLSPolicies' and Gateways' frontend caCertificateRefs.
     pub config_maps: HashSet<(String, String)>,
@@ -34,22 +35,29 @@ pub fn references(resources: &Resources) -> References {
             found.services.insert((target, reference.name.to_string()));
         }
     }
-    for gateway in &resources.gateways {
+    let gateway_refs = resources.gateways.iter().flat_map(|gateway| {
         let namespace = namespace_of(gateway);
-        let refs = gateway
+        gateway
             .spec
             .listeners
             .iter()
             .filter_map(|l| l.tls.as_ref())
-            .flat_map(|tls| tls.certificate_refs.iter().flatten());
-        for reference in refs {
-            if reference.kind.as_deref().unwrap_or("Secret") == "Secret" {
-                let target = reference
-                    .namespace
-                    .clone()
-                    .unwrap_or_else(|| namespace.clone());
-                found.secrets.insert((target, reference.name.clone()));
-            }
+            .flat_map(|tls| tls.certificate_refs.iter().flatten())
+            .map(move |r| (namespace.clone(), &r.kind, &r.namespace, &r.name))
+    });
+    let listener_set_refs = resources.listener_sets.iter().flat_map(|set| {
+        let namespace = namespace_of(set);
+        set.spec
+            .listeners
+            .iter()
+            .filter_map(|l| l.tls.as_ref())
+            .flat_map(|tls| tls.certificate_refs.iter().flatten())
+            .map(move |r| (namespace.clone(), &r.kind, &r.namespace, &r.name))
+    });
+    for (namespace, kind, target, name) in gateway_refs.chain(listener_set_refs) {
+        if kind.as_deref().unwrap_or("Secret") == "Secret" {
+            let target = target.clone().unwrap_or(namespace);
+            found.secrets.insert((target, name.clone()));
         }
     }
     for gateway in &resources.gateways {
@@ -108,7 +116,10 @@ mod tests {
              \x20   - {name: cm, kind: ConfigMap, group: '', port: 80}\n---\n\
              apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\nmetadata: {name: g, namespace: infra}\n\
              spec:\n  gatewayClassName: c\n  listeners:\n  - name: https\n    port: 443\n    protocol: HTTPS\n\
-             \x20   tls: {certificateRefs: [{name: cert}, {name: shared, namespace: certs}]}\n",
+             \x20   tls: {certificateRefs: [{name: cert}, {name: shared, namespace: certs}]}\n---\n\
+             apiVersion: gateway.networking.k8s.io/v1\nkind: ListenerSet\nmetadata: {name: s, namespace: team}\n\
+             spec:\n  parentRef: {name: g, namespace: infra}\n  listeners:\n  - name: https\n    port: 443\n    protocol: HTTPS\n\
+             \x20   tls: {certificateRefs: [{name: team-cert}]}\n",
             &mut parsed,
         );
         assert!(parsed.errors.is_empty(), "{:?}", parsed.errors);
@@ -120,7 +131,11 @@ mod tests {
         );
         assert_eq!(
             found.secrets,
-            HashSet::from([pair("infra", "cert"), pair("certs", "shared")])
+            HashSet::from([
+                pair("infra", "cert"),
+                pair("certs", "shared"),
+                pair("team", "team-cert")
+            ])
         );
     }
 }

@@ -48,7 +48,7 @@ pub struct Resources {
     pub tcp_routes: Vec<TcpRoute>,
     /// UDPRoutes (not served yet, as GRPCRoutes).
     pub udp_routes: Vec<UdpRoute>,
-    /// ListenerSets (not merged into Gateways yet).
+    /// ListenerSets, adding listeners to the Gateways that allow them.
     pub listener_sets: Vec<ListenerSet>,
     /// BackendTLSPolicies.
     pub backend_tls_policies: Vec<BackendTlsPolicy>,

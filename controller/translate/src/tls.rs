@@ -14,10 +14,11 @@ use crate::names::{GATEWAY_GROUP, GATEWAY_KIND};
 use crate::refgrant;
 use crate::resources::Index;
 
-/// Resolve every reference. Returns the usable certificates and the first problem, if any.
+/// Resolve every reference made by the listener's Gateway or ListenerSet (`from`). Returns the
+/// usable certificates and the first problem, if any.
 pub(crate) fn resolve_certificates(
     index: &Index<'_>,
-    gateway_namespace: &str,
+    from: refgrant::From<'_>,
     refs: &[GatewayListenersTlsCertificateRefs],
 ) -> (Vec<Certificate>, Option<Problem>) {
     let mut certificates = Vec::new();
@@ -29,12 +30,7 @@ pub(crate) fn resolve_certificates(
             name: &reference.name,
             namespace: reference.namespace.as_deref(),
         };
-        match resolve(
-            index,
-            gateway_namespace,
-            reference,
-            reasons::INVALID_CERTIFICATE_REF,
-        ) {
+        match resolve(index, from, reference, reasons::INVALID_CERTIFICATE_REF) {
             Ok(certificate) => certificates.push(certificate),
             Err(p) => {
                 problem.get_or_insert(p);
@@ -62,9 +58,14 @@ pub(crate) fn resolve_client_certificate(
         name: &reference.name,
         namespace: reference.namespace.as_deref(),
     };
+    let from = refgrant::From {
+        group: GATEWAY_GROUP,
+        kind: GATEWAY_KIND,
+        namespace: gateway_namespace,
+    };
     resolve(
         index,
-        gateway_namespace,
+        from,
         reference,
         reasons::INVALID_CLIENT_CERTIFICATE_REF,
     )
@@ -79,11 +80,11 @@ struct SecretRef<'a> {
     namespace: Option<&'a str>,
 }
 
-/// Resolve one reference; a problem carries `invalid_reason` unless a ReferenceGrant is
-/// missing (`RefNotPermitted`).
+/// Resolve one reference made by `from`; a problem carries `invalid_reason` unless a
+/// ReferenceGrant is missing (`RefNotPermitted`).
 fn resolve(
     index: &Index<'_>,
-    gateway_namespace: &str,
+    from: refgrant::From<'_>,
     reference: SecretRef<'_>,
     invalid_reason: &'static str,
 ) -> Result<Certificate, Problem> {
@@ -96,12 +97,7 @@ fn resolve(
             format!("reference {group}/{kind} {name:?} is not a Secret"),
         ));
     }
-    let namespace = reference.namespace.unwrap_or(gateway_namespace);
-    let from = refgrant::From {
-        group: GATEWAY_GROUP,
-        kind: GATEWAY_KIND,
-        namespace: gateway_namespace,
-    };
+    let namespace = reference.namespace.unwrap_or(from.namespace);
     let to = refgrant::To {
         group: "",
         kind: "Secret",

@@ -5,8 +5,6 @@
 //! `NotAllowedByListeners` and a message naming the kind. Users see why such a route does
 //! nothing instead of silence.
 
-use std::collections::HashSet;
-
 use kube::Resource;
 use portico_snapshot::ObjectRef;
 
@@ -15,18 +13,19 @@ use crate::gateways::GatewayState;
 use crate::names::object_ref;
 use crate::options::Options;
 use crate::output::UnservedRouteStatus;
-use crate::parents::{gateway_named, parent_references};
+use crate::parents::{Parents, parent_references};
 use crate::resources::Resources;
 use crate::route_kinds::{ParentReference, RouteParentStatus, RouteStatus};
 
-/// Statuses for every unserved route with a parentRef to one of `gateways`, sorted by kind,
+/// Statuses for every unserved route with a parentRef to one of `gateways` (or a ListenerSet
+/// naming one), sorted by kind,
 /// namespace and name.
 pub(crate) fn refuse_unserved_routes(
     resources: &Resources,
     options: &Options,
     gateways: &[GatewayState<'_>],
 ) -> Vec<UnservedRouteStatus> {
-    let ours: HashSet<&ObjectRef> = gateways.iter().map(|g| &g.key).collect();
+    let ours = Parents::new(gateways);
     let mut statuses = Vec::new();
     let mut refuse = |route: &dyn RouteMeta, parents: Vec<ParentReference>| {
         if let Some(status) = refuse(route, &parents, &ours, options) {
@@ -71,14 +70,14 @@ impl<K: Resource<DynamicType = ()>> RouteMeta for K {
 fn refuse(
     route: &dyn RouteMeta,
     parents: &[ParentReference],
-    ours: &HashSet<&ObjectRef>,
+    ours: &Parents<'_, '_>,
     options: &Options,
 ) -> Option<UnservedRouteStatus> {
     let object = route.key();
     let kind = route.kind();
     let parents: Vec<_> = parents
         .iter()
-        .filter(|p| gateway_named(p, &object.namespace).is_some_and(|g| ours.contains(&g)))
+        .filter(|p| ours.named(p, &object.namespace).is_some())
         .map(|p| RouteParentStatus {
             parent_ref: p.clone(),
             controller_name: options.controller_name.clone(),
