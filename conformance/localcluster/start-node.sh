@@ -25,7 +25,7 @@ start() { # name program args...
 
 start portico-nodeagent "$agent" --kubeconfig "$state/kubeconfig" --images "$images" \
   --node-name "$NODE_NAME" --bridge "$BRIDGE" --pod-cidr "$POD_CIDR" \
-  --service-cidr "$SERVICE_CIDR" --lb-pool "$LB_POOL" --state-dir "$state/node"
+  --service-cidr "$SERVICE_CIDR" --lb-pool "$LB_POOL" --lb-static "$LB_STATIC" --state-dir "$state/node"
 for _ in $(seq 1 300); do
   ip link show "$BRIDGE" > /dev/null 2>&1 && grep -q "node ready" "$state/portico-nodeagent.log" && break
   if ! kill -0 "$(cat "$state/portico-nodeagent.pid")" 2>/dev/null; then

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use k8s_openapi::jiff::Timestamp;
-use portico_snapshot::ObjectRef;
 use portico_snapshot::wire::{MAX_DATA_PLANE_MESSAGE_BYTES, SnapshotServiceServer};
 use portico_translate::{GatewayFacts, Options, Output, Resources, RouteMemo, Statuses};
 use tokio::net::TcpListener;
@@ -157,8 +156,9 @@ impl Control {
     }
 
     /// Translate `resources` and publish the result: a new snapshot version when the
-    /// configuration changed, and the statuses either way. Returns the accepted Gateways.
-    pub fn translate(&self, resources: &Resources, options: &Options) -> Vec<ObjectRef> {
+    /// configuration changed, and the statuses either way. Returns what translation decided
+    /// about the accepted Gateways.
+    pub fn translate(&self, resources: &Resources, options: &Options) -> Vec<GatewayFacts> {
         let timer = self.metrics.translation_seconds.start_timer();
         let output = {
             let mut memo = self.memo.lock().unwrap_or_else(|p| p.into_inner());
@@ -173,7 +173,7 @@ impl Control {
             .facts
             .iter()
             .filter(|g| g.accepted)
-            .map(|g| g.gateway.clone())
+            .cloned()
             .collect();
         self.publish(output);
         accepted

@@ -16,6 +16,8 @@ pub struct Pool {
     used: BTreeSet<u32>,
     /// The address handed out last; the search for a free one starts after it.
     last: u32,
+    /// Addresses given only to those asking for them by name (network, prefix).
+    requested_only: Option<(u32, u8)>,
 }
 
 /// A CIDR that cannot serve as a pod network.
@@ -42,7 +44,26 @@ impl Pool {
             prefix,
             used: BTreeSet::new(),
             last: network + 1,
+            requested_only: None,
         })
+    }
+
+    /// Hand out the addresses of `cidr` (inside the pool) only through [`Pool::claim`], never
+    /// through [`Pool::allocate`]: static addresses stay free for whoever asks for them.
+    pub fn reserve_for_requests(mut self, cidr: &str) -> Result<Self, BadCidr> {
+        let range = Self::new(cidr)?;
+        let inside =
+            range.prefix >= self.prefix && range.network & mask(self.prefix) == self.network;
+        if !inside {
+            return Err(BadCidr(cidr.to_string()));
+        }
+        self.requested_only = Some((range.network, range.prefix));
+        Ok(self)
+    }
+
+    fn reserved(&self, address: u32) -> bool {
+        self.requested_only
+            .is_some_and(|(network, prefix)| address & mask(prefix) == network)
     }
 
     /// The bridge's address: the first host of the network.
@@ -63,7 +84,7 @@ impl Pool {
         let start = self.last.saturating_add(1).clamp(first, broadcast);
         let free = (start..broadcast)
             .chain(first..start)
-            .find(|a| !self.used.contains(a))?;
+            .find(|a| !self.used.contains(a) && !self.reserved(*a))?;
         self.used.insert(free);
         self.last = free;
         Some(Ipv4Addr::from(free))
@@ -133,6 +154,27 @@ mod tests {
         assert!(!pool.claim(Ipv4Addr::new(10, 250, 1, 9)), "outside");
         assert!(!pool.claim(Ipv4Addr::new(10, 250, 0, 1)), "the gateway");
         assert_eq!(pool.cidr(), "10.250.0.0/24");
+    }
+
+    #[test]
+    fn reserved_addresses_are_only_claimed() {
+        let mut pool = Pool::new("10.250.0.0/28")
+            .unwrap()
+            .reserve_for_requests("10.250.0.8/29")
+            .unwrap();
+        let allocated: Vec<_> = std::iter::from_fn(|| pool.allocate()).collect();
+        assert_eq!(
+            allocated,
+            [2, 3, 4, 5, 6, 7].map(|host| Ipv4Addr::new(10, 250, 0, host))
+        );
+        assert!(pool.claim(Ipv4Addr::new(10, 250, 0, 10)));
+        assert!(
+            Pool::new("10.250.0.0/24")
+                .unwrap()
+                .reserve_for_requests("10.251.0.0/28")
+                .is_err(),
+            "a reserved range lies inside the pool"
+        );
     }
 
     #[test]

@@ -2,8 +2,9 @@
 //! `status.loadBalancer.ingress` as a cloud provider would. kube-proxy then sends traffic for
 //! that address to the Service's endpoints; the host routes the pool to the pod bridge.
 //!
-//! A Service asking for an address of the pool (`spec.loadBalancerIP`) gets it when free;
-//! after a restart, addresses already in statuses are kept. Services of another
+//! A Service asking for an address (`spec.loadBalancerIP`) gets it when it is a free address of
+//! the pool, and no address otherwise; after a restart, addresses already in statuses are
+//! kept. Part of the pool (`--lb-static`) is only ever given to Services asking for it. Services of another
 //! `loadBalancerClass` are left to their own controller.
 
 use std::collections::HashMap;
@@ -35,22 +36,30 @@ pub async fn run(client: Client, mut pool: Pool) {
                     continue;
                 }
                 let current = ingress_ip(&service);
-                if let Some(address) = assigned.get(&uid) {
-                    if current != Some(*address) {
-                        write(&client, &service, Some(*address)).await;
-                    }
-                    continue;
-                }
                 let requested = service
                     .spec
                     .as_ref()
                     .and_then(|s| s.load_balancer_ip.as_deref())
                     .and_then(|ip| ip.parse().ok());
-                let address = [current, requested]
-                    .into_iter()
-                    .flatten()
-                    .find(|a| pool.claim(*a))
-                    .or_else(|| pool.allocate());
+                // A Service keeps its address unless it asks for another one.
+                if let Some(held) = assigned.get(&uid).copied() {
+                    if requested.is_none_or(|r| r == held) {
+                        if current != Some(held) {
+                            write(&client, &service, Some(held)).await;
+                        }
+                        continue;
+                    }
+                    pool.release(held);
+                    assigned.remove(&uid);
+                }
+                // A requested address is given or none is, as a cloud's load balancer does;
+                // otherwise the address from before a restart is kept, or a free one given.
+                let address = match requested {
+                    Some(requested) => pool.claim(requested).then_some(requested),
+                    None => current
+                        .filter(|c| pool.claim(*c))
+                        .or_else(|| pool.allocate()),
+                };
                 match address {
                     Some(address) => {
                         assigned.insert(uid, address);
@@ -58,11 +67,18 @@ pub async fn run(client: Client, mut pool: Pool) {
                             write(&client, &service, Some(address)).await;
                         }
                     }
-                    None => tracing::warn!(
-                        service = %service.name_any(),
-                        pool = %pool.cidr(),
-                        "the load-balancer pool is exhausted"
-                    ),
+                    None => {
+                        if current.is_some() {
+                            write(&client, &service, None).await;
+                        }
+                        tracing::warn!(
+                            service = %service.name_any(),
+                            pool = %pool.cidr(),
+                            ?requested,
+                            "no load-balancer address: the one asked for is outside the pool or \
+                             taken, or the pool is exhausted"
+                        );
+                    }
                 }
             }
             Ok(watcher::Event::Delete(service)) => {

@@ -10,6 +10,7 @@
 //! portico-nodeagent --kubeconfig KUBECONFIG --images images.yaml [--node-name portico-local]
 //!                   [--pod-cidr 10.244.0.0/24] [--bridge portico0] [--state-dir DIR]
 //!                   [--service-cidr 10.96.0.0/16] [--lb-pool 10.250.0.0/24]
+//!                   [--lb-static 10.250.0.240/28]
 //! ```
 //!
 //! Pods reach the API server as `kubernetes.default.svc:443` (mapped in their `/etc/hosts` to
@@ -86,6 +87,10 @@ struct Args {
     /// Addresses given to LoadBalancer Services, routed from the host to the bridge.
     #[arg(long, default_value = "10.250.0.0/24")]
     lb_pool: String,
+    /// Part of `--lb-pool` given only to Services asking for an address of it
+    /// (`spec.loadBalancerIP`), never assigned dynamically: static Gateway addresses.
+    #[arg(long)]
+    lb_static: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -120,7 +125,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("reading {}", images_path.display()))?;
     let images = images::ImageTable::parse(&table, |name| std::env::var(name).ok())?;
     let pool = ipam::Pool::new(&args.pod_cidr)?;
-    let lb_pool = ipam::Pool::new(&args.lb_pool)?;
+    let mut lb_pool = ipam::Pool::new(&args.lb_pool)?;
+    if let Some(range) = &args.lb_static {
+        lb_pool = lb_pool.reserve_for_requests(range)?;
+    }
     let bridge = network::Bridge {
         name: args.bridge.clone(),
         gateway: pool.gateway(),

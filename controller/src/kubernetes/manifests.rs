@@ -16,6 +16,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::{Resource, ResourceExt};
+use portico_translate::addresses::static_addresses;
 
 use super::naming::{
     DATAPLANE_NAME, GATEWAY_LABEL, GATEWAY_NAME_LABEL, MANAGED_BY, MANAGED_BY_LABEL, NAME_LABEL,
@@ -60,9 +61,12 @@ pub struct DataPlaneObjects {
     pub service: Service,
 }
 
-/// The ServiceAccount, Deployment and Service of `gateway`.
+/// The ServiceAccount, Deployment and Service of `gateway`. The Service also exposes the ports
+/// of the Gateway's ListenerSets (`listener_set_ports`); the pods' declared ports stay the
+/// Gateway's own, so a ListenerSet coming or going never restarts them.
 pub fn manifests(
     gateway: &Gateway,
+    listener_set_ports: &BTreeSet<u16>,
     parameters: &PorticoProxySpec,
     settings: &Settings,
 ) -> DataPlaneObjects {
@@ -100,9 +104,14 @@ pub fn manifests(
         ..ObjectMeta::default()
     };
     let ports: BTreeSet<i32> = gateway.spec.listeners.iter().map(|l| l.port).collect();
+    let service_ports: BTreeSet<i32> = ports
+        .iter()
+        .copied()
+        .chain(listener_set_ports.iter().map(|p| i32::from(*p)))
+        .collect();
     let admin_port = ADMIN_PORTS
         .into_iter()
-        .find(|p| !ports.contains(p))
+        .find(|p| !service_ports.contains(p))
         .unwrap_or(ADMIN_PORTS[0]);
 
     let account = ServiceAccount {
@@ -262,8 +271,11 @@ pub fn manifests(
                     .unwrap_or_else(|| "LoadBalancer".to_string()),
             ),
             selector: Some(labels.clone()),
+            // The first static address the Gateway asks for; the status says whether the load
+            // balancer honoured it (addresses.rs).
+            load_balancer_ip: static_addresses(gateway).first().map(ToString::to_string),
             ports: Some(
-                ports
+                service_ports
                     .iter()
                     .map(|p| ServicePort {
                         name: Some(format!("port-{p}")),
@@ -335,7 +347,12 @@ mod tests {
             annotations: Some(BTreeMap::from([("key1".to_string(), "value1".to_string())])),
             ..Default::default()
         });
-        let objects = manifests(&gateway, &PorticoProxySpec::default(), &settings());
+        let objects = manifests(
+            &gateway,
+            &BTreeSet::new(),
+            &PorticoProxySpec::default(),
+            &settings(),
+        );
         let deployment_spec = objects.deployment.spec.clone().unwrap_or_default();
         let pod = deployment_spec
             .template
@@ -385,6 +402,49 @@ mod tests {
     }
 
     #[test]
+    fn listener_set_ports_reach_the_service_but_not_the_pods() {
+        let mut gateway = Gateway::default();
+        gateway.metadata.name = Some("gw".into());
+        gateway.metadata.namespace = Some("default".into());
+        gateway.spec.listeners = vec![gateway_api::gateways::GatewayListeners {
+            name: "http".into(),
+            port: 80,
+            protocol: "HTTP".into(),
+            ..Default::default()
+        }];
+        let objects = manifests(
+            &gateway,
+            &BTreeSet::from([80, 8443]),
+            &PorticoProxySpec::default(),
+            &settings(),
+        );
+        let service_ports: Vec<i32> = objects
+            .service
+            .spec
+            .and_then(|s| s.ports)
+            .into_iter()
+            .flatten()
+            .map(|p| p.port)
+            .collect();
+        assert_eq!(service_ports, [80, 8443]);
+        let pod_ports: Vec<i32> = objects
+            .deployment
+            .spec
+            .and_then(|s| s.template.spec)
+            .map(|s| s.containers[0].ports.clone().unwrap_or_default())
+            .into_iter()
+            .flatten()
+            .filter(|p| p.name.as_deref() != Some("admin"))
+            .map(|p| p.container_port)
+            .collect();
+        assert_eq!(
+            pod_ports,
+            [80],
+            "a ListenerSet coming or going restarts no pod"
+        );
+    }
+
+    #[test]
     fn the_admin_port_avoids_the_gateways_listener_ports() {
         let mut gateway = Gateway::default();
         gateway.metadata.name = Some("gw".into());
@@ -395,7 +455,13 @@ mod tests {
             protocol: "HTTP".into(),
             ..Default::default()
         }];
-        let deployment = manifests(&gateway, &PorticoProxySpec::default(), &settings()).deployment;
+        let deployment = manifests(
+            &gateway,
+            &BTreeSet::new(),
+            &PorticoProxySpec::default(),
+            &settings(),
+        )
+        .deployment;
         let container = deployment
             .spec
             .and_then(|s| s.template.spec)

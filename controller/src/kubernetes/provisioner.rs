@@ -19,6 +19,7 @@ use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use kube::runtime::reflector::ObjectRef as StoreRef;
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
+use portico_translate::GatewayFacts;
 use serde::Serialize;
 
 use super::gateway_parameters::for_gateway;
@@ -87,7 +88,7 @@ impl Provisioner {
     /// Failures are logged as they happen; the error asks the caller to retry (with backoff).
     pub async fn reconcile(
         &mut self,
-        accepted: &[ObjectRef],
+        accepted: &[GatewayFacts],
         stores: &Stores,
     ) -> Result<(), ProvisionFailed> {
         self.failures = 0;
@@ -96,7 +97,7 @@ impl Provisioner {
             self.since = std::time::Instant::now();
             self.swept = false;
         }
-        let still: BTreeSet<ObjectRef> = accepted.iter().cloned().collect();
+        let still: BTreeSet<ObjectRef> = accepted.iter().map(|g| g.gateway.clone()).collect();
         // Translation runs only once Gateways and GatewayClasses were listed (or their CRDs
         // are not installed), so "not accepted" means "not accepted", never "not known".
         if !self.swept {
@@ -113,7 +114,8 @@ impl Provisioner {
                 self.provisioned.remove(&gone);
             }
         }
-        for key in accepted {
+        for facts in accepted {
+            let key = &facts.gateway;
             self.provisioned.insert(key.clone());
             let Some(gateway) = stores
                 .gateways
@@ -121,7 +123,9 @@ impl Provisioner {
             else {
                 continue;
             };
-            let taken = self.provision(&gateway, stores).await;
+            let taken = self
+                .provision(&gateway, &facts.listener_set_ports(), stores)
+                .await;
             let problem = (!taken.is_empty()).then(|| {
                 let names: Vec<String> = taken.into_iter().map(|t| t.0).collect();
                 format!(
@@ -139,12 +143,17 @@ impl Provisioner {
         }
     }
 
-    /// Put `gateway`'s objects in place. Returns the objects that could not be because their
-    /// names are taken.
-    async fn provision(&mut self, gateway: &Gateway, stores: &Stores) -> Vec<NameTaken> {
+    /// Put `gateway`'s objects in place, its Service also exposing `listener_set_ports`.
+    /// Returns the objects that could not be because their names are taken.
+    async fn provision(
+        &mut self,
+        gateway: &Gateway,
+        listener_set_ports: &BTreeSet<u16>,
+        stores: &Stores,
+    ) -> Vec<NameTaken> {
         let mut taken = Vec::new();
         let parameters = for_gateway(gateway, stores);
-        let objects = manifests(gateway, &parameters, &self.settings);
+        let objects = manifests(gateway, listener_set_ports, &parameters, &self.settings);
         let namespace = gateway.namespace().unwrap_or_default();
         taken.extend(
             self.apply(

@@ -31,6 +31,7 @@ pub mod reasons {
     pub const LISTENERS_NOT_VALID: &str = "ListenersNotValid";
     pub const UNSUPPORTED_ADDRESS: &str = "UnsupportedAddress";
     pub const ADDRESS_NOT_ASSIGNED: &str = "AddressNotAssigned";
+    pub const ADDRESS_NOT_USABLE: &str = "AddressNotUsable";
     pub const NO_RESOURCES: &str = "NoResources";
     pub const UNSUPPORTED_PROTOCOL: &str = "UnsupportedProtocol";
     pub const PROTOCOL_CONFLICT: &str = "ProtocolConflict";

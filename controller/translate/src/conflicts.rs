@@ -20,7 +20,7 @@ pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
     let mut owners: HashMap<SocketAddr, Socket> = HashMap::new();
     for index in order {
         let gateway = &mut gateways[index];
-        let Ok(address) = gateway.address else {
+        let Ok(address) = gateway.address.as_ref().map(|a| a.bind) else {
             continue;
         };
         let key = gateway.key.clone();

@@ -31,7 +31,7 @@ pub(crate) fn status(
         Ok(address) => {
             let addresses = vec![GatewayStatusAddresses {
                 r#type: Some("IPAddress".to_string()),
-                value: address.to_string(),
+                value: address.bind.to_string(),
             }];
             (accepted(gateway, generation), Some(addresses))
         }

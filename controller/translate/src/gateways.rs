@@ -2,12 +2,12 @@
 
 use std::borrow::Cow;
 use std::collections::HashSet;
-use std::net::IpAddr;
 
 use gateway_api::gateways::Gateway;
 use portico_snapshot::{Certificate, ObjectRef};
 
-use crate::conditions::{Problem, reasons};
+use crate::addresses::{self, Addresses};
+use crate::conditions::Problem;
 use crate::frontend_tls;
 use crate::listener_sets::{self, ListenerSetState};
 use crate::listeners::{ListenerOwner, ListenerState, check_listener, mark_conflicts};
@@ -26,8 +26,9 @@ pub(crate) struct GatewayState<'a> {
     pub age: Age,
     /// `metadata.generation`.
     pub generation: Option<i64>,
-    /// The address listeners bind to, or why the Gateway is not accepted.
-    pub address: Result<IpAddr, Problem>,
+    /// Where listeners bind and the static addresses asked for, or why the Gateway is not
+    /// accepted.
+    pub address: Result<Addresses, Problem>,
     /// Every listener of its own, in the order written.
     pub listeners: Vec<ListenerState<'a>>,
     /// ListenerSets naming it as their parent, in precedence order.
@@ -127,7 +128,7 @@ pub(crate) fn accept_gateways<'a>(
                 .collect();
             mark_conflicts(&mut listeners);
             let address = own_parameters(index, gateway, &key.namespace)
-                .and_then(|()| bind_address(gateway, options));
+                .and_then(|()| addresses::addresses(gateway, options));
             let backend_client_certificate = gateway
                 .spec
                 .tls
@@ -177,38 +178,6 @@ fn own_parameters(index: &Index<'_>, gateway: &Gateway, namespace: &str) -> Resu
             &p.kind,
             namespace,
             &p.name,
-        )
-    })
-}
-
-fn bind_address(gateway: &Gateway, options: &Options) -> Result<IpAddr, Problem> {
-    let addresses = gateway.spec.addresses.as_deref().unwrap_or(&[]);
-    let [address] = addresses else {
-        return if addresses.is_empty() {
-            Ok(options.default_address)
-        } else {
-            Err(Problem::new(
-                reasons::UNSUPPORTED_ADDRESS,
-                "Portico binds a Gateway to at most one address",
-            ))
-        };
-    };
-    let kind = address.r#type.as_deref().unwrap_or("IPAddress");
-    if kind != "IPAddress" {
-        return Err(Problem::new(
-            reasons::UNSUPPORTED_ADDRESS,
-            format!("address type {kind} is not supported; use IPAddress"),
-        ));
-    }
-    let value = address.value.as_deref().unwrap_or_default();
-    if value.is_empty() {
-        // An IPAddress without a value asks for one to be assigned, as if none were listed.
-        return Ok(options.default_address);
-    }
-    value.parse::<IpAddr>().map_err(|_| {
-        Problem::new(
-            reasons::UNSUPPORTED_ADDRESS,
-            format!("{value:?} is not an IP address"),
         )
     })
 }

@@ -26,6 +26,7 @@
 //! }
 //! ```
 
+pub mod addresses;
 mod assemble;
 mod attach;
 pub mod backend_tls;
@@ -119,10 +120,10 @@ pub fn translate_with(resources: &Resources, options: &Options, memo: &mut Route
                 .iter()
                 .map(|set| listener_set_status::status(set, &attached)),
         );
-        if let Ok(address) = gateway.address {
+        if let Ok(address) = &gateway.address {
             output
                 .gateways
-                .push(assemble::snapshot(gateway, address, &routes));
+                .push(assemble::snapshot(gateway, address.bind, &routes));
         }
     }
     output.statuses.backend_tls_policies = backend_tls::statuses(

@@ -125,6 +125,7 @@ impl ListenerState<'_> {
         ListenerFacts {
             name: self.spec.name.clone(),
             key: self.key.clone(),
+            port: self.port,
             programmable: self.programmable(),
         }
     }

@@ -41,6 +41,19 @@ pub struct GatewayFacts {
     pub listener_sets: Vec<ListenerSetFacts>,
 }
 
+impl GatewayFacts {
+    /// Ports the Gateway's accepted ListenerSets serve (some may be the Gateway's own too).
+    pub fn listener_set_ports(&self) -> std::collections::BTreeSet<u16> {
+        self.listener_sets
+            .iter()
+            .filter(|s| s.accepted)
+            .flat_map(|s| &s.listeners)
+            .filter(|l| l.programmable)
+            .map(|l| l.port)
+            .collect()
+    }
+}
+
 /// What translation decided about one ListenerSet naming a Gateway of ours.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListenerSetFacts {
@@ -61,6 +74,8 @@ pub struct ListenerFacts {
     pub name: String,
     /// As snapshots and data-plane reports key it.
     pub key: ListenerKey,
+    /// Its port (0 when out of range).
+    pub port: u16,
     /// Whether it is in the snapshot (its `Programmed` waits for a data plane).
     pub programmable: bool,
 }
