@@ -60,7 +60,8 @@ PORTICO="$CARGO_TARGET_DIR/release/portico" ECHO_BASIC="$images/echo-basic" CORE
 export KUBECONFIG="$state/kubeconfig"
 phase "cluster and node up"
 
-"$bin/kubectl" apply --server-side -f "$("$here/gateway-api-crds.sh" standard)"
+# The experimental channel: the standard one plus what Portico also serves (HTTPRoute retry).
+"$bin/kubectl" apply --server-side -f "$("$here/gateway-api-crds.sh" experimental)"
 "$bin/kubectl" wait --for condition=Established crd --all --timeout=60s
 "$helm" install portico "$root/charts/portico" --namespace portico-system --create-namespace \
   --wait --timeout 3m

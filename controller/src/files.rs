@@ -212,7 +212,7 @@ mod tests {
     #[test]
     fn uids_copied_into_files_are_dropped() {
         let mut metadata = ServerSideMetadata::default();
-        let mut route = gateway_api::httproutes::HttpRoute::default();
+        let mut route = portico_translate::route_kinds::httproutes::HttpRoute::default();
         route.metadata.name = Some("exported".into());
         route.metadata.uid = Some("0a1b2c".into());
         let mut resources = Resources {

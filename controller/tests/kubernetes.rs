@@ -8,9 +8,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use gateway_api::gateways::Gateway;
-use gateway_api::httproutes::HttpRoute;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
+use portico_translate::route_kinds::httproutes::HttpRoute;
 use support::cluster::*;
 use support::*;
 

@@ -9,9 +9,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use gateway_api::gateways::Gateway;
-use gateway_api::httproutes::HttpRoute;
 use kube::Api;
 use kube::api::PostParams;
+use portico_translate::route_kinds::httproutes::HttpRoute;
 use support::cluster::*;
 use support::*;
 

@@ -36,7 +36,8 @@ use crate::hop_by_hop;
 use crate::http1_head::{
     Failure, body_length, read_final_response_head, request_head, response_head,
 };
-use crate::proxy::{Outcome, PorticoProxy, RequestCtx};
+use crate::proxy::{PorticoProxy, RequestCtx};
+use crate::routing::Outcome;
 
 /// Bytes copied at a time through a tunnel.
 const CHUNK: usize = 16 * 1024;

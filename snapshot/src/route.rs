@@ -35,6 +35,9 @@ pub struct HttpRule {
     /// How long the data plane waits for an answer.
     #[serde(default, skip_serializing_if = "Timeouts::is_unset")]
     pub timeouts: Timeouts,
+    /// Whether and how a failed attempt at a backend is tried again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Retry>,
 }
 
 /// How a request path is compared.
@@ -269,6 +272,27 @@ impl Timeouts {
     pub const fn is_unset(&self) -> bool {
         self.request_ms.is_none() && self.backend_request_ms.is_none()
     }
+}
+
+/// A rule's retries: an attempt at a backend that failed (a response with one of `codes`, a
+/// connection that could not be made or broke, or `backend_request_ms` running out) is tried
+/// again, on the cluster's next endpoint, while the request can be replayed and the request
+/// timeout allows.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retry {
+    /// Response statuses (400 to 599) that make an attempt fail.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<u16>,
+    /// Tries after the first one, at most [`Retry::MAX_ATTEMPTS`].
+    pub attempts: u32,
+    /// The least wait before each retry, in milliseconds.
+    pub backoff_ms: u64,
+}
+
+impl Retry {
+    /// The most retries a rule may ask for.
+    pub const MAX_ATTEMPTS: u32 = 10;
 }
 
 /// A share of a rule's traffic going to one cluster.

@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use crate::http_values::RegexPattern;
 use crate::model::{ListenerProtocol, Protocol, Snapshot};
 use crate::names::{ClusterName, ListenerKey};
-use crate::route::{HttpFilter, HttpMatch, PathMatch};
+use crate::route::{HttpFilter, HttpMatch, PathMatch, Retry};
 
 /// Why a snapshot cannot be applied. The message is sent back to the controller in the NACK.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +62,12 @@ pub enum ValidationError {
         numerator: u32,
         /// The fraction's denominator.
         denominator: u32,
+    },
+    /// A retry names a status that is not an error, or asks for too many attempts.
+    #[error("route {route} retries on statuses outside 400-599 or more than the allowed attempts")]
+    InvalidRetry {
+        /// Route key.
+        route: String,
     },
     /// A backend or mirror names a cluster the snapshot does not carry.
     #[error("route {route} references unknown cluster {cluster:?}")]
@@ -138,6 +144,12 @@ fn check_route(
                 route: key.clone(),
                 path: m.path.clone(),
             });
+        }
+        if let Some(retry) = &rule.retry
+            && (retry.attempts > Retry::MAX_ATTEMPTS
+                || retry.codes.iter().any(|c| !(400..=599).contains(c)))
+        {
+            return Err(ValidationError::InvalidRetry { route: key.clone() });
         }
         let mut backend_filters = rule.backends.iter().flat_map(|b| &b.filters);
         if !backend_filters.all(HttpFilter::edits_headers_only) {

@@ -4,7 +4,7 @@
 //! the filter. A mirror whose backendRef does not resolve is dropped, and the route's
 //! `ResolvedRefs` says why.
 
-use gateway_api::httproutes::{
+use crate::route_kinds::httproutes::{
     HttpRouteRulesBackendRefsFilters, HttpRouteRulesFilters, HttpRouteRulesFiltersCors,
     HttpRouteRulesFiltersRequestMirror, HttpRouteRulesFiltersRequestMirrorBackendRef,
     HttpRouteRulesFiltersRequestRedirect,

@@ -2,7 +2,7 @@
 //! RegularExpression), method, headers and query parameters. Regular expressions are checked
 //! here, so a bad one rejects only its route.
 
-use gateway_api::httproutes::{
+use crate::route_kinds::httproutes::{
     HttpRouteRulesMatches, HttpRouteRulesMatchesHeadersType as HeaderType,
     HttpRouteRulesMatchesMethod as RouteMethod, HttpRouteRulesMatchesPathType as PathType,
     HttpRouteRulesMatchesQueryParamsType as QueryType,

@@ -3,10 +3,11 @@
 
 use std::str::FromStr;
 
-use gateway_api::httproutes::{
-    HttpRoute, HttpRouteRules, HttpRouteRulesBackendRefs, HttpRouteRulesTimeouts,
+use crate::route_kinds::httproutes::{
+    HttpRoute, HttpRouteRules, HttpRouteRulesBackendRefs, HttpRouteRulesRetry,
+    HttpRouteRulesTimeouts,
 };
-use portico_snapshot::{HttpRule, Timeouts, WeightedBackend};
+use portico_snapshot::{HttpRule, Retry, Timeouts, WeightedBackend};
 
 use crate::backends::{self, BackendRef, Resolver};
 use crate::conditions::Problem;
@@ -94,6 +95,54 @@ fn compile_rule(
         filters,
         backends,
         timeouts: timeouts(rule.timeouts.as_ref())?,
+        retry: rule.retry.as_ref().map(retry).transpose()?,
+    })
+}
+
+/// Retries when `retry.attempts` is not given.
+const DEFAULT_RETRY_ATTEMPTS: u32 = 1;
+/// The wait before a retry when `retry.backoff` is not given, in milliseconds.
+const DEFAULT_RETRY_BACKOFF_MS: u64 = 25;
+
+/// A rule's retries: statuses from 400 to 599, at most [`Retry::MAX_ATTEMPTS`] attempts.
+fn retry(retry: &HttpRouteRulesRetry) -> Result<Retry, Problem> {
+    let codes = retry
+        .codes
+        .iter()
+        .flatten()
+        .map(|&code| {
+            u16::try_from(code)
+                .ok()
+                .filter(|c| (400..=599).contains(c))
+                .ok_or_else(|| {
+                    unsupported(format!("retry.codes {code}: not a status from 400 to 599"))
+                })
+        })
+        .collect::<Result<_, _>>()?;
+    let attempts = match retry.attempts {
+        None => DEFAULT_RETRY_ATTEMPTS,
+        Some(attempts) => u32::try_from(attempts)
+            .ok()
+            .filter(|a| *a <= Retry::MAX_ATTEMPTS)
+            .ok_or_else(|| {
+                unsupported(format!(
+                    "retry.attempts {attempts}: at most {} retries are supported",
+                    Retry::MAX_ATTEMPTS
+                ))
+            })?,
+    };
+    let backoff_ms = match retry.backoff.as_deref() {
+        None => DEFAULT_RETRY_BACKOFF_MS,
+        Some(value) => {
+            let duration = gateway_api::Duration::from_str(value)
+                .map_err(|e| unsupported(format!("retry.backoff {value:?}: {e}")))?;
+            u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+        }
+    };
+    Ok(Retry {
+        codes,
+        attempts,
+        backoff_ms,
     })
 }
 

@@ -1,10 +1,15 @@
-//! Route shapes every kind shares (`ParentReference`, `RouteStatus`), and TCPRoute and UDPRoute
-//! as Gateway API v1.6 serves them (`gateway.networking.k8s.io/v1`).
+//! Route shapes every kind shares (`ParentReference`, `RouteStatus`), TCPRoute and UDPRoute
+//! as Gateway API v1.6 serves them (`gateway.networking.k8s.io/v1`), and the HTTPRoute type
+//! Portico reads.
 //!
 //! The `gateway-api` crate generates one copy of the shared shapes per kind, and only carries
 //! TCPRoute and UDPRoute in their older `v1alpha2` form, which v1.6 no longer serves. Statuses
 //! of every route kind are built and written in the one shape here.
 
+/// HTTPRoute as the experimental channel of Gateway API v1.6 spells it: the standard HTTPRoute
+/// plus `rules[].retry` (standard from v1.7, when this becomes the standard module). Routes
+/// written against the standard CRDs read the same, without retries.
+pub use gateway_api::experimental::httproutes;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::CustomResource;
 use serde::{Deserialize, Serialize};

@@ -36,7 +36,7 @@ fn cluster(routes: usize) -> Resources {
 fn route<'a>(
     resources: &'a mut Resources,
     name: &str,
-) -> &'a mut gateway_api::httproutes::HttpRoute {
+) -> &'a mut portico_translate::route_kinds::httproutes::HttpRoute {
     resources
         .http_routes
         .iter_mut()

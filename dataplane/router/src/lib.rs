@@ -54,5 +54,5 @@ pub mod rule;
 pub mod table;
 
 pub use action::{Action, Decision};
-pub use rule::{Backend, RouteAction, WeightedBackends};
+pub use rule::{Backend, RetryPolicy, RouteAction, WeightedBackends};
 pub use table::{Request, RouteMatch, Router, SocketRouter};

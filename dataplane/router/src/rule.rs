@@ -26,6 +26,8 @@ pub struct RouteAction {
     pub rewrite: Rewrite,
     /// How long to wait for the backend.
     pub timeouts: Timeouts,
+    /// Whether and how a failed attempt at a backend is tried again.
+    pub retry: Option<RetryPolicy>,
     /// Where to send the request.
     pub backends: WeightedBackends,
     /// Where copies of the request go.
@@ -71,6 +73,35 @@ pub struct Timeouts {
     pub request: Option<Duration>,
     /// For each attempt at a backend, until its response starts.
     pub backend_request: Option<Duration>,
+}
+
+/// A rule's retries.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Response statuses that make an attempt fail, sorted.
+    codes: Vec<u16>,
+    /// Tries after the first one.
+    pub attempts: u32,
+    /// The least wait before each retry.
+    pub backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// Retries on `codes`, `attempts` times, waiting `backoff` before each.
+    pub fn new(mut codes: Vec<u16>, attempts: u32, backoff: Duration) -> Self {
+        codes.sort_unstable();
+        codes.dedup();
+        Self {
+            codes,
+            attempts,
+            backoff,
+        }
+    }
+
+    /// Whether a response with `status` makes the attempt fail.
+    pub fn retries_status(&self, status: u16) -> bool {
+        self.codes.binary_search(&status).is_ok()
+    }
 }
 
 /// A header modifier with names and values parsed once.
@@ -231,6 +262,13 @@ pub(crate) fn compile_action(
             request: rule.timeouts.request_ms.map(Duration::from_millis),
             backend_request: rule.timeouts.backend_request_ms.map(Duration::from_millis),
         },
+        retry: rule.retry.as_ref().map(|retry| {
+            RetryPolicy::new(
+                retry.codes.clone(),
+                retry.attempts,
+                Duration::from_millis(retry.backoff_ms),
+            )
+        }),
         backends: WeightedBackends {
             backends,
             cumulative,

@@ -35,6 +35,11 @@ impl From<model::HttpRule> for proto::HttpRule {
                 request_ms: r.timeouts.request_ms.unwrap_or_default(),
                 backend_request_ms: r.timeouts.backend_request_ms.unwrap_or_default(),
             }),
+            retry: r.retry.map(|retry| proto::Retry {
+                codes: retry.codes.into_iter().map(u32::from).collect(),
+                attempts: retry.attempts,
+                backoff_ms: retry.backoff_ms,
+            }),
         }
     }
 }
@@ -52,8 +57,27 @@ impl TryFrom<proto::HttpRule> for model::HttpRule {
                 request_ms: set(timeouts.request_ms),
                 backend_request_ms: set(timeouts.backend_request_ms),
             },
+            retry: r.retry.map(retry).transpose()?,
         })
     }
+}
+
+fn retry(retry: proto::Retry) -> Result<model::Retry, WireError> {
+    let codes = retry
+        .codes
+        .into_iter()
+        .map(|code| {
+            u16::try_from(code).map_err(|_| WireError::OutOfRange {
+                field: "retry.codes",
+                value: u64::from(code),
+            })
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(model::Retry {
+        codes,
+        attempts: retry.attempts,
+        backoff_ms: retry.backoff_ms,
+    })
 }
 
 impl From<model::WeightedBackend> for proto::WeightedBackend {

@@ -106,6 +106,11 @@ fn a_snapshot_survives_the_wire_unchanged() {
                             request_ms: Some(1500),
                             backend_request_ms: None,
                         },
+                        retry: Some(Retry {
+                            codes: vec![502, 503],
+                            attempts: 2,
+                            backoff_ms: 100,
+                        }),
                         backends: vec![
                             WeightedBackend {
                                 cluster: Some("ns/svc:80".into()),
