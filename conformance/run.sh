@@ -61,7 +61,8 @@ export KUBECONFIG="$state/kubeconfig"
 phase "cluster and node up"
 
 # The experimental channel: the standard one plus what Portico also serves (HTTPRoute retry).
-"$bin/kubectl" apply --server-side -f "$("$here/gateway-api-crds.sh" experimental)"
+# The release's kustomization names the channel's files.
+"$bin/kubectl" apply --server-side -k "$("$here/gateway-api-crds.sh" experimental)"
 "$bin/kubectl" wait --for condition=Established crd --all --timeout=60s
 "$helm" install portico "$root/charts/portico" --namespace portico-system --create-namespace \
   --wait --timeout 3m

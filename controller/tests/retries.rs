@@ -154,6 +154,30 @@ async fn failed_attempts_are_retried_on_the_next_endpoint() {
         );
     }
 
+    // The data plane counts the retries by cause.
+    let metrics = reqwest::get(format!(
+        "http://127.0.0.1:{}/metrics",
+        deployment.ports.dataplane_admin
+    ))
+    .await
+    .expect("data-plane metrics")
+    .text()
+    .await
+    .expect("metrics text");
+    for cause in ["status", "error"] {
+        let counted = metrics
+            .lines()
+            .find(|l| {
+                l.starts_with(&format!(
+                    "portico_dataplane_retries_total{{cause=\"{cause}\"}}"
+                ))
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or_default();
+        assert!(counted >= 1.0, "no {cause} retry counted:\n{metrics}");
+    }
+
     // The same endpoints without retries: the failing one's answers reach the client.
     let mut statuses = Vec::new();
     for i in 0..6 {

@@ -14,6 +14,8 @@ pub struct Metrics {
     snapshots: IntCounterVec,
     refusals: IntCounterVec,
     mirrors: IntCounterVec,
+    /// Route retries granted, one counter per [`RetryCause`].
+    retries: [IntCounter; 3],
     /// Counters of requests no listener took (no route matched the host).
     pub unmatched: Arc<ListenerCounters>,
     /// Version of the applied snapshot.
@@ -44,6 +46,17 @@ impl MirrorOutcome {
             Self::Skipped => "skipped",
         }
     }
+}
+
+/// Why a route's rule retried an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryCause {
+    /// The backend answered with a status the rule lists.
+    Status,
+    /// The connection broke, or the backend timeout ran out.
+    Error,
+    /// No endpoint could be connected to within `--upstream-connect-attempts`.
+    Connect,
 }
 
 /// Status classes a request is counted under; the last is "no response written".
@@ -109,6 +122,17 @@ impl Metrics {
             ),
             &["outcome"],
         )?;
+        let retries = IntCounterVec::new(
+            Opts::new(
+                "portico_dataplane_retries_total",
+                "Attempts at a backend retried by a route's retry, by cause (status: a listed \
+                 status; error: a broken connection or the backend timeout; connect: no endpoint \
+                 could be connected to)",
+            ),
+            &["cause"],
+        )?;
+        registry.register(Box::new(retries.clone()))?;
+        let retries = ["status", "error", "connect"].map(|c| retries.with_label_values(&[c]));
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(refusals.clone()))?;
         registry.register(Box::new(mirrors.clone()))?;
@@ -122,6 +146,7 @@ impl Metrics {
             snapshots,
             refusals,
             mirrors,
+            retries,
             unmatched,
             snapshot_version,
             bound_sockets,
@@ -137,6 +162,11 @@ impl Metrics {
     pub fn record_snapshot(&self, applied: bool) {
         let result = if applied { "applied" } else { "rejected" };
         self.snapshots.with_label_values(&[result]).inc();
+    }
+
+    /// Count an attempt retried for `cause`.
+    pub fn record_retry(&self, cause: RetryCause) {
+        self.retries[cause as usize].inc();
     }
 
     /// Count a request copy that ended with `outcome`.

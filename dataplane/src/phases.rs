@@ -11,6 +11,7 @@ use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
 
 use crate::cors;
+use crate::metrics::RetryCause;
 use crate::proxy::{PorticoProxy, RequestCtx, client_of};
 use crate::retries::retry_status;
 use crate::routing::Outcome;
@@ -125,7 +126,13 @@ impl ProxyHttp for PorticoProxy {
         mut error: Box<Error>,
     ) -> Box<Error> {
         ctx.failed_connects = ctx.failed_connects.saturating_add(1);
-        let retry = ctx.failed_connects < self.upstream.connect_attempts || ctx.grant_retry(true);
+        let retry = ctx.failed_connects < self.upstream.connect_attempts || {
+            let granted = ctx.grant_retry(true);
+            if granted {
+                self.metrics.record_retry(RetryCause::Connect);
+            }
+            granted
+        };
         tracing::warn!(endpoint = %peer.address(), %error, retry, "cannot connect to endpoint");
         error.set_retry(retry);
         error
@@ -176,6 +183,7 @@ impl ProxyHttp for PorticoProxy {
         if ctx.retry_policy().is_some_and(|p| p.retries_status(status)) {
             let replayable = !session.as_ref().retry_buffer_truncated();
             if ctx.grant_retry(replayable) {
+                self.metrics.record_retry(RetryCause::Status);
                 ctx.retrying_status = true;
                 tracing::debug!(status, retry = ctx.retries.made(), "retrying the request");
                 return retry_status(status);
@@ -201,6 +209,7 @@ impl ProxyHttp for PorticoProxy {
         }
         let replayable = !session.as_ref().retry_buffer_truncated();
         if *error.esource() == pingora_core::ErrorSource::Upstream && ctx.grant_retry(replayable) {
+            self.metrics.record_retry(RetryCause::Error);
             error.set_retry(true);
         } else if !session.req_header().method.is_idempotent() || !replayable {
             error.set_retry(false);
