@@ -95,7 +95,8 @@ struct Seen {
 }
 
 impl ServerSideMetadata {
-    /// Fill in GatewayClasses, Gateways and HTTPRoutes of `resources`, as of `now`.
+    /// Fill in GatewayClasses, Gateways, ListenerSets and HTTPRoutes of `resources`, as of
+    /// `now`.
     pub fn fill(&mut self, resources: &mut Resources, now: Timestamp) {
         let mut seen = HashMap::new();
         for class in &mut resources.gateway_classes {
@@ -105,6 +106,10 @@ impl ServerSideMetadata {
         for gateway in &mut resources.gateways {
             let spec = spec_hash(&gateway.spec);
             self.fill_one("Gateway", &mut gateway.metadata, spec, now, &mut seen);
+        }
+        for set in &mut resources.listener_sets {
+            let spec = spec_hash(&set.spec);
+            self.fill_one("ListenerSet", &mut set.metadata, spec, now, &mut seen);
         }
         for route in &mut resources.http_routes {
             let spec = spec_hash(&route.spec);
@@ -221,5 +226,40 @@ mod tests {
         };
         metadata.fill(&mut resources, Timestamp::UNIX_EPOCH);
         assert_eq!(resources.http_routes[0].metadata.uid, None);
+    }
+
+    #[test]
+    fn listener_sets_get_an_age_so_the_older_keeps_its_listeners() {
+        let mut metadata = ServerSideMetadata::default();
+        let set = |name: &str| {
+            let mut set = gateway_api::listenersets::ListenerSet::default();
+            set.metadata.name = Some(name.into());
+            set
+        };
+        let mut resources = Resources {
+            listener_sets: vec![set("zz-first")],
+            ..Resources::default()
+        };
+        metadata.fill(
+            &mut resources,
+            Timestamp::from_second(100).unwrap_or_default(),
+        );
+        resources.listener_sets.push(set("aa-later"));
+        metadata.fill(
+            &mut resources,
+            Timestamp::from_second(200).unwrap_or_default(),
+        );
+        let created: Vec<_> = resources
+            .listener_sets
+            .iter()
+            .map(|s| {
+                s.metadata
+                    .creation_timestamp
+                    .clone()
+                    .map(|t| t.0.as_second())
+            })
+            .collect();
+        assert_eq!(created, [Some(100), Some(200)]);
+        assert_eq!(resources.listener_sets[0].metadata.generation, Some(1));
     }
 }

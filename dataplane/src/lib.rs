@@ -130,6 +130,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         ),
         graceful_shutdown_timeout_seconds: Some(1),
         threads: args.threads,
+        // Every connect attempt and every retry a rule may grant is one of Pingora's tries.
+        max_retries: usize::from(args.upstream.connect_attempts)
+            + usize::try_from(portico_snapshot::Retry::MAX_ATTEMPTS).unwrap_or(usize::MAX)
+            + 1,
         ..ServerConf::default()
     };
     let mut server = Server::new_with_opt_and_conf(None, conf);

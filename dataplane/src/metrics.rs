@@ -14,8 +14,8 @@ pub struct Metrics {
     snapshots: IntCounterVec,
     refusals: IntCounterVec,
     mirrors: IntCounterVec,
-    /// Route retries granted, one counter per [`RetryCause`].
-    retries: [IntCounter; 3],
+    /// Route retries granted, by [`RetryCause`].
+    retries: RetryCounters,
     /// Counters of requests no listener took (no route matched the host).
     pub unmatched: Arc<ListenerCounters>,
     /// Version of the applied snapshot.
@@ -57,6 +57,13 @@ pub enum RetryCause {
     Error,
     /// No endpoint could be connected to within `--upstream-connect-attempts`.
     Connect,
+}
+
+/// One counter per [`RetryCause`].
+struct RetryCounters {
+    status: IntCounter,
+    error: IntCounter,
+    connect: IntCounter,
 }
 
 /// Status classes a request is counted under; the last is "no response written".
@@ -132,7 +139,11 @@ impl Metrics {
             &["cause"],
         )?;
         registry.register(Box::new(retries.clone()))?;
-        let retries = ["status", "error", "connect"].map(|c| retries.with_label_values(&[c]));
+        let retries = RetryCounters {
+            status: retries.with_label_values(&["status"]),
+            error: retries.with_label_values(&["error"]),
+            connect: retries.with_label_values(&["connect"]),
+        };
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(refusals.clone()))?;
         registry.register(Box::new(mirrors.clone()))?;
@@ -166,7 +177,12 @@ impl Metrics {
 
     /// Count an attempt retried for `cause`.
     pub fn record_retry(&self, cause: RetryCause) {
-        self.retries[cause as usize].inc();
+        let counter = match cause {
+            RetryCause::Status => &self.retries.status,
+            RetryCause::Error => &self.retries.error,
+            RetryCause::Connect => &self.retries.connect,
+        };
+        counter.inc();
     }
 
     /// Count a request copy that ended with `outcome`.

@@ -57,9 +57,6 @@ impl ProxyHttp for PorticoProxy {
         }
         match outcome {
             Outcome::Proxy(peer) => {
-                if ctx.action.as_ref().is_some_and(|a| a.retry.is_some()) {
-                    session.as_mut().enable_retry_buffering();
-                }
                 ctx.peer = Some(peer);
                 self.start_copies(session, ctx);
                 Ok(false)
@@ -117,17 +114,18 @@ impl ProxyHttp for PorticoProxy {
             .ok_or_else(|| Error::explain(ErrorType::InternalError, "no upstream for request"))
     }
 
-    /// Nothing was sent yet: try another endpoint, up to `--upstream-connect-attempts`.
+    /// Nothing was sent yet: try another endpoint, up to `--upstream-connect-attempts`, then as
+    /// the rule's retries allow.
     fn fail_to_connect(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         peer: &HttpPeer,
         ctx: &mut Self::CTX,
         mut error: Box<Error>,
     ) -> Box<Error> {
         ctx.failed_connects = ctx.failed_connects.saturating_add(1);
         let retry = ctx.failed_connects < self.upstream.connect_attempts || {
-            let granted = ctx.grant_retry(true);
+            let granted = ctx.grant_retry(!session.as_ref().retry_buffer_truncated());
             if granted {
                 self.metrics.record_retry(RetryCause::Connect);
             }
@@ -193,8 +191,9 @@ impl ProxyHttp for PorticoProxy {
     }
 
     /// An attempt that failed after it started (a broken connection, the backend timeout) is
-    /// retried as the rule allows; otherwise as Pingora decides (only an idempotent request on
-    /// a reused connection, which may have been closed under it).
+    /// retried as the rule allows, unless the client already has part of the response;
+    /// otherwise as Pingora decides (only an idempotent request on a reused connection, which
+    /// may have been closed under it).
     fn error_while_proxy(
         &self,
         peer: &HttpPeer,
@@ -205,6 +204,11 @@ impl ProxyHttp for PorticoProxy {
     ) -> Box<Error> {
         let mut error = error.more_context(format!("Peer: {peer}"));
         if ctx.retrying_status {
+            return error;
+        }
+        // Once the client has part of a response, another attempt would add to it.
+        if session.response_written().is_some() {
+            error.set_retry(false);
             return error;
         }
         let replayable = !session.as_ref().retry_buffer_truncated();

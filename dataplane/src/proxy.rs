@@ -2,8 +2,7 @@
 //! it keeps per request ([`RequestCtx`]). The socket's precompiled table decides what to do
 //! (`crate::routing`); Pingora's phases carry it out (`crate::phases`) with the edits made
 //! here: the upstream request's path, host, forwarding and header edits, the response's header
-//! edits, mirrored copies and counters. The applied configuration is read through one atomic
-//! pointer load.
+//! edits, mirrored copies and counters.
 
 use std::net::IpAddr;
 use std::sync::Arc;

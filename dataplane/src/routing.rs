@@ -1,5 +1,6 @@
 //! What to do with a request: the router's [`Action`] for it, turned into an [`Outcome`], and
-//! the endpoint each attempt at a backend goes to, with the rule's timeouts.
+//! the endpoint each attempt at a backend goes to, with the rule's timeouts. The applied
+//! configuration is read through one atomic pointer load.
 
 use std::sync::Arc;
 use std::time::Instant;

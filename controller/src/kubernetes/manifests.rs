@@ -63,7 +63,8 @@ pub struct DataPlaneObjects {
 
 /// The ServiceAccount, Deployment and Service of `gateway`. The Service also exposes the ports
 /// of the Gateway's ListenerSets (`listener_set_ports`); the pods' declared ports stay the
-/// Gateway's own, so a ListenerSet coming or going never restarts them.
+/// Gateway's own, so a ListenerSet coming or going restarts no pod (unless it takes the admin
+/// endpoint's port, which then moves).
 pub fn manifests(
     gateway: &Gateway,
     listener_set_ports: &BTreeSet<u16>,

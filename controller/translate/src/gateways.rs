@@ -26,8 +26,7 @@ pub(crate) struct GatewayState<'a> {
     pub age: Age,
     /// `metadata.generation`.
     pub generation: Option<i64>,
-    /// Where listeners bind and the static addresses asked for, or why the Gateway is not
-    /// accepted.
+    /// Where listeners bind, or why the Gateway's addresses keep it from being accepted.
     pub address: Result<Addresses, Problem>,
     /// Every listener of its own, in the order written.
     pub listeners: Vec<ListenerState<'a>>,

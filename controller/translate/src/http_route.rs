@@ -104,7 +104,8 @@ const DEFAULT_RETRY_ATTEMPTS: u32 = 1;
 /// The wait before a retry when `retry.backoff` is not given, in milliseconds.
 const DEFAULT_RETRY_BACKOFF_MS: u64 = 25;
 
-/// A rule's retries: statuses from 400 to 599, at most [`Retry::MAX_ATTEMPTS`] attempts.
+/// A rule's retries: statuses from 400 to 599; more attempts than [`Retry::MAX_ATTEMPTS`] are
+/// made that many (the API sets no maximum, the data plane bounds what one request may cost).
 fn retry(retry: &HttpRouteRulesRetry) -> Result<Retry, Problem> {
     let codes = retry
         .codes
@@ -121,15 +122,9 @@ fn retry(retry: &HttpRouteRulesRetry) -> Result<Retry, Problem> {
         .collect::<Result<_, _>>()?;
     let attempts = match retry.attempts {
         None => DEFAULT_RETRY_ATTEMPTS,
-        Some(attempts) => u32::try_from(attempts)
-            .ok()
-            .filter(|a| *a <= Retry::MAX_ATTEMPTS)
-            .ok_or_else(|| {
-                unsupported(format!(
-                    "retry.attempts {attempts}: at most {} retries are supported",
-                    Retry::MAX_ATTEMPTS
-                ))
-            })?,
+        Some(attempts) => u32::try_from(attempts.max(0))
+            .unwrap_or(u32::MAX)
+            .min(Retry::MAX_ATTEMPTS),
     };
     let backoff_ms = match retry.backoff.as_deref() {
         None => DEFAULT_RETRY_BACKOFF_MS,
