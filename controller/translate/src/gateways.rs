@@ -7,7 +7,7 @@ use gateway_api::gateways::Gateway;
 use portico_snapshot::{Certificate, ObjectRef};
 
 use crate::addresses::{self, Addresses};
-use crate::conditions::Problem;
+use crate::conditions::{Problem, reasons};
 use crate::frontend_tls;
 use crate::listener_sets::{self, ListenerSetState};
 use crate::listeners::{ListenerOwner, ListenerState, check_listener, mark_conflicts};
@@ -62,6 +62,26 @@ impl<'a> GatewayState<'a> {
         self.listeners
             .iter_mut()
             .chain(admitted.flat_map(|s| &mut s.listeners))
+    }
+
+    /// A Gateway whose own listeners all lost to other Gateways' (data planes shared) is no
+    /// longer accepted, and takes no ListenerSet's listeners either.
+    pub fn refuse_listener_sets_unless_accepted(&mut self) {
+        if self.accepted() {
+            return;
+        }
+        let problem = Problem::new(
+            reasons::PARENT_NOT_ACCEPTED,
+            format!("Gateway {} is not accepted", self.key),
+        );
+        for set in self
+            .listener_sets
+            .iter_mut()
+            .filter(|s| s.refused.is_none())
+        {
+            set.refused = Some(problem.clone());
+            set.listeners.clear();
+        }
     }
 
     /// How many of its own listeners cannot be programmed.

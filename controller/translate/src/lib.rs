@@ -88,6 +88,9 @@ pub fn translate_with(resources: &Resources, options: &Options, memo: &mut Route
     let mut gateways = gateways::accept_gateways(&index, &classes, options);
     if options.shared_dataplanes {
         conflicts::mark_cross_gateway_conflicts(&mut gateways);
+        for gateway in &mut gateways {
+            gateway.refuse_listener_sets_unless_accepted();
+        }
     }
     let http = attach::attach_routes::<http_route::HttpRouteKind>(
         &index,
