@@ -112,23 +112,7 @@ fn not_accepted(problem: &Problem, generation: Option<i64>) -> Vec<Condition> {
 fn accepted(gateway: &GatewayState<'_>, generation: Option<i64>) -> Vec<Condition> {
     let total = gateway.listeners.len();
     let invalid = gateway.invalid_listeners();
-    let accepted = if invalid == 0 {
-        condition(
-            types::ACCEPTED,
-            true,
-            reasons::ACCEPTED,
-            "Accepted by Portico",
-            generation,
-        )
-    } else {
-        condition(
-            types::ACCEPTED,
-            gateway.accepted(),
-            reasons::LISTENERS_NOT_VALID,
-            format!("{invalid} of {total} listeners are not valid"),
-            generation,
-        )
-    };
+    let accepted = listeners_accepted(invalid, total, gateway.accepted(), generation);
     let programmed = if invalid > 0 && invalid == total {
         condition(
             types::PROGRAMMED,
@@ -141,6 +125,33 @@ fn accepted(gateway: &GatewayState<'_>, generation: Option<i64>) -> Vec<Conditio
         awaiting_dataplane(generation)
     };
     vec![accepted, programmed]
+}
+
+/// `Accepted` of a Gateway or ListenerSet whose `invalid` of `total` listeners cannot be
+/// programmed: `Accepted` when none, else `ListenersNotValid` with status `accepted`.
+pub(crate) fn listeners_accepted(
+    invalid: usize,
+    total: usize,
+    accepted: bool,
+    generation: Option<i64>,
+) -> Condition {
+    if invalid == 0 {
+        condition(
+            types::ACCEPTED,
+            true,
+            reasons::ACCEPTED,
+            "Accepted by Portico",
+            generation,
+        )
+    } else {
+        condition(
+            types::ACCEPTED,
+            accepted,
+            reasons::LISTENERS_NOT_VALID,
+            format!("{invalid} of {total} listeners are not valid"),
+            generation,
+        )
+    }
 }
 
 /// `Programmed=False`, `Pending`: what translation says until a data plane reports.

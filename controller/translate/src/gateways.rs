@@ -167,7 +167,7 @@ pub(crate) fn accept_gateways<'a>(
                     .is_some_and(frontend_tls::allows_insecure_fallback),
             };
             if let Some(sets) = sets.get(&state.key) {
-                let parent = listener_sets::Parent {
+                let parent = listener_sets::ParentGateway {
                     gateway,
                     key: &state.key,
                     accepted: state.accepted(),

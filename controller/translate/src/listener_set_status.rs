@@ -9,7 +9,9 @@ use gateway_api::listenersets::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 
 use crate::conditions::{condition, reasons, types};
-use crate::gateway_status::{AttachedCounts, Conflicts, awaiting_dataplane, listener_status};
+use crate::gateway_status::{
+    AttachedCounts, Conflicts, awaiting_dataplane, listener_status, listeners_accepted,
+};
 use crate::listener_sets::ListenerSetState;
 use crate::output::ObjectStatus;
 
@@ -52,23 +54,8 @@ fn conditions(set: &ListenerSetState<'_>) -> Vec<Condition> {
     if invalid == total {
         return refused(reasons::LISTENERS_NOT_VALID, "no listener is valid");
     }
-    let accepted = if invalid == 0 {
-        condition(
-            types::ACCEPTED,
-            true,
-            reasons::ACCEPTED,
-            "Accepted by Portico",
-            generation,
-        )
-    } else {
-        condition(
-            types::ACCEPTED,
-            true,
-            reasons::LISTENERS_NOT_VALID,
-            format!("{invalid} of {total} listeners are not valid"),
-            generation,
-        )
-    };
+    // Some listener is valid here: the set is accepted.
+    let accepted = listeners_accepted(invalid, total, true, generation);
     vec![accepted, awaiting_dataplane(generation)]
 }
 

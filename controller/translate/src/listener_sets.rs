@@ -67,7 +67,7 @@ pub(crate) fn by_parent(sets: &[ListenerSet]) -> HashMap<ObjectRef, Vec<&Listene
 }
 
 /// What one Gateway needs to decide about the ListenerSets naming it.
-pub(crate) struct Parent<'g> {
+pub(crate) struct ParentGateway<'g> {
     /// The Gateway as written.
     pub gateway: &'g Gateway,
     /// Its namespace and name.
@@ -82,7 +82,7 @@ pub(crate) struct Parent<'g> {
 /// Gateway's own (`own`) and each other.
 pub(crate) fn admit<'a>(
     index: &Index<'_>,
-    parent: &Parent<'_>,
+    parent: &ParentGateway<'_>,
     own: &[ListenerState<'_>],
     sets: &[&'a ListenerSet],
 ) -> Vec<ListenerSetState<'a>> {
@@ -121,7 +121,7 @@ pub(crate) fn admit<'a>(
 }
 
 /// Why `parent` takes no listener of a set in `namespace`, if it does not.
-fn refusal(index: &Index<'_>, parent: &Parent<'_>, namespace: &str) -> Option<Problem> {
+fn refusal(index: &Index<'_>, parent: &ParentGateway<'_>, namespace: &str) -> Option<Problem> {
     let namespaces = parent
         .gateway
         .spec
