@@ -115,6 +115,10 @@ impl ServerSideMetadata {
             let spec = spec_hash(&route.spec);
             self.fill_one("HTTPRoute", &mut route.metadata, spec, now, &mut seen);
         }
+        for route in &mut resources.grpc_routes {
+            let spec = spec_hash(&route.spec);
+            self.fill_one("GRPCRoute", &mut route.metadata, spec, now, &mut seen);
+        }
         // Objects that disappeared are forgotten: re-creating one starts again at generation 1.
         self.seen = seen;
     }

@@ -12,7 +12,7 @@ pub struct Metrics {
     pub translations: IntCounter,
     /// Time one translation takes.
     pub translation_seconds: Histogram,
-    /// HTTPRoutes compiled by translations (the rest were reused unchanged).
+    /// HTTPRoutes and GRPCRoutes compiled by translations (the rest were reused unchanged).
     pub routes_compiled: IntCounter,
     /// Snapshots per Gateway, by result: pushed to a data plane, acked, nacked.
     pub gateway_snapshots: IntCounterVec,
@@ -58,7 +58,7 @@ impl Metrics {
         )?;
         let routes_compiled = IntCounter::new(
             "portico_controller_routes_compiled_total",
-            "HTTPRoutes compiled by translations; unchanged routes are reused, not counted",
+            "HTTPRoutes and GRPCRoutes compiled by translations; unchanged routes are reused, not counted",
         )?;
         let gateway_snapshots = IntCounterVec::new(
             Opts::new(

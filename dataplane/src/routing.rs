@@ -80,10 +80,10 @@ impl PorticoProxy {
                 .map(|timeout| Instant::now() + timeout);
         }
         match decision.action {
-            Action::Respond { status: 500 } => {
+            Action::Respond { status } if decision.matched.is_some() => {
                 let route = ctx.route.as_ref().map_or("", |(_, r)| r.as_ref());
-                tracing::error!(route, "matched rule has no valid backendRef; answering 500");
-                Outcome::Respond(500)
+                tracing::error!(route, status, "matched rule has no valid backendRef");
+                Outcome::Respond(status)
             }
             Action::Respond { status } => Outcome::Respond(status),
             Action::Redirect { status, location } => Outcome::Redirect(location, status),
@@ -105,12 +105,12 @@ impl PorticoProxy {
                 }
                 None => {
                     let route = ctx.route.as_ref().map_or("", |(_, r)| r.as_ref());
-                    tracing::error!(
-                        route,
-                        cluster,
-                        "cluster has no ready endpoint; answering 500"
-                    );
-                    Outcome::Respond(500)
+                    let status = ctx
+                        .action
+                        .as_ref()
+                        .map_or(500, |a| a.kind.no_backend_status());
+                    tracing::error!(route, cluster, status, "cluster has no ready endpoint");
+                    Outcome::Respond(status)
                 }
             },
         }

@@ -3,7 +3,7 @@
 //! The contract between Portico's controller and its data planes.
 //!
 //! - [`model`]: the snapshot as plain, typed Rust data ([`route`] for the HTTP routes its
-//!   listeners carry, [`names`] for its keys, [`http_values`] and [`cors_origin`] for values
+//!   listeners carry, [`grpc_route`] for the gRPC ones, [`names`] for its keys, [`http_values`] and [`cors_origin`] for values
 //!   checked once where they enter the model). The translator produces it, the data plane's
 //!   router compiles it; neither depends on wire types.
 //! - [`validate`]: the checks a data plane runs before it swaps a snapshot in. A snapshot that
@@ -16,6 +16,7 @@ pub mod backend_tls;
 pub mod certificate;
 pub mod client_validation;
 pub mod cors_origin;
+pub mod grpc_route;
 pub mod http_values;
 pub mod model;
 pub mod names;
@@ -27,6 +28,7 @@ pub mod wire;
 pub use backend_tls::{BackendTls, BackendTrust, SubjectAltName};
 pub use client_validation::{ClientValidation, ClientValidationMode};
 pub use cors_origin::OriginPattern;
+pub use grpc_route::{GrpcMatch, GrpcRoute, GrpcRule};
 pub use http_values::{
     HeaderName, HeaderValue, InvalidHttpValue, Method, RedirectCode, RegexPattern, Scheme,
 };

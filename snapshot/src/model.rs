@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::backend_tls::BackendTls;
 pub use crate::certificate::Certificate;
 use crate::client_validation::ClientValidation;
+use crate::grpc_route::GrpcRoute;
 use crate::http_values::Scheme;
 use crate::names::{ClusterName, ListenerKey};
 use crate::route::HttpRoute;
@@ -145,8 +146,10 @@ pub struct Listener {
     pub protocol: ListenerProtocol,
     /// Host this listener serves: exact (`a.example.com`), wildcard (`*.example.com`) or any (`None`).
     pub hostname: Option<String>,
-    /// Routes attached to this listener, in precedence order of their creation.
+    /// HTTPRoutes attached to this listener, in precedence order of their creation.
     pub routes: Vec<HttpRoute>,
+    /// GRPCRoutes attached to this listener, in precedence order of their creation.
+    pub grpc_routes: Vec<GrpcRoute>,
 }
 
 impl Default for Listener {
@@ -159,6 +162,7 @@ impl Default for Listener {
             protocol: ListenerProtocol::Http,
             hostname: None,
             routes: Vec::new(),
+            grpc_routes: Vec::new(),
         }
     }
 }
@@ -187,6 +191,8 @@ struct ListenerDocument {
     client_validation: Option<ClientValidation>,
     #[serde(default)]
     routes: Vec<HttpRoute>,
+    #[serde(default)]
+    grpc_routes: Vec<GrpcRoute>,
 }
 
 /// [`Listener`] as written, borrowed (translation hashes every listener it builds).
@@ -205,6 +211,8 @@ struct ListenerView<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     client_validation: Option<&'a ClientValidation>,
     routes: &'a [HttpRoute],
+    #[serde(skip_serializing_if = "<[GrpcRoute]>::is_empty")]
+    grpc_routes: &'a [GrpcRoute],
 }
 
 impl Serialize for Listener {
@@ -219,6 +227,7 @@ impl Serialize for Listener {
             certificates: self.protocol.certificates(),
             client_validation: self.protocol.client_validation(),
             routes: &self.routes,
+            grpc_routes: &self.grpc_routes,
         }
         .serialize(serializer)
     }
@@ -241,6 +250,7 @@ impl TryFrom<ListenerDocument> for Listener {
             protocol,
             hostname: d.hostname,
             routes: d.routes,
+            grpc_routes: d.grpc_routes,
         })
     }
 }

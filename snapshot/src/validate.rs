@@ -9,10 +9,11 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
+use crate::grpc_route::{GrpcMatch, GrpcRoute};
 use crate::http_values::RegexPattern;
 use crate::model::{ListenerProtocol, Protocol, Snapshot};
 use crate::names::{ClusterName, ListenerKey};
-use crate::route::{HttpFilter, HttpMatch, PathMatch, Retry};
+use crate::route::{HttpFilter, HttpMatch, PathMatch, Retry, WeightedBackend};
 
 /// Why a snapshot cannot be applied. The message is sent back to the controller in the NACK.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,6 +67,18 @@ pub enum ValidationError {
     /// A retry names a status that is not an error, or asks for too many attempts.
     #[error("route {route} retries on statuses outside 400-599 or more than the allowed attempts")]
     InvalidRetry {
+        /// Route key.
+        route: String,
+    },
+    /// A gRPC match names a malformed exact service or method.
+    #[error("route {route} matches a gRPC service or method name that is not well formed")]
+    InvalidGrpcName {
+        /// Route key.
+        route: String,
+    },
+    /// A gRPC rule has a filter other than a header modifier or a mirror.
+    #[error("route {route} has a gRPC rule filter that is neither a header modifier nor a mirror")]
+    GrpcFilter {
         /// Route key.
         route: String,
     },
@@ -129,6 +142,9 @@ pub fn validate(snapshot: &Snapshot) -> Result<(), ValidationError> {
         for route in &listener.routes {
             check_route(route, &clusters)?;
         }
+        for route in &listener.grpc_routes {
+            check_grpc_route(route, &clusters)?;
+        }
     }
     Ok(())
 }
@@ -151,39 +167,70 @@ fn check_route(
         {
             return Err(ValidationError::InvalidRetry { route: key.clone() });
         }
-        let mut backend_filters = rule.backends.iter().flat_map(|b| &b.filters);
-        if !backend_filters.all(HttpFilter::edits_headers_only) {
-            return Err(ValidationError::BackendFilter { route: key.clone() });
-        }
-        let mirrors = rule.filters.iter().filter_map(|f| match f {
-            HttpFilter::RequestMirror(m) => Some(m),
-            _ => None,
-        });
-        let mut mirrored = Vec::new();
-        for mirror in mirrors {
-            if !mirror.fraction.is_valid() {
-                return Err(ValidationError::InvalidMirrorFraction {
-                    route: key.clone(),
-                    numerator: mirror.fraction.numerator,
-                    denominator: mirror.fraction.denominator,
-                });
-            }
-            mirrored.push(&mirror.cluster);
-        }
-        let unknown = rule
-            .backends
-            .iter()
-            .filter_map(|b| b.cluster.as_ref())
-            .chain(mirrored)
-            .find(|c| !clusters.contains(c));
-        if let Some(cluster) = unknown {
-            return Err(ValidationError::UnknownCluster {
-                route: key.clone(),
-                cluster: cluster.clone(),
-            });
-        }
+        check_forwarding(key, &rule.filters, &rule.backends, clusters)?;
     }
     Ok(())
+}
+
+fn check_grpc_route(
+    route: &GrpcRoute,
+    clusters: &HashSet<&ClusterName>,
+) -> Result<(), ValidationError> {
+    let key = &route.key;
+    for rule in &route.rules {
+        if !rule.matches.iter().all(GrpcMatch::names_are_valid) {
+            return Err(ValidationError::InvalidGrpcName { route: key.clone() });
+        }
+        let grpc_filter =
+            |f: &HttpFilter| f.edits_headers_only() || matches!(f, HttpFilter::RequestMirror(_));
+        if !rule.filters.iter().all(grpc_filter) {
+            return Err(ValidationError::GrpcFilter { route: key.clone() });
+        }
+        check_forwarding(key, &rule.filters, &rule.backends, clusters)?;
+    }
+    Ok(())
+}
+
+/// What every rule shares: backends' filters only edit headers, mirrors copy a valid
+/// fraction, and backends and mirrors name clusters the snapshot carries.
+fn check_forwarding(
+    key: &str,
+    filters: &[HttpFilter],
+    backends: &[WeightedBackend],
+    clusters: &HashSet<&ClusterName>,
+) -> Result<(), ValidationError> {
+    let mut backend_filters = backends.iter().flat_map(|b| &b.filters);
+    if !backend_filters.all(HttpFilter::edits_headers_only) {
+        return Err(ValidationError::BackendFilter {
+            route: key.to_string(),
+        });
+    }
+    let mut mirrored = Vec::new();
+    for filter in filters {
+        let HttpFilter::RequestMirror(mirror) = filter else {
+            continue;
+        };
+        if !mirror.fraction.is_valid() {
+            return Err(ValidationError::InvalidMirrorFraction {
+                route: key.to_string(),
+                numerator: mirror.fraction.numerator,
+                denominator: mirror.fraction.denominator,
+            });
+        }
+        mirrored.push(&mirror.cluster);
+    }
+    let unknown = backends
+        .iter()
+        .filter_map(|b| b.cluster.as_ref())
+        .chain(mirrored)
+        .find(|c| !clusters.contains(c));
+    match unknown {
+        Some(cluster) => Err(ValidationError::UnknownCluster {
+            route: key.to_string(),
+            cluster: cluster.clone(),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn valid_path(m: &HttpMatch) -> bool {
@@ -379,6 +426,52 @@ mod tests {
         assert!(matches!(
             mirrored("a/svc:80", 0, 0),
             Err(ValidationError::InvalidMirrorFraction { .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_grpc_rules_with_malformed_names_redirects_or_unknown_clusters() {
+        let cluster = Cluster {
+            name: "a/svc:80".into(),
+            ..Default::default()
+        };
+        let check = |service: &str, filters: Vec<HttpFilter>, to: &str| {
+            let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
+            l.grpc_routes.push(crate::GrpcRoute {
+                key: "a/g".into(),
+                hostnames: vec![],
+                rules: vec![crate::GrpcRule {
+                    matches: vec![crate::GrpcMatch {
+                        service: Some(ValueMatch::Exact(service.into())),
+                        ..Default::default()
+                    }],
+                    filters,
+                    backends: vec![WeightedBackend {
+                        cluster: Some(to.into()),
+                        weight: 1,
+                        ..Default::default()
+                    }],
+                }],
+            });
+            validate(&snapshot(vec![l], vec![cluster.clone()]))
+        };
+        assert_eq!(check("pkg.Echo", vec![], "a/svc:80"), Ok(()));
+        assert_eq!(
+            check("pkg/Echo", vec![], "a/svc:80"),
+            Err(ValidationError::InvalidGrpcName {
+                route: "a/g".into()
+            })
+        );
+        let redirect = vec![HttpFilter::RequestRedirect(RequestRedirect::default())];
+        assert_eq!(
+            check("pkg.Echo", redirect, "a/svc:80"),
+            Err(ValidationError::GrpcFilter {
+                route: "a/g".into()
+            })
+        );
+        assert!(matches!(
+            check("pkg.Echo", vec![], "a/other:80"),
+            Err(ValidationError::UnknownCluster { .. })
         ));
     }
 }

@@ -123,13 +123,9 @@ impl StatusWriter {
                 .map(|r| (&r.object, &r.status))
                 .collect()
         };
-        let http: HashMap<_, _> = desired
-            .http_routes
-            .iter()
-            .map(|r| (&r.object, &r.status))
-            .collect();
-        self.write_routes(&stores.http_routes, &http).await;
-        self.write_routes(&stores.grpc_routes, &unserved("GRPCRoute"))
+        self.write_routes(&stores.http_routes, &by_object(&desired.http_routes))
+            .await;
+        self.write_routes(&stores.grpc_routes, &by_object(&desired.grpc_routes))
             .await;
         self.write_routes(&stores.tls_routes, &unserved("TLSRoute"))
             .await;
@@ -325,8 +321,8 @@ impl StatusWriter {
             gateways: collect(&stores.gateways, |g: &Gateway| g.status.clone()),
             listener_sets: collect(&stores.listener_sets, |s: &ListenerSet| s.status.clone()),
             http_routes: self.our_parents(&stores.http_routes),
+            grpc_routes: self.our_parents(&stores.grpc_routes),
             unserved_routes: [
-                self.unserved(&stores.grpc_routes),
                 self.unserved(&stores.tls_routes),
                 self.unserved(&stores.tcp_routes),
                 self.unserved(&stores.udp_routes),
@@ -440,6 +436,11 @@ impl StatusWriter {
             }
         }
     }
+}
+
+/// Route statuses by the route they belong to.
+fn by_object(routes: &[ObjectStatus<RouteStatus>]) -> HashMap<&ObjectRef, &RouteStatus> {
+    routes.iter().map(|r| (&r.object, &r.status)).collect()
 }
 
 /// A route kind whose parents' statuses Portico writes.

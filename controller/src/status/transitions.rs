@@ -62,11 +62,15 @@ fn visit_mut(statuses: &mut Statuses, mut f: impl FnMut(String, &mut Condition))
         .http_routes
         .iter_mut()
         .map(|r| ("HTTPRoute", &r.object, &mut r.status));
+    let grpc = statuses
+        .grpc_routes
+        .iter_mut()
+        .map(|r| ("GRPCRoute", &r.object, &mut r.status));
     let unserved = statuses
         .unserved_routes
         .iter_mut()
         .map(|r| (r.kind.as_str(), &r.object, &mut r.status));
-    for (kind, object, status) in http.chain(unserved) {
+    for (kind, object, status) in http.chain(grpc).chain(unserved) {
         for parent in &mut status.parents {
             let p = &parent.parent_ref;
             let id = format!(

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 use std::net::IpAddr;
 
 use portico_snapshot::{
-    Certificate, Cluster, ClusterName, GatewayConfig, HttpRoute, HttpRule, Listener,
+    Certificate, Cluster, ClusterName, GatewayConfig, GrpcRoute, GrpcRule, HttpRoute, HttpRule,
+    Listener,
 };
 
 use crate::attach::{Attached, Attachments};
@@ -17,6 +18,8 @@ use crate::output::GatewaySnapshot;
 pub(crate) struct Routes<'r> {
     /// HTTPRoutes.
     pub http: &'r Attachments<Vec<HttpRule>>,
+    /// GRPCRoutes.
+    pub grpc: &'r Attachments<Vec<GrpcRule>>,
 }
 
 /// The snapshot of `gateway`, whose listeners bind `address`.
@@ -35,12 +38,15 @@ pub(crate) fn snapshot(
         .filter_map(|l| Some((l, l.snapshot_protocol()?)))
         .map(|(l, protocol)| {
             let http = routes.http.routes_for(&l.key);
-            for route in &http {
-                for cluster in &route.compiled.clusters {
-                    clusters
-                        .entry(cluster.name.clone())
-                        .or_insert_with(|| with_client_certificate(cluster, client_certificate));
-                }
+            let grpc = routes.grpc.routes_for(&l.key);
+            let used = http
+                .iter()
+                .flat_map(|r| &r.compiled.clusters)
+                .chain(grpc.iter().flat_map(|r| &r.compiled.clusters));
+            for cluster in used {
+                clusters
+                    .entry(cluster.name.clone())
+                    .or_insert_with(|| with_client_certificate(cluster, client_certificate));
             }
             let mut listener = Listener {
                 key: l.key.clone(),
@@ -50,6 +56,7 @@ pub(crate) fn snapshot(
                 protocol,
                 hostname: l.spec.hostname.clone(),
                 routes: http.into_iter().map(http_route).collect(),
+                grpc_routes: grpc.into_iter().map(grpc_route).collect(),
             };
             listener.version =
                 hash::content_version(&(&listener, listener.protocol.certificates()));
@@ -78,6 +85,15 @@ fn with_client_certificate(cluster: &Cluster, certificate: Option<&Certificate>)
 /// An HTTPRoute as one listener's snapshot carries it.
 fn http_route(attached: &Attached<Vec<HttpRule>>) -> HttpRoute {
     HttpRoute {
+        key: attached.route.to_string(),
+        hostnames: attached.hostnames.clone(),
+        rules: attached.compiled.rules.clone(),
+    }
+}
+
+/// A GRPCRoute as one listener's snapshot carries it.
+fn grpc_route(attached: &Attached<Vec<GrpcRule>>) -> GrpcRoute {
+    GrpcRoute {
         key: attached.route.to_string(),
         hostnames: attached.hostnames.clone(),
         rules: attached.compiled.rules.clone(),

@@ -60,6 +60,20 @@ impl<R> Attachments<R> {
         routes
     }
 
+    /// Every listener with routes attached, and those routes.
+    pub fn by_listener(&self) -> impl Iterator<Item = (&ListenerKey, &[Attached<R>])> {
+        self.routes
+            .iter()
+            .map(|(key, routes)| (key, routes.as_slice()))
+    }
+
+    /// Detach `route` from `listener`.
+    pub fn detach(&mut self, listener: &ListenerKey, route: &ObjectRef) {
+        if let Some(routes) = self.routes.get_mut(listener) {
+            routes.retain(|r| r.route != *route);
+        }
+    }
+
     /// How many routes count as attached to each listener.
     pub fn counts(&self) -> impl Iterator<Item = (&ListenerKey, usize)> {
         self.routes.iter().map(|(key, routes)| (key, routes.len()))
@@ -73,6 +87,9 @@ pub(crate) struct KindOutput<R> {
     pub statuses: Vec<ObjectStatus<RouteStatus>>,
     /// Routes by listener.
     pub attachments: Attachments<R>,
+    /// For each route in `statuses`, the listeners each of its parent entries attached it to
+    /// (in the order of its status's parents).
+    pub parent_listeners: HashMap<ObjectRef, Vec<Vec<ListenerKey>>>,
 }
 
 /// Run the pipeline for every route of kind `K`.
@@ -91,6 +108,7 @@ pub(crate) fn attach_routes<K: RouteKind>(
     let mut output = KindOutput {
         statuses: Vec::new(),
         attachments: Attachments::default(),
+        parent_listeners: HashMap::new(),
     };
     for (key, route) in routes {
         let generation = route.meta().generation;
@@ -110,6 +128,7 @@ pub(crate) fn attach_routes<K: RouteKind>(
             kind: K::KIND,
         };
         let mut parents = Vec::new();
+        let mut parent_listeners = Vec::new();
         for parent in K::parent_refs(route) {
             let Some(target) = ours.named(&parent, &key.namespace) else {
                 continue; // Not one of our parents: not ours to report on.
@@ -121,6 +140,7 @@ pub(crate) fn attach_routes<K: RouteKind>(
                 }
             };
             let unresolved = compiled.as_ref().ok().and_then(|c| c.unresolved.as_ref());
+            parent_listeners.push(accepted.clone().unwrap_or_default());
             parents.push(RouteParentStatus {
                 conditions: vec![
                     outcome(
@@ -143,6 +163,9 @@ pub(crate) fn attach_routes<K: RouteKind>(
             });
         }
         if !parents.is_empty() {
+            output
+                .parent_listeners
+                .insert(key.clone(), parent_listeners);
             output.statuses.push(ObjectStatus {
                 object: key.clone(),
                 status: RouteStatus { parents },
@@ -163,7 +186,7 @@ struct Candidate<'r> {
 
 impl Candidate<'_> {
     /// Attach to the listeners of `target` that `parent` selects, allow the route, and share a
-    /// hostname with it. The error says why none does.
+    /// hostname with it; returns their keys. The error says why none does.
     fn attach<R>(
         &self,
         index: &Index<'_>,
@@ -171,7 +194,7 @@ impl Candidate<'_> {
         target: Parent<'_, '_>,
         compiled: &Arc<CompiledRoute<R>>,
         attachments: &mut Attachments<R>,
-    ) -> Result<(), Problem> {
+    ) -> Result<Vec<ListenerKey>, Problem> {
         if let Parent::ListenerSet(set) = target
             && let Some(refused) = &set.refused
         {
@@ -222,6 +245,7 @@ impl Candidate<'_> {
                 "no listener hostname intersects the route's hostnames",
             ));
         }
+        let keys = matched.iter().map(|(l, _)| l.key.clone()).collect();
         for (listener, hostnames) in matched {
             let pair = (self.route.clone(), listener.key.clone());
             if !attachments.attached.insert(pair) {
@@ -238,6 +262,6 @@ impl Candidate<'_> {
                     compiled: compiled.clone(),
                 });
         }
-        Ok(())
+        Ok(keys)
     }
 }

@@ -171,14 +171,20 @@ fn resolve(
         .ok_or_else(|| not_found(format!("Service {namespace}/{name} has no port {port}")))?;
     let cluster = cluster_name(namespace, name, port);
     let tls = index.backend_tls.for_cluster(&cluster).cloned();
-    let protocol = backend_protocol(service_port.app_protocol.as_deref(), tls.is_some()).map_err(
-        |reason| {
-            Problem::new(
-                reasons::UNSUPPORTED_PROTOCOL,
-                format!("Service {namespace}/{name} port {port}: {reason}"),
-            )
-        },
-    )?;
+    let unsupported_protocol = |reason: String| {
+        Problem::new(
+            reasons::UNSUPPORTED_PROTOCOL,
+            format!("Service {namespace}/{name} port {port}: {reason}"),
+        )
+    };
+    let protocol = backend_protocol(service_port.app_protocol.as_deref(), tls.is_some())
+        .map_err(unsupported_protocol)?;
+    let (cluster, protocol) = match kind {
+        RouteKind::Grpc => {
+            grpc_cluster(cluster, protocol, tls.is_some()).map_err(unsupported_protocol)?
+        }
+        _ => (cluster, protocol),
+    };
     let port_name = service_port.name.as_deref().unwrap_or("");
 
     // Ready endpoints serve; when there are none, endpoints that still serve while
@@ -230,6 +236,26 @@ fn resolve(
         tls,
         endpoints,
     })
+}
+
+/// The cluster a GRPCRoute sends calls to: gRPC is HTTP/2, so a port declared otherwise (or not
+/// at all) is spoken to as `kubernetes.io/h2c` under a cluster of its own, apart from the
+/// HTTP/1.1 cluster HTTPRoutes to the same port use.
+fn grpc_cluster(
+    cluster: ClusterName,
+    declared: BackendProtocol,
+    with_tls: bool,
+) -> Result<(ClusterName, BackendProtocol), String> {
+    if with_tls {
+        return Err(
+            "gRPC to a backend over TLS (a BackendTLSPolicy targets it) is not supported yet"
+                .to_string(),
+        );
+    }
+    match declared {
+        BackendProtocol::H2c => Ok((cluster, BackendProtocol::H2c)),
+        BackendProtocol::Http1 => Ok((ClusterName(format!("{cluster}/h2c")), BackendProtocol::H2c)),
+    }
 }
 
 /// How to speak to a Service port with `app_protocol` (KEP-3726's standard names, or an IANA

@@ -235,7 +235,7 @@ pub(crate) fn compile_backend_filters(
         .unwrap_or(&[])
         .iter()
         .map(|filter| {
-            let rule_filter = as_rule_filter(filter)?;
+            let rule_filter: HttpRouteRulesFilters = same_shape(filter)?;
             let compiled = compile_filter(&rule_filter, &[])?;
             if compiled.edits_headers_only() {
                 Ok(compiled)
@@ -249,14 +249,14 @@ pub(crate) fn compile_backend_filters(
         .collect()
 }
 
-/// The API generates a separate type for backendRef filters with the same schema as a rule's;
-/// one compiler serves both by reading one as the other.
-fn as_rule_filter(
-    filter: &HttpRouteRulesBackendRefsFilters,
-) -> Result<HttpRouteRulesFilters, Problem> {
+/// The API generates a separate type per route kind and per place (rule or backendRef) for
+/// filters of one schema; one compiler serves them all by reading one as another.
+pub(crate) fn same_shape<T: serde::Serialize, U: serde::de::DeserializeOwned>(
+    filter: &T,
+) -> Result<U, Problem> {
     serde_json::to_value(filter)
         .and_then(serde_json::from_value)
-        .map_err(|e| unsupported(format!("backendRef filter: {e}")))
+        .map_err(|e| unsupported(format!("filter: {e}")))
 }
 
 fn redirect(

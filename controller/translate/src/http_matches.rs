@@ -60,7 +60,8 @@ fn literal_path(value: String) -> Result<String, Problem> {
     }
 }
 
-fn regex(pattern: &str) -> Result<RegexPattern, Problem> {
+/// A regular expression as the snapshot carries it; a bad one is `UnsupportedValue`.
+pub(crate) fn regex(pattern: &str) -> Result<RegexPattern, Problem> {
     RegexPattern::try_from(pattern).map_err(|e| unsupported(e.to_string()))
 }
 
@@ -80,17 +81,43 @@ fn method(method: &RouteMethod) -> Method {
 
 /// Header conditions; of several naming the same header (in any case), the first counts.
 fn header_matches(m: &HttpRouteRulesMatches) -> Result<Vec<HeaderMatch>, Problem> {
+    header_conditions(m.headers.iter().flatten().map(|h| {
+        let kind = match h.r#type.as_ref().unwrap_or(&HeaderType::Exact) {
+            HeaderType::Exact => ValueType::Exact,
+            HeaderType::RegularExpression => ValueType::RegularExpression,
+        };
+        (h.name.as_str(), kind, h.value.as_str())
+    }))
+}
+
+/// How a header match compares values, whatever the route kind.
+#[derive(Clone, Copy)]
+pub(crate) enum ValueType {
+    /// Equal to the value.
+    Exact,
+    /// The whole value matches the expression.
+    RegularExpression,
+}
+
+/// Header conditions from `(name, type, value)`; of several naming the same header (in any
+/// case), the first counts.
+pub(crate) fn header_conditions<'h>(
+    headers: impl IntoIterator<Item = (&'h str, ValueType, &'h str)>,
+) -> Result<Vec<HeaderMatch>, Problem> {
     let mut compiled: Vec<HeaderMatch> = Vec::new();
-    for h in m.headers.iter().flatten() {
-        let name = header_name(&h.name.to_ascii_lowercase())?;
-        if compiled.iter().any(|c| c.name == name) {
+    for (name, kind, value) in headers {
+        let header = header_name(&name.to_ascii_lowercase())?;
+        if compiled.iter().any(|c| c.name == header) {
             continue;
         }
-        let value = match h.r#type.as_ref().unwrap_or(&HeaderType::Exact) {
-            HeaderType::Exact => ValueMatch::<HeaderValue>::Exact(header_value(&h.name, &h.value)?),
-            HeaderType::RegularExpression => ValueMatch::RegularExpression(regex(&h.value)?),
+        let value = match kind {
+            ValueType::Exact => ValueMatch::<HeaderValue>::Exact(header_value(name, value)?),
+            ValueType::RegularExpression => ValueMatch::RegularExpression(regex(value)?),
         };
-        compiled.push(HeaderMatch { name, value });
+        compiled.push(HeaderMatch {
+            name: header,
+            value,
+        });
     }
     Ok(compiled)
 }

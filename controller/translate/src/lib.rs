@@ -12,8 +12,9 @@
 //! 3. `attach`: the route pipeline every kind shares, parameterised by the `RouteKind` trait
 //!    (`route_kind`): compile (or reuse from the [`memo`]) a route's rules, resolve its
 //!    [`backends`], attach it to listeners ([`hostnames`], allowedRoutes, [`refgrant`]), report
-//!    its parents' status. `http_route` is the HTTPRoute kind; kinds not served yet are
-//!    refused by `unserved`. docs/architecture.md says how to add a kind.
+//!    its parents' status. `http_route` is the HTTPRoute kind, `grpc_route` the GRPCRoute kind
+//!    (`cross_serving` settles the two sharing a hostname); kinds not served yet are refused
+//!    by `unserved`. docs/architecture.md says how to add a kind.
 //! 4. `assemble`, `gateway_status` and `listener_set_status`: each Gateway's snapshot and
 //!    status (and its ListenerSets'), with typed
 //!    [`GatewayFacts`] for the stages after translation.
@@ -35,10 +36,12 @@ pub mod ca_bundles;
 mod classes;
 pub mod conditions;
 mod conflicts;
+mod cross_serving;
 pub mod documents;
 mod frontend_tls;
 mod gateway_status;
 mod gateways;
+mod grpc_route;
 mod hash;
 pub mod hostnames;
 mod http_filters;
@@ -92,20 +95,30 @@ pub fn translate_with(resources: &Resources, options: &Options, memo: &mut Route
             gateway.refuse_listener_sets_unless_accepted();
         }
     }
-    let http = attach::attach_routes::<http_route::HttpRouteKind>(
+    let mut http = attach::attach_routes::<http_route::HttpRouteKind>(
         &index,
         options,
         &gateways,
         &mut memo.http,
     );
+    let mut grpc = attach::attach_routes::<grpc_route::GrpcRouteKind>(
+        &index,
+        options,
+        &gateways,
+        &mut memo.grpc,
+    );
+    cross_serving::resolve(&mut http, &mut grpc);
     statuses.http_routes = http.statuses;
+    statuses.grpc_routes = grpc.statuses;
     statuses.unserved_routes = unserved::refuse_unserved_routes(resources, options, &gateways);
     let mut attached = gateway_status::AttachedCounts::new();
-    for (listener, count) in http.attachments.counts() {
+    let counts = http.attachments.counts().chain(grpc.attachments.counts());
+    for (listener, count) in counts {
         *attached.entry(listener).or_default() += i32::try_from(count).unwrap_or(i32::MAX);
     }
     let routes = assemble::Routes {
         http: &http.attachments,
+        grpc: &grpc.attachments,
     };
     let mut output = Output {
         gateways: Vec::new(),

@@ -164,7 +164,7 @@ impl ListenerState<'_> {
 /// Route kinds Portico serves on a listener of `protocol`.
 fn served_kinds(protocol: Protocol) -> &'static [RouteKind] {
     match protocol {
-        Protocol::Http | Protocol::Https => &[RouteKind::Http],
+        Protocol::Http | Protocol::Https => &[RouteKind::Http, RouteKind::Grpc],
     }
 }
 

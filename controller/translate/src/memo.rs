@@ -14,7 +14,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use kube::Resource;
-use portico_snapshot::{HttpRule, ObjectRef};
+use portico_snapshot::{GrpcRule, HttpRule, ObjectRef};
 
 use crate::backends;
 use crate::conditions::Problem;
@@ -29,12 +29,13 @@ pub(crate) type Compiled<R> = Result<Arc<CompiledRoute<R>>, Problem>;
 #[derive(Debug, Default)]
 pub struct RouteMemo {
     pub(crate) http: KindMemo<Vec<HttpRule>>,
+    pub(crate) grpc: KindMemo<Vec<GrpcRule>>,
 }
 
 impl RouteMemo {
     /// How many routes the last translation compiled; every other route was reused.
     pub fn compiled_last(&self) -> usize {
-        self.http.compiled_last
+        self.http.compiled_last + self.grpc.compiled_last
     }
 }
 

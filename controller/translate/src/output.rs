@@ -134,6 +134,9 @@ pub struct Statuses {
     /// HTTPRoutes with at least one parentRef to one of our Gateways.
     #[serde(rename = "httpRoutes")]
     pub http_routes: Vec<ObjectStatus<RouteStatus>>,
+    /// GRPCRoutes with at least one parentRef to one of our Gateways.
+    #[serde(rename = "grpcRoutes", default, skip_serializing_if = "Vec::is_empty")]
+    pub grpc_routes: Vec<ObjectStatus<RouteStatus>>,
     /// Routes of kinds not served yet that name one of our Gateways, refused with a reason.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unserved_routes: Vec<UnservedRouteStatus>,

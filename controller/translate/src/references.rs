@@ -5,6 +5,7 @@
 
 use std::collections::HashSet;
 
+use crate::grpc_route::GrpcRouteKind;
 use crate::http_route::HttpRouteKind;
 use crate::names::namespace_of;
 use crate::resources::Resources;
@@ -13,7 +14,7 @@ use crate::route_kind::RouteKind;
 /// Namespaced names (`namespace`, `name`) that translation depends on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct References {
-    /// Services named by HTTPRoute backendRefs.
+    /// Services named by HTTPRoute and GRPCRoute backendRefs.
     pub services: HashSet<(String, String)>,
     /// Secrets named by listener certificateRefs (of Gateways and ListenerSets) and Gateways'
     /// backend client certificates.
@@ -25,16 +26,8 @@ pub struct References {
 /// Collect every reference in `resources`, whether or not its target exists yet.
 pub fn references(resources: &Resources) -> References {
     let mut found = References::default();
-    for route in HttpRouteKind::objects(resources) {
-        let namespace = namespace_of(route);
-        let services = HttpRouteKind::backend_refs(route)
-            .into_iter()
-            .filter(|r| r.is_service());
-        for reference in services {
-            let target = reference.target_namespace(&namespace).to_string();
-            found.services.insert((target, reference.name.to_string()));
-        }
-    }
+    services_of::<HttpRouteKind>(resources, &mut found.services);
+    services_of::<GrpcRouteKind>(resources, &mut found.services);
     let gateway_refs = resources.gateways.iter().flat_map(|gateway| {
         let namespace = namespace_of(gateway);
         gateway
@@ -100,6 +93,20 @@ pub fn references(resources: &Resources) -> References {
         }
     }
     found
+}
+
+/// Services named by the backendRefs of every route of kind `K`.
+fn services_of<K: RouteKind>(resources: &Resources, services: &mut HashSet<(String, String)>) {
+    for route in K::objects(resources) {
+        let namespace = namespace_of(route);
+        for reference in K::backend_refs(route)
+            .into_iter()
+            .filter(|r| r.is_service())
+        {
+            let target = reference.target_namespace(&namespace).to_string();
+            services.insert((target, reference.name.to_string()));
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Routes of kinds Portico does not serve yet: GRPCRoute, TLSRoute, TCPRoute and UDPRoute.
+//! Routes of kinds Portico does not serve yet: TLSRoute, TCPRoute and UDPRoute.
 //!
 //! No listener of ours accepts these kinds (listeners' `supportedKinds` say so too), so every
 //! parentRef naming one of our Gateways is refused with `Accepted=False`,
@@ -32,9 +32,6 @@ pub(crate) fn refuse_unserved_routes(
             statuses.push(status);
         }
     };
-    for route in &resources.grpc_routes {
-        refuse(route, parent_references!(route));
-    }
     for route in &resources.tls_routes {
         refuse(route, parent_references!(route));
     }

@@ -35,8 +35,8 @@ pub enum Action<'a> {
         /// The `Location` header.
         location: String,
     },
-    /// Answer with a bare status: 404 when no rule matched, 500 when the matched rule has no
-    /// valid backend for this request.
+    /// Answer with a bare status: 404 when no rule matched; when the matched rule has no
+    /// valid backend for this request, 500 (HTTPRoute) or 503 (GRPCRoute).
     Respond {
         /// The status code.
         status: u16,
@@ -78,7 +78,9 @@ impl SocketRouter {
                         .as_ref()
                         .map(|p| rewritten_path(p, request.path, matched.prefix)),
                 },
-                None => Action::Respond { status: 500 },
+                None => Action::Respond {
+                    status: rule.kind.no_backend_status(),
+                },
             }
         };
         Decision {

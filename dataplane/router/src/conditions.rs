@@ -5,7 +5,11 @@
 use std::borrow::Cow;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use portico_snapshot::{HeaderMatch, RegexPattern, ValueMatch};
 use regex::Regex;
+
+use crate::error::BuildError;
+use crate::rule::header_pair;
 
 /// How a header or query parameter value is compared.
 #[derive(Debug, Clone)]
@@ -19,12 +23,43 @@ pub enum ValueCondition<T> {
 /// The conditions of one match, besides its path.
 #[derive(Debug, Clone, Default)]
 pub struct Conditions {
+    /// For a gRPC match, the exact service and method names it was filed under (see
+    /// [`ExactNames`]); none for an HTTP match.
+    pub exact_names: ExactNames,
     /// The request's method.
     pub method: Option<Method>,
     /// Headers that must be present with a matching value.
     pub headers: Vec<(HeaderName, ValueCondition<HeaderValue>)>,
     /// Query parameters (decoded) that must be present with a matching (decoded) first value.
     pub query: Vec<(String, ValueCondition<String>)>,
+}
+
+/// A match's header conditions, compiled for `route` (named in errors).
+pub(crate) fn header_conditions(
+    route: &str,
+    headers: &[HeaderMatch],
+) -> Result<Vec<(HeaderName, ValueCondition<HeaderValue>)>, BuildError> {
+    headers
+        .iter()
+        .map(|h| {
+            let condition = match &h.value {
+                ValueMatch::Exact(value) => {
+                    ValueCondition::Exact(header_pair(route, &h.name, Some(value))?.1)
+                }
+                ValueMatch::RegularExpression(pattern) => {
+                    ValueCondition::Regex(compile_regex(route, pattern)?)
+                }
+            };
+            Ok((header_pair(route, &h.name, None)?.0, condition))
+        })
+        .collect()
+}
+
+/// A value's regular expression, anchored, for `route` (named in errors).
+pub(crate) fn compile_regex(route: &str, pattern: &RegexPattern) -> Result<Regex, BuildError> {
+    pattern
+        .compile()
+        .map_err(|e| BuildError(format!("route {route}: {e}")))
 }
 
 /// The parts of a request the conditions look at.
@@ -38,9 +73,22 @@ pub struct RequestParts<'a> {
     pub query: Option<&'a str>,
 }
 
+/// How many characters of exact service name and of exact method name a gRPC match names.
+/// GRPCRoute precedence ranks these (service first) before header matches; a regular
+/// expression or a missing name counts as none.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ExactNames {
+    /// Characters of the exact service.
+    pub service: usize,
+    /// Characters of the exact method.
+    pub method: usize,
+}
+
 /// How specific a set of conditions is; more specific sorts first. The Gateway API orders
-/// matches on one path by method, then header count, then query parameter count.
+/// matches on one path by method, then header count, then query parameter count; gRPC matches
+/// by exact service and method names before header count.
 pub type Specificity = (
+    std::cmp::Reverse<ExactNames>,
     std::cmp::Reverse<bool>,
     std::cmp::Reverse<usize>,
     std::cmp::Reverse<usize>,
@@ -51,6 +99,7 @@ impl Conditions {
     pub fn specificity(&self) -> Specificity {
         use std::cmp::Reverse;
         (
+            Reverse(self.exact_names),
             Reverse(self.method.is_some()),
             Reverse(self.headers.len()),
             Reverse(self.query.len()),
@@ -157,6 +206,7 @@ mod tests {
                 ValueCondition::Regex(regex("t-[0-9]+")),
             )],
             query: vec![("v".into(), ValueCondition::Exact("2".into()))],
+            ..Default::default()
         };
         let mut headers = HeaderMap::new();
         headers.insert("tenant", HeaderValue::from_static("t-42"));

@@ -6,6 +6,7 @@
 //! - [`conditions`]: what a match asks of a request besides its path (method, headers, query
 //!   parameters).
 //! - [`error`]: why a snapshot cannot be compiled.
+//! - `grpc`: GRPCRoute matches filed as paths (`/{service}/{method}`) with their precedence.
 //! - [`hosts`]: hostname lookup (exact, then wildcards from most to least specific, then any).
 //! - [`normalize`]: request paths normalised (dot segments, percent-encoding, slashes) before
 //!   they are matched and forwarded.
@@ -21,7 +22,8 @@
 //! the listener; then exact route hostnames beat wildcard ones; then an exact path beats a
 //! regular expression, which beats a prefix, and a longer prefix beats a shorter one; then a
 //! method match wins, then more header matches, then more query parameter matches; then the older
-//! route, then rule order.
+//! route, then rule order. GRPCRoute matches rank by the characters of exact service, then of
+//! exact method, then by header matches.
 //!
 //! ```
 //! use portico_router::{Request, Router};
@@ -47,6 +49,7 @@ pub mod action;
 pub mod conditions;
 pub mod cors;
 pub mod error;
+mod grpc;
 pub mod hosts;
 pub mod normalize;
 pub mod paths;
@@ -54,5 +57,5 @@ pub mod rule;
 pub mod table;
 
 pub use action::{Action, Decision};
-pub use rule::{Backend, RetryPolicy, RouteAction, WeightedBackends};
+pub use rule::{Backend, RetryPolicy, RouteAction, RuleKind, WeightedBackends};
 pub use table::{Request, RouteMatch, Router, SocketRouter};

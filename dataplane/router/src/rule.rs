@@ -11,11 +11,34 @@ use portico_snapshot::{ClusterName, Fraction, HttpFilter, PathRewrite, RequestRe
 use crate::cors::Cors;
 use crate::error::BuildError;
 
+/// The kind of route a rule belongs to, which decides how a request it cannot forward is
+/// answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// An HTTPRoute rule: 500 without a valid backend.
+    Http,
+    /// A GRPCRoute rule: 503 without a valid backend, which gRPC clients read as `UNAVAILABLE`.
+    Grpc,
+}
+
+impl RuleKind {
+    /// The status answering a request the rule has no valid backend for, as the route kind's
+    /// specification says.
+    pub const fn no_backend_status(self) -> u16 {
+        match self {
+            Self::Http => 500,
+            Self::Grpc => 503,
+        }
+    }
+}
+
 /// What to do with a request that matched a rule.
 #[derive(Debug)]
 pub struct RouteAction {
-    /// `namespace/name` of the HTTPRoute, for logs and metrics.
+    /// `namespace/name` of the route, for logs and metrics.
     pub route: Arc<str>,
+    /// The kind of the route.
+    pub kind: RuleKind,
     /// Header edits for the request before proxying, in order.
     pub request_headers: Vec<CompiledHeaderModifier>,
     /// Header edits for the backend's response, in order.
@@ -206,17 +229,47 @@ fn header_modifiers(
     Ok((request, response))
 }
 
-/// Compile one rule of `route`.
+/// Compile one rule of HTTPRoute `route`.
 pub(crate) fn compile_action(
     route: &str,
     rule: &portico_snapshot::HttpRule,
 ) -> Result<RouteAction, BuildError> {
-    let (request_headers, response_headers) = header_modifiers(route, &rule.filters)?;
+    let mut action = forwarding(route, RuleKind::Http, &rule.filters, &rule.backends)?;
+    action.timeouts = Timeouts {
+        request: rule.timeouts.request_ms.map(Duration::from_millis),
+        backend_request: rule.timeouts.backend_request_ms.map(Duration::from_millis),
+    };
+    action.retry = rule.retry.as_ref().map(|retry| {
+        RetryPolicy::new(
+            retry.codes.clone(),
+            retry.attempts,
+            Duration::from_millis(retry.backoff_ms),
+        )
+    });
+    Ok(action)
+}
+
+/// Compile one rule of GRPCRoute `route`.
+pub(crate) fn compile_grpc_action(
+    route: &str,
+    rule: &portico_snapshot::GrpcRule,
+) -> Result<RouteAction, BuildError> {
+    forwarding(route, RuleKind::Grpc, &rule.filters, &rule.backends)
+}
+
+/// A rule's filters and weighted backends, without timeouts or retries.
+fn forwarding(
+    route: &str,
+    kind: RuleKind,
+    filters: &[HttpFilter],
+    weighted: &[portico_snapshot::WeightedBackend],
+) -> Result<RouteAction, BuildError> {
+    let (request_headers, response_headers) = header_modifiers(route, filters)?;
     let mut redirect = None;
     let mut rewrite = Rewrite::default();
     let mut mirrors = Vec::new();
     let mut cors = None;
-    for filter in &rule.filters {
+    for filter in filters {
         match filter {
             HttpFilter::Cors(policy) => cors = Some(Cors::compile(route, policy)?),
             HttpFilter::RequestRedirect(r) => redirect = Some(r.clone()),
@@ -240,9 +293,9 @@ pub(crate) fn compile_action(
         }
     }
     let mut total = 0u64;
-    let mut backends = Vec::with_capacity(rule.backends.len());
-    let mut cumulative = Vec::with_capacity(rule.backends.len());
-    for b in &rule.backends {
+    let mut backends = Vec::with_capacity(weighted.len());
+    let mut cumulative = Vec::with_capacity(weighted.len());
+    for b in weighted {
         let (request_headers, response_headers) = header_modifiers(route, &b.filters)?;
         total += u64::from(b.weight);
         cumulative.push(total);
@@ -254,21 +307,13 @@ pub(crate) fn compile_action(
     }
     Ok(RouteAction {
         route: Arc::from(route),
+        kind,
         request_headers,
         response_headers,
         redirect,
         rewrite,
-        timeouts: Timeouts {
-            request: rule.timeouts.request_ms.map(Duration::from_millis),
-            backend_request: rule.timeouts.backend_request_ms.map(Duration::from_millis),
-        },
-        retry: rule.retry.as_ref().map(|retry| {
-            RetryPolicy::new(
-                retry.codes.clone(),
-                retry.attempts,
-                Duration::from_millis(retry.backoff_ms),
-            )
-        }),
+        timeouts: Timeouts::default(),
+        retry: None,
         backends: WeightedBackends {
             backends,
             cumulative,

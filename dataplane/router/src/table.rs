@@ -9,10 +9,13 @@ use portico_snapshot::{HttpMatch, PathMatch, Protocol, QueryParamMatch, Snapshot
 
 pub use crate::error::BuildError;
 
-use crate::conditions::{Conditions, RequestParts, ValueCondition};
+use crate::conditions::{
+    Conditions, RequestParts, ValueCondition, compile_regex, header_conditions,
+};
+use crate::grpc;
 use crate::hosts::HostMap;
 use crate::paths::{PathKind, PathTable};
-use crate::rule::{RouteAction, compile_action, header_pair};
+use crate::rule::{RouteAction, compile_action, compile_grpc_action};
 
 /// What a snapshot's routes compile to. Cheap to share; immutable once built.
 #[derive(Debug, Default)]
@@ -88,16 +91,23 @@ impl Router {
             for route in &listener.routes {
                 for rule in &route.rules {
                     let action = Arc::new(compile_action(&route.key, rule)?);
-                    let hostnames: Vec<Option<&str>> = if route.hostnames.is_empty() {
-                        vec![None]
-                    } else {
-                        route.hostnames.iter().map(|h| Some(h.as_str())).collect()
-                    };
-                    for hostname in hostnames {
+                    for hostname in hostnames_of(&route.hostnames) {
                         let paths = table.hosts.entry(hostname);
                         for m in &rule.matches {
                             let (kind, conditions) = match_parts(&route.key, m)?;
                             paths.insert(kind, &m.path, conditions, action.clone());
+                        }
+                    }
+                }
+            }
+            for route in &listener.grpc_routes {
+                for rule in &route.rules {
+                    let action = Arc::new(compile_grpc_action(&route.key, rule)?);
+                    for hostname in hostnames_of(&route.hostnames) {
+                        let paths = table.hosts.entry(hostname);
+                        for m in &rule.matches {
+                            let (kind, path, conditions) = grpc::filed(&route.key, m)?;
+                            paths.insert(kind, &path, conditions, action.clone());
                         }
                     }
                 }
@@ -155,6 +165,15 @@ impl SocketRouter {
     }
 }
 
+/// The host tables a route's rules go in: one per hostname, or the any-host table.
+fn hostnames_of(hostnames: &[String]) -> Vec<Option<&str>> {
+    if hostnames.is_empty() {
+        vec![None]
+    } else {
+        hostnames.iter().map(|h| Some(h.as_str())).collect()
+    }
+}
+
 /// How a snapshot match is filed in a path table.
 fn match_parts(route: &str, m: &HttpMatch) -> Result<(PathKind, Conditions), BuildError> {
     let kind = match m.path_match {
@@ -162,31 +181,16 @@ fn match_parts(route: &str, m: &HttpMatch) -> Result<(PathKind, Conditions), Bui
         PathMatch::PathPrefix => PathKind::Prefix,
         PathMatch::RegularExpression => PathKind::Regex,
     };
-    let regex = |pattern: &portico_snapshot::RegexPattern| {
-        pattern
-            .compile()
-            .map_err(|e| BuildError(format!("route {route}: {e}")))
-    };
-    let headers = m
-        .headers
-        .iter()
-        .map(|h| {
-            let condition = match &h.value {
-                ValueMatch::Exact(value) => {
-                    ValueCondition::Exact(header_pair(route, &h.name, Some(value))?.1)
-                }
-                ValueMatch::RegularExpression(pattern) => ValueCondition::Regex(regex(pattern)?),
-            };
-            Ok((header_pair(route, &h.name, None)?.0, condition))
-        })
-        .collect::<Result<_, BuildError>>()?;
+    let headers = header_conditions(route, &m.headers)?;
     let query = m
         .query_params
         .iter()
         .map(|QueryParamMatch { name, value }| {
             let condition = match value {
                 ValueMatch::Exact(value) => ValueCondition::Exact(value.clone()),
-                ValueMatch::RegularExpression(pattern) => ValueCondition::Regex(regex(pattern)?),
+                ValueMatch::RegularExpression(pattern) => {
+                    ValueCondition::Regex(compile_regex(route, pattern)?)
+                }
             };
             Ok((name.clone(), condition))
         })
@@ -202,6 +206,7 @@ fn match_parts(route: &str, m: &HttpMatch) -> Result<(PathKind, Conditions), Bui
             method,
             headers,
             query,
+            ..Default::default()
         },
     ))
 }

@@ -180,6 +180,7 @@ impl From<model::Listener> for proto::Listener {
             hostname: l.hostname.unwrap_or_default(),
             certificates: certificates.into_iter().map(Into::into).collect(),
             routes: l.routes.into_iter().map(Into::into).collect(),
+            grpc_routes: l.grpc_routes.into_iter().map(Into::into).collect(),
             client_validation: client_validation.map(|v| proto::ClientValidation {
                 ca_certificates_pem: v.ca_certificates_pem,
                 mode: match v.mode {
@@ -247,6 +248,7 @@ impl TryFrom<proto::Listener> for model::Listener {
             protocol,
             hostname: non_empty(l.hostname),
             routes: collect(l.routes)?,
+            grpc_routes: collect(l.grpc_routes)?,
         })
     }
 }
@@ -326,6 +328,7 @@ impl TryFrom<proto::Cluster> for model::Cluster {
 }
 
 mod backend_tls;
+mod grpc_route;
 mod route;
 #[cfg(test)]
 mod tests;

@@ -145,7 +145,9 @@ impl TryFrom<proto::HttpMatch> for model::HttpMatch {
 }
 
 /// A value match as its wire kind and value.
-fn value_match<T: Into<String>>(value: model::ValueMatch<T>) -> (proto::ValueMatchKind, String) {
+pub(super) fn value_match<T: Into<String>>(
+    value: model::ValueMatch<T>,
+) -> (proto::ValueMatchKind, String) {
     match value {
         model::ValueMatch::Exact(v) => (proto::ValueMatchKind::Exact, v.into()),
         model::ValueMatch::RegularExpression(p) => {
@@ -155,7 +157,7 @@ fn value_match<T: Into<String>>(value: model::ValueMatch<T>) -> (proto::ValueMat
 }
 
 /// The value match a wire kind and value describe.
-fn typed_value_match<T>(
+pub(super) fn typed_value_match<T>(
     field: &'static str,
     kind: i32,
     value: String,

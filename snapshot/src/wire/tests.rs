@@ -3,6 +3,7 @@
 use super::*;
 use crate::backend_tls::*;
 use crate::client_validation::*;
+use crate::grpc_route::*;
 use crate::http_values::{HeaderName, HeaderValue, Method, RedirectCode, RegexPattern, Scheme};
 use crate::model::*;
 use crate::route::*;
@@ -126,6 +127,32 @@ fn a_snapshot_survives_the_wire_unchanged() {
                                 filters: vec![],
                             },
                         ],
+                    }],
+                }],
+                grpc_routes: vec![GrpcRoute {
+                    key: "ns/g".into(),
+                    hostnames: vec![],
+                    rules: vec![GrpcRule {
+                        matches: vec![
+                            GrpcMatch {
+                                service: Some(ValueMatch::Exact("pkg.Echo".into())),
+                                method: Some(ValueMatch::RegularExpression(regex("Echo.*"))),
+                                headers: vec![HeaderMatch {
+                                    name: header_name("tenant"),
+                                    value: ValueMatch::Exact(header_value("a")),
+                                }],
+                            },
+                            GrpcMatch::default(),
+                        ],
+                        filters: vec![HttpFilter::RequestMirror(RequestMirror {
+                            cluster: "ns/svc:80".into(),
+                            fraction: Fraction::ALL,
+                        })],
+                        backends: vec![WeightedBackend {
+                            cluster: Some("ns/svc:80".into()),
+                            weight: 1,
+                            filters: vec![],
+                        }],
                     }],
                 }],
             }],
