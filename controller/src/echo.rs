@@ -5,6 +5,7 @@
 //! port, and a WebSocket handshake gets a connection that sends every message back. With
 //! `--tls-cert` and `--tls-key` it serves TLS instead, reporting the server name the client
 //! asked for and the client certificate it presented (checked against `--client-ca` if given).
+//! With `--grpc` it is a gRPC server instead ([`crate::echo_grpc`]).
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -58,6 +59,9 @@ pub struct Args {
     /// PEM CA certificates a client certificate must chain to; clients may also present none.
     #[arg(long, requires = "tls_cert")]
     client_ca: Option<PathBuf>,
+    /// Serve the gRPC service `portico.echo.v1.Echo` (cleartext HTTP/2) instead of HTTP.
+    #[arg(long, conflicts_with = "tls_cert")]
+    grpc: bool,
 }
 
 /// The longest `delay` the echo backend honours.
@@ -78,6 +82,14 @@ fn delay(query: Option<&str>) -> Option<std::time::Duration> {
 
 /// Serve until interrupted.
 pub async fn run(args: Args) -> anyhow::Result<()> {
+    if args.grpc {
+        let ip: std::net::IpAddr = args
+            .address
+            .parse()
+            .with_context(|| format!("--address {:?} is not an IP address", args.address))?;
+        let name = args.name.unwrap_or_else(|| format!("echo-{}", args.port));
+        return crate::echo_grpc::run((ip, args.port).into(), name).await;
+    }
     let listener = TcpListener::bind((args.address.as_str(), args.port))
         .await
         .with_context(|| format!("cannot listen on {}:{}", args.address, args.port))?;

@@ -3,7 +3,8 @@
 //! Portico's controller binary. Subcommands:
 //! - `portico controller`: the controller fed by the Kubernetes API, writing status back.
 //! - `portico standalone PATH...`: a complete gateway from YAML files, no cluster needed.
-//! - `portico echo --port N`: a demo backend that describes each request it gets.
+//! - `portico echo --port N`: a demo backend that describes each request it gets (`--grpc`: a
+//!   demo gRPC backend).
 //! - `portico dataplane ...`: the data plane (same as the `portico-dataplane` binary); the
 //!   standalone command starts it as a child process.
 //!
@@ -16,6 +17,7 @@ mod acks;
 mod admin;
 mod control;
 mod echo;
+mod echo_grpc;
 mod files;
 mod http_server;
 mod infrastructure;

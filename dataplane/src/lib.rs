@@ -1,7 +1,8 @@
 //! # portico-dataplane
 //!
 //! Portico's data plane: a Pingora server that subscribes to the controller over gRPC, applies
-//! each snapshot atomically, and proxies HTTP and HTTPS traffic by the snapshot's routes.
+//! each snapshot atomically, and proxies HTTP and HTTPS traffic (gRPC calls included) by the
+//! snapshot's routes.
 //!
 //! Services (each a Pingora service, so they share Pingora's lifecycle and graceful shutdown):
 //! - [`listeners::ListenerManager`]: binds and unbinds proxy sockets as snapshots change.
@@ -22,6 +23,7 @@ mod cors;
 mod downstream;
 mod drain;
 mod forwarded;
+mod grpc;
 mod header_edits;
 mod hop_by_hop;
 mod http1_head;

@@ -1,7 +1,7 @@
 //! Pingora's phases of a proxied request, as Portico fills them in: route in
 //! `request_filter`, pick the endpoint in `upstream_peer`, edit the upstream request and the
 //! response in their filters, retry a failed attempt as the rule allows ([`crate::retries`]),
-//! and answer a request that could not be proxied.
+//! and answer a request that could not be proxied (a gRPC call in gRPC's terms, [`crate::grpc`]).
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -9,8 +9,10 @@ use pingora_core::upstreams::peer::{HttpPeer, Peer};
 use pingora_core::{Error, ErrorType, Result};
 use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
+use portico_snapshot::BackendProtocol;
 
 use crate::cors;
+use crate::grpc;
 use crate::metrics::RetryCause;
 use crate::proxy::{PorticoProxy, RequestCtx, client_of};
 use crate::retries::retry_status;
@@ -62,7 +64,11 @@ impl ProxyHttp for PorticoProxy {
                 Ok(false)
             }
             Outcome::Respond(code) => {
-                session.respond_error(code).await?;
+                if grpc::is_call(session.req_header()) {
+                    grpc::answer(session, code).await?;
+                } else {
+                    session.respond_error(code).await?;
+                }
                 Ok(true)
             }
             Outcome::Redirect(location, code) => {
@@ -145,10 +151,15 @@ impl ProxyHttp for PorticoProxy {
         _ctx: &mut Self::CTX,
     ) -> FailToProxy {
         let code = failure_status(error);
-        if code > 0
-            && let Err(write) = session.respond_error(code).await
-        {
-            tracing::debug!(%write, "cannot send the error response");
+        if code > 0 {
+            let answered = if grpc::is_call(session.req_header()) {
+                grpc::answer(session, code).await
+            } else {
+                session.respond_error(code).await
+            };
+            if let Err(write) = answered {
+                tracing::debug!(%write, "cannot send the error response");
+            }
         }
         FailToProxy {
             error_code: code,
@@ -167,7 +178,15 @@ impl ProxyHttp for PorticoProxy {
     ) -> Result<()> {
         let client = client_of(session);
         let backend = Some(ctx.backend);
-        self.edit_upstream_request(session.req_header(), client, upstream_request, ctx, backend)
+        self.edit_upstream_request(session.req_header(), client, upstream_request, ctx, backend)?;
+        if ctx
+            .balancer
+            .as_ref()
+            .is_some_and(|b| b.protocol == BackendProtocol::H2c)
+        {
+            grpc::keep_trailers(session.req_header(), upstream_request)?;
+        }
+        Ok(())
     }
 
     /// A response whose status the rule retries is abandoned, while a retry is granted.

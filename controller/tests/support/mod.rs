@@ -6,6 +6,7 @@
 
 pub mod authority;
 pub mod cluster;
+pub mod grpc;
 pub mod raw;
 
 use std::path::{Path, PathBuf};
