@@ -115,7 +115,9 @@ fn hostile_lookups() {
     use portico_router::paths::{PathKind, PathTable};
 
     let headers = http::HeaderMap::new();
+    let path = format!("/public{}", "/a".repeat(8 * 1024));
     let request = RequestParts {
+        path: &path,
         method: &http::Method::GET,
         headers: &headers,
         query: None,
@@ -128,7 +130,6 @@ fn hostile_lookups() {
         Conditions::default(),
         "deeper",
     );
-    let path = format!("/public{}", "/a".repeat(8 * 1024));
     let mut hosts = HostMap::<&str>::default();
     *hosts.entry(Some("*.example.com")) = "wildcard";
     *hosts.entry(Some("*.a.example.com")) = "deeper";

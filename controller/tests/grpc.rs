@@ -239,6 +239,12 @@ async fn every_kind_of_call_is_proxied_intact_with_statuses_and_deadlines() {
         "{:?}",
         reply.metadata
     );
+    let te = reply.metadata.get("te").map(String::as_str);
+    assert_eq!(
+        te,
+        Some("trailers"),
+        "clients' te: trailers reaches the backend"
+    );
 }
 
 #[tokio::test]
@@ -247,10 +253,16 @@ async fn calls_nothing_serves_are_unimplemented_and_calls_without_backends_unava
     let mut unknown = echo_client(gateway.http, "nothing.example.com");
     let status = unknown.say(say("x")).await.expect_err("no route");
     assert_eq!(status.code(), tonic::Code::Unimplemented, "{status}");
+    let message = status.message();
+    assert_eq!(
+        message, "portico: 404 Not Found",
+        "a gRPC answer of Portico's own"
+    );
 
     let mut broken = echo_client(gateway.http, "broken.example.com");
     let status = broken.say(say("x")).await.expect_err("no backend");
     assert_eq!(status.code(), tonic::Code::Unavailable, "{status}");
+    assert_eq!(status.message(), "portico: 503 Service Unavailable");
 
     let status = gateway.deployment.status().await;
     let broken_route = status["grpcRoutes"]

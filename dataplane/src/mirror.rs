@@ -179,6 +179,7 @@ fn copy_head(
                 .ok()?
                 .to_string();
             copy.set_uri(http::Uri::try_from(format!("http://{host}{target}")).ok()?);
+            crate::grpc::keep_trailers(head, &mut copy).ok()?;
         }
     }
     Some(copy)

@@ -7,7 +7,7 @@ use portico_snapshot::{BackendProtocol, Cluster, ClusterName, Endpoint};
 
 use crate::conditions::{Problem, reasons};
 use crate::hash;
-use crate::names::{GATEWAY_GROUP, RouteKind, cluster_name};
+use crate::names::{GATEWAY_GROUP, RouteKind, cluster_name, h2c_cluster_name};
 use crate::refgrant;
 use crate::resources::Index;
 
@@ -254,7 +254,7 @@ fn grpc_cluster(
     }
     match declared {
         BackendProtocol::H2c => Ok((cluster, BackendProtocol::H2c)),
-        BackendProtocol::Http1 => Ok((ClusterName(format!("{cluster}/h2c")), BackendProtocol::H2c)),
+        BackendProtocol::Http1 => Ok((h2c_cluster_name(&cluster), BackendProtocol::H2c)),
     }
 }
 

@@ -109,6 +109,12 @@ pub(crate) fn cluster_name(namespace: &str, service: &str, port: i32) -> Cluster
     ClusterName(format!("{namespace}/{service}:{port}"))
 }
 
+/// The name of the cluster speaking HTTP/2 to a Service port whose own protocol is another
+/// (gRPC needs it): `namespace/service:port/h2c`.
+pub(crate) fn h2c_cluster_name(cluster: &ClusterName) -> ClusterName {
+    ClusterName(format!("{cluster}/h2c"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,8 @@ pub struct Conditions {
     /// For a gRPC match, the exact service and method names it was filed under (see
     /// [`ExactNames`]); none for an HTTP match.
     pub exact_names: ExactNames,
+    /// For a gRPC match, the regular expressions its service and method must match.
+    pub rpc_names: RpcNames,
     /// The request's method.
     pub method: Option<Method>,
     /// Headers that must be present with a matching value.
@@ -65,6 +67,8 @@ pub(crate) fn compile_regex(route: &str, pattern: &RegexPattern) -> Result<Regex
 /// The parts of a request the conditions look at.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestParts<'a> {
+    /// The normalised path, without the query.
+    pub path: &'a str,
     /// The request's method.
     pub method: &'a Method,
     /// The request's headers.
@@ -82,6 +86,31 @@ pub struct ExactNames {
     pub service: usize,
     /// Characters of the exact method.
     pub method: usize,
+}
+
+/// Regular expressions a gRPC call's service and method (the two segments of its path) must
+/// each match as a whole; none for HTTP matches.
+#[derive(Debug, Clone, Default)]
+pub struct RpcNames {
+    /// What the service must match.
+    pub service: Option<Regex>,
+    /// What the method must match.
+    pub method: Option<Regex>,
+}
+
+impl RpcNames {
+    /// Whether the call to `path` (`/{service}/{method}`) has matching names.
+    fn met_by(&self, path: &str) -> bool {
+        if self.service.is_none() && self.method.is_none() {
+            return true;
+        }
+        let Some((service, method)) = path.strip_prefix('/').and_then(|p| p.split_once('/')) else {
+            return false;
+        };
+        !method.contains('/')
+            && self.service.as_ref().is_none_or(|r| r.is_match(service))
+            && self.method.as_ref().is_none_or(|r| r.is_match(method))
+    }
 }
 
 /// How specific a set of conditions is; more specific sorts first. The Gateway API orders
@@ -109,6 +138,7 @@ impl Conditions {
     /// Whether `request` meets every condition.
     pub fn met_by(&self, request: &RequestParts<'_>) -> bool {
         self.method.as_ref().is_none_or(|m| m == request.method)
+            && self.rpc_names.met_by(request.path)
             && self
                 .headers
                 .iter()
@@ -211,6 +241,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("tenant", HeaderValue::from_static("t-42"));
         let request = |method: &'static Method, query: Option<&'static str>| RequestParts {
+            path: "/",
             method,
             headers: &headers,
             query,
@@ -222,6 +253,7 @@ mod tests {
         let mut other = HeaderMap::new();
         other.insert("tenant", HeaderValue::from_static("t-42x"));
         let anchored = RequestParts {
+            path: "/",
             method: &Method::POST,
             headers: &other,
             query: Some("v=2"),

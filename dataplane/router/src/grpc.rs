@@ -1,13 +1,19 @@
 //! GRPCRoute matches filed as paths. A gRPC call is a `POST` to `/{service}/{method}`, so a
-//! match naming both exactly is an exact path, a match naming neither is the root prefix (any
-//! call), and any other is a regular expression over the two path segments. The exact names'
-//! lengths ([`ExactNames`]) carry the GRPCRoute precedence into the path table.
+//! match naming both exactly is an exact path; any other is a regular expression over the two
+//! path segments, with exact names spelled out and the rest any segment, while the match's own
+//! regular expressions for service and method are checked on their segment as conditions
+//! ([`RpcNames`], anchored like header values). The exact names' lengths ([`ExactNames`])
+//! carry the GRPCRoute precedence into the path table, where every non-exact gRPC match
+//! competes in one regular-expression pass.
 
 use portico_snapshot::{GrpcMatch, ValueMatch};
 
-use crate::conditions::{Conditions, ExactNames, header_conditions};
+use crate::conditions::{Conditions, ExactNames, RpcNames, compile_regex, header_conditions};
 use crate::error::BuildError;
 use crate::paths::PathKind;
+
+/// Any one path segment.
+const ANY_SEGMENT: &str = "[^/]+";
 
 /// Where a gRPC match of `route` is filed: the kind of path, the path (or pattern), and its
 /// conditions.
@@ -15,50 +21,47 @@ pub(crate) fn filed(
     route: &str,
     m: &GrpcMatch,
 ) -> Result<(PathKind, String, Conditions), BuildError> {
+    // Snapshots are validated before routing is built; checked again so a malformed name can
+    // never be spliced into a path whoever builds the router.
     if !m.names_are_valid() {
         return Err(BuildError(format!(
             "route {route}: malformed gRPC service or method name"
         )));
     }
-    let exact_service = match &m.service {
-        Some(ValueMatch::Exact(service)) => Some(service.strip_prefix('.').unwrap_or(service)),
+    let exact = |value: &Option<ValueMatch<String>>| match value {
+        Some(ValueMatch::Exact(name)) => Some(name.strip_prefix('.').unwrap_or(name).to_string()),
         _ => None,
     };
-    let exact_method = match &m.method {
-        Some(ValueMatch::Exact(method)) => Some(method.as_str()),
-        _ => None,
+    let pattern = |value: &Option<ValueMatch<String>>| match value {
+        Some(ValueMatch::RegularExpression(pattern)) => compile_regex(route, pattern).map(Some),
+        _ => Ok(None),
     };
+    let (service, method) = (exact(&m.service), exact(&m.method));
     let conditions = Conditions {
         exact_names: ExactNames {
-            service: exact_service.map_or(0, str::len),
-            method: exact_method.map_or(0, str::len),
+            service: service.as_ref().map_or(0, String::len),
+            method: method.as_ref().map_or(0, String::len),
+        },
+        rpc_names: RpcNames {
+            service: pattern(&m.service)?,
+            method: pattern(&m.method)?,
         },
         headers: header_conditions(route, &m.headers)?,
         ..Default::default()
     };
-    let (kind, path) = match (exact_service, exact_method, &m.service, &m.method) {
-        (Some(service), Some(method), _, _) => (PathKind::Exact, format!("/{service}/{method}")),
-        (_, _, None, None) => (PathKind::Prefix, "/".to_string()),
-        _ => (
-            PathKind::Regex,
-            format!(
-                "/(?:{})/(?:{})",
-                segment(exact_service, m.service.as_ref()),
-                segment(exact_method, m.method.as_ref())
-            ),
-        ),
+    let filed = match (service, method) {
+        (Some(service), Some(method)) => (PathKind::Exact, format!("/{service}/{method}")),
+        (service, method) => {
+            let segment = |name: Option<String>| {
+                name.map_or_else(|| ANY_SEGMENT.to_string(), |n| regex::escape(&n))
+            };
+            (
+                PathKind::Regex,
+                format!("/{}/{}", segment(service), segment(method)),
+            )
+        }
     };
-    Ok((kind, path, conditions))
-}
-
-/// The pattern of one path segment: an exact name escaped, a regular expression as written,
-/// or any segment.
-fn segment(exact: Option<&str>, value: Option<&ValueMatch<String>>) -> String {
-    match (exact, value) {
-        (Some(name), _) => regex::escape(name),
-        (None, Some(ValueMatch::RegularExpression(pattern))) => pattern.as_str().to_string(),
-        _ => "[^/]+".to_string(),
-    }
+    Ok((filed.0, filed.1, conditions))
 }
 
 #[cfg(test)]
@@ -104,7 +107,8 @@ mod tests {
 
     #[test]
     fn a_match_on_neither_name_is_any_call() {
-        assert_eq!(filed_as(None, None).0, PathKind::Prefix);
+        let (kind, path, _) = filed_as(None, None);
+        assert_eq!((kind, path.as_str()), (PathKind::Regex, "/[^/]+/[^/]+"));
     }
 
     #[test]
@@ -112,7 +116,7 @@ mod tests {
         let (kind, path, names) = filed_as(exact("pkg.Echo"), None);
         assert_eq!(
             (kind, path.as_str()),
-            (PathKind::Regex, "/(?:pkg\\.Echo)/(?:[^/]+)")
+            (PathKind::Regex, r"/pkg\.Echo/[^/]+")
         );
         assert_eq!(
             names,
@@ -121,8 +125,11 @@ mod tests {
                 method: 0
             }
         );
-        let (_, path, names) = filed_as(regex("pkg\\..*"), exact("Say"));
-        assert_eq!(path, "/(?:pkg\\..*)/(?:Say)");
+        let (_, path, names) = filed_as(regex(r"pkg\..*"), exact("Say"));
+        assert_eq!(
+            path, "/[^/]+/Say",
+            "an expression is a condition, not part of the path"
+        );
         assert_eq!(
             names,
             ExactNames {
@@ -284,6 +291,48 @@ mod tests {
             assert_eq!(
                 call(&router, "/pkg.Other/Shout", &[]).as_deref(),
                 Some("any")
+            );
+        }
+
+        fn regex_rule(service: &str, method: &str, to: &str) -> GrpcRule {
+            let pattern = |p: &str| {
+                Some(ValueMatch::RegularExpression(
+                    RegexPattern::try_from(p).expect("valid pattern"),
+                ))
+            };
+            let mut rule = rule(None, None, &[], to);
+            rule.matches[0].service = pattern(service);
+            rule.matches[0].method = pattern(method);
+            rule
+        }
+
+        #[test]
+        fn expressions_match_whole_names_of_one_segment_each() {
+            let router = router(vec![
+                regex_rule(r"^pkg\.Echo$", "Say.*", "anchored"),
+                regex_rule(".*", ".*", "any"),
+            ]);
+            let to = |path| call(&router, path, &[]);
+            assert_eq!(to("/pkg.Echo/SayHello").as_deref(), Some("anchored"));
+            assert_eq!(to("/pkg.Echo/Shout").as_deref(), Some("any"));
+            assert_eq!(to("/pkg.EchoX/SayHello").as_deref(), Some("any"));
+            assert_eq!(to("/a/b/SayHello"), None, "a name never spans a '/'");
+        }
+
+        #[test]
+        fn without_exact_names_more_headers_win_over_expressions() {
+            let router = router(vec![
+                rule(None, None, &[("a", "1"), ("b", "2")], "any-call"),
+                regex_rule(".*", ".*", "expressions"),
+            ]);
+            let both = [("a", "1"), ("b", "2")];
+            assert_eq!(
+                call(&router, "/pkg.Echo/Say", &both).as_deref(),
+                Some("any-call")
+            );
+            assert_eq!(
+                call(&router, "/pkg.Echo/Say", &[]).as_deref(),
+                Some("expressions")
             );
         }
 

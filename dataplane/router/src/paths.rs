@@ -247,6 +247,7 @@ mod tests {
 
     fn lookup_with(path: &str, headers: &HeaderMap) -> Option<&'static str> {
         let request = RequestParts {
+            path: "/",
             method: &Method::GET,
             headers,
             query: None,
@@ -276,6 +277,7 @@ mod tests {
         let t = table();
         let headers = HeaderMap::new();
         let request = RequestParts {
+            path: "/",
             method: &Method::GET,
             headers: &headers,
             query: None,
@@ -327,6 +329,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("version", HeaderValue::from_static("four"));
         let request = |method| RequestParts {
+            path: "/",
             method,
             headers: &headers,
             query: None,
@@ -341,6 +344,7 @@ mod tests {
         let mut t = PathTable::default();
         t.insert(PathKind::Regex, "/a.*", Conditions::default(), 1);
         let request = RequestParts {
+            path: "/",
             method: &Method::GET,
             headers: &HeaderMap::new(),
             query: None,
@@ -357,6 +361,7 @@ mod tests {
         let mut t = PathTable::default();
         t.insert(PathKind::Exact, "/only", Conditions::default(), 1);
         let request = RequestParts {
+            path: "/",
             method: &Method::GET,
             headers: &HeaderMap::new(),
             query: None,

@@ -149,6 +149,7 @@ impl SocketRouter {
         let index = self.listener_for(request.host)?;
         let table = self.tables.get(index)?;
         let parts = RequestParts {
+            path: request.path,
             method: request.method,
             headers: request.headers,
             query: request.query,
