@@ -258,6 +258,15 @@ async fn calls_nothing_serves_are_unimplemented_and_calls_without_backends_unava
         message, "portico: 404 Not Found",
         "a gRPC answer of Portico's own"
     );
+    let (headers, ended) = raw_call(gateway.http, "nothing.example.com").await;
+    assert!(
+        ended,
+        "a trailers-only answer: one HEADERS frame that ends the stream"
+    );
+    assert_eq!(
+        headers.get("grpc-status").map(|v| v.as_bytes()),
+        Some(&b"12"[..])
+    );
 
     let mut broken = echo_client(gateway.http, "broken.example.com");
     let status = broken.say(say("x")).await.expect_err("no backend");
@@ -272,6 +281,27 @@ async fn calls_nothing_serves_are_unimplemented_and_calls_without_backends_unava
         .unwrap_or_default();
     let conditions = broken_route["status"]["parents"][0]["conditions"].to_string();
     assert!(conditions.contains("BackendNotFound"), "{status}");
+}
+
+/// A unary call made frame by frame with the `h2` crate, as strict gRPC clients read it: the
+/// response's headers and whether the stream ended with them.
+async fn raw_call(port: u16, authority: &str) -> (http::HeaderMap, bool) {
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    let (mut client, connection) = h2::client::handshake(tcp).await.expect("handshake");
+    tokio::spawn(connection);
+    let request = http::Request::post(format!("http://{authority}/portico.echo.v1.Echo/Say"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .expect("request");
+    let (response, mut body) = client.send_request(request, false).expect("send");
+    // An empty message: no compression flag, zero length.
+    body.send_data(bytes::Bytes::from_static(&[0; 5]), true)
+        .expect("message");
+    let response = response.await.expect("response");
+    (response.headers().clone(), response.body().is_end_stream())
 }
 
 #[tokio::test]

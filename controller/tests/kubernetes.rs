@@ -692,7 +692,7 @@ async fn snapshots_travel_over_tls_to_data_planes_holding_a_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn unserved_route_kinds_are_refused_and_kinds_installed_later_are_picked_up() {
+async fn grpc_routes_are_served_unserved_kinds_refused_and_kinds_installed_later_picked_up() {
     use gateway_api::grpcroutes::GrpcRoute;
     use portico_translate::route_kinds::TcpRoute;
 
@@ -713,7 +713,7 @@ async fn unserved_route_kinds_are_refused_and_kinds_installed_later_are_picked_u
     let tcp: Api<TcpRoute> = Api::namespaced(client.clone(), "default");
     create(
         &grpc,
-        "metadata: {name: greeter}\nspec:\n  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: greeter, port: 50051}]}]\n",
+        "metadata: {name: greeter}\nspec:\n  parentRefs: [{name: gw}]\n  hostnames: [grpc.example.com]\n  rules: [{backendRefs: [{name: greeter, port: 50051}]}]\n",
     )
     .await;
     create(
@@ -731,19 +731,18 @@ async fn unserved_route_kinds_are_refused_and_kinds_installed_later_are_picked_u
         "controller.log",
     );
 
-    let grpc_accepted = eventually(Duration::from_secs(30), || async {
+    // GRPCRoute is served: accepted, its missing Service reported.
+    let grpc_conditions = eventually(Duration::from_secs(30), || async {
         let status = grpc.get("greeter").await.ok()?.status?;
-        condition(&status.parents.first()?.conditions, "Accepted").cloned()
+        Some(status.parents.first()?.conditions.clone())
     })
     .await;
+    let accepted = condition(&grpc_conditions, "Accepted").expect("Accepted");
+    assert_eq!(accepted.status, "True", "{}", accepted.message);
+    let resolved = condition(&grpc_conditions, "ResolvedRefs").expect("ResolvedRefs");
     assert_eq!(
-        (grpc_accepted.status.as_str(), grpc_accepted.reason.as_str()),
-        ("False", "NotAllowedByListeners")
-    );
-    assert!(
-        grpc_accepted.message.contains("does not serve GRPCRoute"),
-        "{}",
-        grpc_accepted.message
+        (resolved.status.as_str(), resolved.reason.as_str()),
+        ("False", "BackendNotFound")
     );
     let tcp_parents = eventually(Duration::from_secs(30), || async {
         Some(tcp.get("db").await.ok()?.status?.parents)
@@ -763,7 +762,7 @@ async fn unserved_route_kinds_are_refused_and_kinds_installed_later_are_picked_u
     let routes: Api<HttpRoute> = Api::namespaced(client.clone(), "default");
     create(
         &routes,
-        "metadata: {name: web}\nspec:\n  parentRefs: [{name: gw}]\n  rules: [{backendRefs: [{name: web, port: 80}]}]\n",
+        "metadata: {name: web}\nspec:\n  parentRefs: [{name: gw}]\n  hostnames: [web.example.com]\n  rules: [{backendRefs: [{name: web, port: 80}]}]\n",
     )
     .await;
     let accepted = eventually(Duration::from_secs(90), || async {

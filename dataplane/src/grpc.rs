@@ -10,6 +10,7 @@
 //!   fields; it is put back for HTTP/2 backends (HTTP/2 allows `te` with that value only).
 
 use pingora_core::Result;
+use pingora_core::protocols::http::HttpTask;
 use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::Session;
 
@@ -75,9 +76,12 @@ pub async fn answer(session: &mut Session, status: u16) -> Result<()> {
     response.insert_header("grpc-status", (code as u8).to_string())?;
     // ASCII words only, so the message needs no percent-encoding.
     response.insert_header("grpc-message", format!("portico: {status} {reason}"))?;
+    // As a task, so the end of the stream rides on the HEADERS frame: strict clients (grpc-go)
+    // read a trailers-only response only then.
     session
-        .write_response_header(Box::new(response), true)
+        .write_response_tasks(vec![HttpTask::Header(Box::new(response), true)])
         .await
+        .map(|_| ())
 }
 
 /// Put `te: trailers` back on a request for an HTTP/2 backend when the client sent it.
