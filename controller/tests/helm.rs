@@ -166,13 +166,13 @@ async fn the_chart_installs_and_its_rbac_is_all_the_controller_needs() {
     let routes: Api<HttpRoute> = Api::namespaced(client.clone(), "default");
     create(
         &routes,
-        "metadata: {name: web}\nspec:\n  parentRefs: [{name: gw}]\n",
+        "metadata: {name: web}\nspec:\n  parentRefs: [{name: gw}]\n  hostnames: [web.example.com]\n",
     )
     .await;
     let grpc_routes: Api<GrpcRoute> = Api::namespaced(client.clone(), "default");
     create(
         &grpc_routes,
-        "metadata: {name: greeter}\nspec:\n  parentRefs: [{name: gw}]\n",
+        "metadata: {name: greeter}\nspec:\n  parentRefs: [{name: gw}]\n  hostnames: [grpc.example.com]\n",
     )
     .await;
 

@@ -86,9 +86,9 @@ pub fn listener_set_listener_key(
 }
 
 /// Precedence by age, as Gateway API breaks ties: the older object first, then the one first
-/// in alphabetical order of namespace and name. Objects without a creation time (read from
+/// in alphabetical order of `{namespace}/{name}`. Objects without a creation time (read from
 /// files) count as oldest.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Age {
     created: Option<Timestamp>,
     object: ObjectRef,
@@ -101,6 +101,26 @@ impl Age {
             created: object.meta().creation_timestamp.as_ref().map(|t| t.0),
             object: object_ref(object),
         }
+    }
+
+    /// The bytes of `{namespace}/{name}`, compared without building the string.
+    fn alphabetical(&self) -> impl Iterator<Item = u8> + '_ {
+        let ObjectRef { namespace, name } = &self.object;
+        namespace.bytes().chain([b'/']).chain(name.bytes())
+    }
+}
+
+impl Ord for Age {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.created
+            .cmp(&other.created)
+            .then_with(|| self.alphabetical().cmp(other.alphabetical()))
+    }
+}
+
+impl PartialOrd for Age {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -139,6 +159,12 @@ mod tests {
         assert!(a < old, "same age: namespace decides");
         let unknown = Age::of(&service("z", "z", None));
         assert!(unknown < a, "no creation time counts as oldest");
+        let dashed = Age::of(&service("a-b", "x", Some(10)));
+        let plain = Age::of(&service("a", "x", Some(10)));
+        assert!(
+            dashed < plain,
+            "\"a-b/x\" comes before \"a/x\" alphabetically"
+        );
     }
 
     #[test]
