@@ -59,8 +59,9 @@ pub struct Args {
     /// PEM CA certificates a client certificate must chain to; clients may also present none.
     #[arg(long, requires = "tls_cert")]
     client_ca: Option<PathBuf>,
-    /// Serve the gRPC service `portico.echo.v1.Echo` (cleartext HTTP/2) instead of HTTP.
-    #[arg(long, conflicts_with = "tls_cert")]
+    /// Serve the gRPC service `portico.echo.v1.Echo` instead of HTTP: HTTP/2 in cleartext, or
+    /// over TLS (ALPN `h2`) with `--tls-cert` and `--tls-key`.
+    #[arg(long, conflicts_with = "client_ca")]
     grpc: bool,
 }
 
@@ -87,8 +88,15 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             .address
             .parse()
             .with_context(|| format!("--address {:?} is not an IP address", args.address))?;
-        let name = args.name.unwrap_or_else(|| format!("echo-{}", args.port));
-        return crate::echo_grpc::run((ip, args.port).into(), name).await;
+        let name = args
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("echo-{}", args.port));
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(crate::echo_grpc::identity(cert, key)?),
+            _ => None,
+        };
+        return crate::echo_grpc::run((ip, args.port).into(), name, tls).await;
     }
     let listener = TcpListener::bind((args.address.as_str(), args.port))
         .await

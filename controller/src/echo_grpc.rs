@@ -1,5 +1,5 @@
-//! `portico echo --grpc`: the demo backend as a gRPC server (cleartext HTTP/2, as gRPC
-//! backends behind a gateway usually are). It serves `portico.echo.v1.Echo`
+//! `portico echo --grpc`: the demo backend as a gRPC server (cleartext HTTP/2, or TLS with
+//! ALPN `h2` to stand for a backend behind a BackendTLSPolicy). It serves `portico.echo.v1.Echo`
 //! (`controller/proto/portico/echo/v1/echo.proto`): unary, server-, client- and bidirectional
 //! streaming calls, each reply naming the backend, the method and the metadata that arrived, so
 //! routing, header filters and deadlines are easy to see; a request may ask for a failure with
@@ -7,11 +7,14 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::pin::Pin;
 use std::time::Duration;
 
+use anyhow::Context;
 use futures::Stream;
 use tokio_stream::StreamExt;
+use tonic::transport::{Identity, ServerTlsConfig};
 use tonic::{Request, Response, Status, Streaming};
 
 /// The generated service and messages.
@@ -145,11 +148,26 @@ impl Echo for EchoService {
     }
 }
 
-/// Serve the Echo service as backend `name` on `address` until interrupted.
-pub async fn run(address: SocketAddr, name: String) -> anyhow::Result<()> {
-    tracing::info!(%name, %address, "gRPC echo backend listening");
+/// The TLS identity of PEM files `cert` (chain) and `key`.
+pub fn identity(cert: &Path, key: &Path) -> anyhow::Result<Identity> {
+    let read = |path: &Path| {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    Ok(Identity::from_pem(read(cert)?, read(key)?))
+}
+
+/// Serve the Echo service as backend `name` on `address` until interrupted, over TLS with
+/// `tls` when given.
+pub async fn run(address: SocketAddr, name: String, tls: Option<Identity>) -> anyhow::Result<()> {
+    tracing::info!(%name, %address, tls = tls.is_some(), "gRPC echo backend listening");
     let service = EchoServer::new(EchoService { name });
-    tonic::transport::Server::builder()
+    let mut server = tonic::transport::Server::builder();
+    if let Some(identity) = tls {
+        server = server
+            .tls_config(ServerTlsConfig::new().identity(identity))
+            .context("TLS settings")?;
+    }
+    server
         .add_service(service)
         .serve_with_shutdown(address, async {
             let _ = tokio::signal::ctrl_c().await;

@@ -3,12 +3,15 @@
 //! with HTTPRoutes; matches on service, method and headers; header filters; unary and
 //! streaming calls of every kind proxied intact with their statuses and deadlines; calls
 //! nothing serves answered `UNIMPLEMENTED`, calls without a backend `UNAVAILABLE`; a stream
-//! kept up across a snapshot swap.
+//! kept up across a snapshot swap; HTTP/2 over TLS (ALPN `h2`) to a backend behind a
+//! BackendTLSPolicy.
 
 mod support;
 
 use std::time::Duration;
 
+use rcgen::ExtendedKeyUsagePurpose;
+use support::authority::{Authority, indented_pem};
 use support::grpc::proto::{EchoRequest, RepeatRequest};
 use support::grpc::*;
 use support::*;
@@ -364,4 +367,81 @@ async fn a_stream_stays_up_across_an_unrelated_snapshot_swap() {
         received += 1;
     }
     assert_eq!(received, 30);
+}
+
+#[tokio::test]
+async fn calls_reach_backends_behind_a_backend_tls_policy_over_http2() {
+    let authority = Authority::new();
+    let (cert, key) = authority.issue(&["secure.example.com"], ExtendedKeyUsagePurpose::ServerAuth);
+    let (http, backend) = (free_port(), free_port());
+    let configuration = format!(
+        r#"{gateway}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {{name: secure, namespace: default}}
+spec:
+  parentRefs: [{{name: gw}}]
+  hostnames: [grpc.example.com]
+  rules: [{{backendRefs: [{{name: secure, port: 443}}]}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: secure, namespace: default}}
+spec:
+  ports: [{{name: https, port: 443}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: secure
+  namespace: default
+  labels: {{kubernetes.io/service-name: secure}}
+addressType: IPv4
+ports: [{{name: https, port: {backend}}}]
+endpoints: [{{addresses: ["127.0.0.1"]}}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: backend-ca, namespace: default}}
+data:
+  ca.crt: |
+{ca}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: BackendTLSPolicy
+metadata: {{name: secure, namespace: default}}
+spec:
+  targetRefs: [{{group: '', kind: Service, name: secure}}]
+  validation:
+    caCertificateRefs: [{{group: '', kind: ConfigMap, name: backend-ca}}]
+    hostname: secure.example.com
+"#,
+        gateway = gateway_yaml(http),
+        ca = indented_pem(&authority.pem()),
+    );
+    let mut deployment = Deployment::new(&[
+        ("gateway.yaml", &configuration),
+        ("server.crt", &cert),
+        ("server.key", &key),
+    ]);
+    let dir = deployment.path().to_path_buf();
+    let cert_file = dir.join("server.crt").display().to_string();
+    let key_file = dir.join("server.key").display().to_string();
+    deployment.start_echo_with(
+        "secure",
+        backend,
+        &["--grpc", "--tls-cert", &cert_file, "--tls-key", &key_file],
+    );
+    deployment.start_controller(&[]);
+    let mut echo = echo_client(http, "grpc.example.com");
+    let reply = first_reply(&mut echo).await;
+    assert_eq!(reply.backend, "secure", "{}", deployment.controller_log());
+    let requests = ["over", "tls"].map(|m| EchoRequest {
+        message: m.into(),
+        fail_with_code: 0,
+    });
+    let collected = echo
+        .collect(tokio_stream::iter(requests))
+        .await
+        .expect("Collect");
+    assert_eq!(collected.into_inner().message, "over tls");
 }

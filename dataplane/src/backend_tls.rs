@@ -20,7 +20,7 @@ use pingora_core::protocols::l4::socket::SocketAddr;
 use pingora_core::protocols::l4::stream::Stream;
 use pingora_core::protocols::l4::virt::{VirtualSockOpt, VirtualSocket, VirtualSocketStream};
 use pingora_core::{Error, ErrorType};
-use portico_snapshot::{BackendTls, BackendTrust, Certificate, SubjectAltName};
+use portico_snapshot::{BackendProtocol, BackendTls, BackendTrust, Certificate, SubjectAltName};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
@@ -52,7 +52,7 @@ pub struct BackendTlsConnector {
 impl BackendTlsConnector {
     /// Build the connector for `tls`. The error is a NACK reason: the translator checks CA
     /// bundles and certificates, so it points at a bug.
-    pub fn new(tls: &BackendTls) -> Result<Self, String> {
+    pub fn new(tls: &BackendTls, protocol: BackendProtocol) -> Result<Self, String> {
         let policy = tls.policy.clone();
         let server_name = ServerName::try_from(tls.server_name.clone())
             .map_err(|e| format!("policy {policy}: server name {:?}: {e}", tls.server_name))?;
@@ -61,11 +61,12 @@ impl BackendTlsConnector {
                 Err(format!("policy {policy} has no valid CA certificate"))
             }
             trust => Ok(Arc::new(
-                client_config(tls, trust).map_err(|e| format!("policy {policy}: {e}"))?,
+                client_config(tls, trust, protocol).map_err(|e| format!("policy {policy}: {e}"))?,
             )),
         };
         let mut hasher = DefaultHasher::new();
         tls.hash(&mut hasher);
+        protocol.hash(&mut hasher);
         Ok(Self {
             policy,
             config,
@@ -118,7 +119,11 @@ impl L4Connect for BackendTlsConnector {
 }
 
 /// The rustls client configuration for a policy that trusts `trust`.
-fn client_config(tls: &BackendTls, trust: &BackendTrust) -> Result<ClientConfig, String> {
+fn client_config(
+    tls: &BackendTls,
+    trust: &BackendTrust,
+    protocol: BackendProtocol,
+) -> Result<ClientConfig, String> {
     let roots = match trust {
         BackendTrust::Certificates(pem) => ca_roots::from_pem(pem)?,
         BackendTrust::System => {
@@ -152,8 +157,13 @@ fn client_config(tls: &BackendTls, trust: &BackendTrust) -> Result<ClientConfig,
                 .map_err(|e| format!("client certificate {}: {e}", certificate.name))?
         }
     };
-    // HTTP/1.1 inside the tunnel: clusters speaking HTTP/2 are cleartext (h2c) today.
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    // One protocol offered: Pingora speaks the cluster's inside the tunnel, whatever was
+    // negotiated, so an endpoint that cannot speak it fails the handshake instead.
+    config.alpn_protocols = vec![if protocol == BackendProtocol::H2 {
+        b"h2".to_vec()
+    } else {
+        b"http/1.1".to_vec()
+    }];
     Ok(config)
 }
 

@@ -169,7 +169,7 @@ fn copy_head(
                     .ok()?;
             }
         }
-        BackendProtocol::H2c => {
+        BackendProtocol::H2c | BackendProtocol::H2 => {
             copy.set_version(http::Version::HTTP_2);
             let host = copy
                 .headers

@@ -9,7 +9,6 @@ use pingora_core::upstreams::peer::{HttpPeer, Peer};
 use pingora_core::{Error, ErrorType, Result};
 use pingora_http::{RequestHeader, ResponseHeader};
 use pingora_proxy::{FailToProxy, ProxyHttp, Session};
-use portico_snapshot::BackendProtocol;
 
 use crate::cors;
 use crate::grpc;
@@ -179,11 +178,7 @@ impl ProxyHttp for PorticoProxy {
         let client = client_of(session);
         let backend = Some(ctx.backend);
         self.edit_upstream_request(session.req_header(), client, upstream_request, ctx, backend)?;
-        if ctx
-            .balancer
-            .as_ref()
-            .is_some_and(|b| b.protocol == BackendProtocol::H2c)
-        {
+        if ctx.balancer.as_ref().is_some_and(|b| b.protocol.is_http2()) {
             grpc::keep_trailers(session.req_header(), upstream_request)?;
         }
         Ok(())

@@ -52,8 +52,9 @@ impl Balancer {
     /// cluster's connector).
     pub fn peer(&self, address: pingora_core::protocols::l4::socket::SocketAddr) -> HttpPeer {
         let mut peer = HttpPeer::new(address, false, String::new());
-        if self.protocol == BackendProtocol::H2c {
-            // Prior knowledge: no ALPN over cleartext, the endpoint is trusted to speak HTTP/2.
+        if self.protocol.is_http2() {
+            // Prior knowledge over cleartext (no ALPN there); over TLS the connector has
+            // negotiated `h2` before Pingora sees the stream.
             peer.options.set_http_version(2, 2);
             peer.options.max_h2_streams = H2_STREAMS_PER_CONNECTION;
         }
@@ -112,7 +113,7 @@ impl Applied {
             let tls_connector = cluster
                 .tls
                 .as_ref()
-                .map(|tls| BackendTlsConnector::new(tls).map(Arc::new))
+                .map(|tls| BackendTlsConnector::new(tls, cluster.protocol).map(Arc::new))
                 .transpose()
                 .map_err(|e| format!("cluster {}: {e}", cluster.name))?;
             let balancer = Balancer {

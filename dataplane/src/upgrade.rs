@@ -25,7 +25,6 @@ use pingora_core::protocols::l4::stream::Stream as L4Stream;
 use pingora_core::upstreams::peer::Peer;
 use pingora_core::{ErrorType, OrErr};
 use pingora_http::RequestHeader;
-use portico_snapshot::BackendProtocol;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
@@ -185,11 +184,7 @@ impl Tunnel<'_> {
         ctx: &mut RequestCtx,
     ) -> Result<u16, Failure> {
         let proxy = self.proxy;
-        if ctx
-            .balancer
-            .as_ref()
-            .is_some_and(|b| b.protocol == BackendProtocol::H2c)
-        {
+        if ctx.balancer.as_ref().is_some_and(|b| b.protocol.is_http2()) {
             return Err(Failure::new(
                 502,
                 "the backend speaks HTTP/2, which has no HTTP/1.1 upgrade",

@@ -301,12 +301,30 @@ pub enum BackendProtocol {
     Http1,
     /// HTTP/2 over cleartext with prior knowledge (`kubernetes.io/h2c`).
     H2c,
+    /// HTTP/2 over the cluster's TLS, negotiated by ALPN `h2` (a GRPCRoute's backend behind a
+    /// BackendTLSPolicy).
+    H2,
 }
 
 impl BackendProtocol {
     /// Whether this is the default, HTTP/1.1.
     pub fn is_http1(&self) -> bool {
         *self == Self::Http1
+    }
+
+    /// Whether requests go out in HTTP/2.
+    pub const fn is_http2(self) -> bool {
+        matches!(self, Self::H2c | Self::H2)
+    }
+
+    /// Whether the protocol speaks TLS of its own (`H2`), speaks none (`H2c`), or either
+    /// (`None`: HTTP/1.1 goes over TLS when the cluster has it).
+    pub const fn needs_tls(self) -> Option<bool> {
+        match self {
+            Self::Http1 => None,
+            Self::H2c => Some(false),
+            Self::H2 => Some(true),
+        }
     }
 }
 

@@ -24,6 +24,9 @@ pub enum ValidationError {
     /// Two clusters share a name.
     #[error("cluster {0:?} appears more than once")]
     DuplicateCluster(ClusterName),
+    /// A cluster's protocol and TLS disagree (`H2` without TLS, `H2c` with it).
+    #[error("cluster {0} has a protocol its TLS settings contradict")]
+    ClusterProtocol(ClusterName),
     /// A port is zero.
     #[error("{0} has port 0")]
     ZeroPort(String),
@@ -98,6 +101,13 @@ pub fn validate(snapshot: &Snapshot) -> Result<(), ValidationError> {
     for cluster in &snapshot.clusters {
         if !clusters.insert(&cluster.name) {
             return Err(ValidationError::DuplicateCluster(cluster.name.clone()));
+        }
+        if cluster
+            .protocol
+            .needs_tls()
+            .is_some_and(|tls| tls != cluster.tls.is_some())
+        {
+            return Err(ValidationError::ClusterProtocol(cluster.name.clone()));
         }
         if cluster.endpoints.iter().any(|e| e.port == 0) {
             return Err(ValidationError::ZeroPort(format!(
@@ -473,5 +483,33 @@ mod tests {
             check("pkg.Echo", vec![], "a/other:80"),
             Err(ValidationError::UnknownCluster { .. })
         ));
+    }
+
+    #[test]
+    fn rejects_clusters_whose_protocol_contradicts_their_tls() {
+        let cluster = |protocol, tls: Option<crate::BackendTls>| Cluster {
+            name: "a/svc:443".into(),
+            protocol,
+            tls,
+            ..Default::default()
+        };
+        let tls = Some(crate::BackendTls::default());
+        for fine in [
+            cluster(BackendProtocol::H2, tls.clone()),
+            cluster(BackendProtocol::H2c, None),
+            cluster(BackendProtocol::Http1, tls.clone()),
+            cluster(BackendProtocol::Http1, None),
+        ] {
+            assert_eq!(validate(&snapshot(vec![], vec![fine])), Ok(()));
+        }
+        for contradiction in [
+            cluster(BackendProtocol::H2, None),
+            cluster(BackendProtocol::H2c, tls),
+        ] {
+            assert_eq!(
+                validate(&snapshot(vec![], vec![contradiction])),
+                Err(ValidationError::ClusterProtocol("a/svc:443".into()))
+            );
+        }
     }
 }

@@ -19,11 +19,13 @@ use gateway_api::backendtlspolicies::{
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
-use portico_snapshot::{BackendTls, BackendTrust, ClusterName, ObjectRef, SubjectAltName};
+use portico_snapshot::{
+    BackendProtocol, BackendTls, BackendTrust, ClusterName, ObjectRef, SubjectAltName,
+};
 
 use crate::ca_bundles::{self, ConfigMaps};
 use crate::conditions::{Problem, condition, reasons, types};
-use crate::names::{GATEWAY_GROUP, GATEWAY_KIND, cluster_name, object_ref};
+use crate::names::{GATEWAY_GROUP, GATEWAY_KIND, cluster_name, grpc_cluster_name, object_ref};
 use crate::output::{GatewaySnapshot, ObjectStatus};
 
 /// The objects policies are resolved against, by namespace and name.
@@ -332,9 +334,12 @@ pub(crate) fn statuses(
             let ancestors: Vec<_> = gateways
                 .iter()
                 .filter(|g| {
-                    g.clusters
-                        .iter()
-                        .any(|c| verdict.clusters.contains(&c.name))
+                    g.clusters.iter().any(|c| {
+                        verdict.clusters.iter().any(|targeted| {
+                            *targeted == c.name
+                                || grpc_cluster_name(targeted, BackendProtocol::H2) == c.name
+                        })
+                    })
                 })
                 .map(|g| BackendTlsPolicyStatusAncestors {
                     ancestor_ref: BackendTlsPolicyStatusAncestorsAncestorRef {

@@ -7,7 +7,7 @@ use portico_snapshot::{BackendProtocol, Cluster, ClusterName, Endpoint};
 
 use crate::conditions::{Problem, reasons};
 use crate::hash;
-use crate::names::{GATEWAY_GROUP, RouteKind, cluster_name, h2c_cluster_name};
+use crate::names::{GATEWAY_GROUP, RouteKind, cluster_name, grpc_cluster_name};
 use crate::refgrant;
 use crate::resources::Index;
 
@@ -180,9 +180,7 @@ fn resolve(
     let protocol = backend_protocol(service_port.app_protocol.as_deref(), tls.is_some())
         .map_err(unsupported_protocol)?;
     let (cluster, protocol) = match kind {
-        RouteKind::Grpc => {
-            grpc_cluster(cluster, protocol, tls.is_some()).map_err(unsupported_protocol)?
-        }
+        RouteKind::Grpc => grpc_cluster(cluster, protocol, tls.is_some()),
         _ => (cluster, protocol),
     };
     let port_name = service_port.name.as_deref().unwrap_or("");
@@ -239,22 +237,23 @@ fn resolve(
 }
 
 /// The cluster a GRPCRoute sends calls to: gRPC is HTTP/2, so a port declared otherwise (or not
-/// at all) is spoken to as `kubernetes.io/h2c` under a cluster of its own, apart from the
-/// HTTP/1.1 cluster HTTPRoutes to the same port use.
+/// at all) is spoken to in HTTP/2 (`H2` over the TLS a BackendTLSPolicy asks for, `H2c`
+/// otherwise) under a cluster of its own, apart from the HTTP/1.1 cluster HTTPRoutes to the
+/// same port use.
 fn grpc_cluster(
     cluster: ClusterName,
     declared: BackendProtocol,
     with_tls: bool,
-) -> Result<(ClusterName, BackendProtocol), String> {
-    if with_tls {
-        return Err(
-            "gRPC to a backend over TLS (a BackendTLSPolicy targets it) is not supported yet"
-                .to_string(),
-        );
-    }
-    match declared {
-        BackendProtocol::H2c => Ok((cluster, BackendProtocol::H2c)),
-        BackendProtocol::Http1 => Ok((h2c_cluster_name(&cluster), BackendProtocol::H2c)),
+) -> (ClusterName, BackendProtocol) {
+    let protocol = if with_tls {
+        BackendProtocol::H2
+    } else {
+        BackendProtocol::H2c
+    };
+    if declared == protocol {
+        (cluster, protocol)
+    } else {
+        (grpc_cluster_name(&cluster, protocol), protocol)
     }
 }
 

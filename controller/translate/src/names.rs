@@ -5,7 +5,7 @@
 
 use k8s_openapi::jiff::Timestamp;
 use kube::{Resource, ResourceExt};
-use portico_snapshot::{ClusterName, ListenerKey, ObjectRef};
+use portico_snapshot::{BackendProtocol, ClusterName, ListenerKey, ObjectRef};
 
 /// API group of Gateway API kinds.
 pub const GATEWAY_GROUP: &str = "gateway.networking.k8s.io";
@@ -129,10 +129,14 @@ pub(crate) fn cluster_name(namespace: &str, service: &str, port: i32) -> Cluster
     ClusterName(format!("{namespace}/{service}:{port}"))
 }
 
-/// The name of the cluster speaking HTTP/2 to a Service port whose own protocol is another
-/// (gRPC needs it): `namespace/service:port/h2c`.
-pub(crate) fn h2c_cluster_name(cluster: &ClusterName) -> ClusterName {
-    ClusterName(format!("{cluster}/h2c"))
+/// The name of the cluster speaking HTTP/2 (`protocol`) to a Service port whose own protocol
+/// is another, as gRPC needs: `namespace/service:port/h2c`, or `…/h2` over TLS.
+pub(crate) fn grpc_cluster_name(cluster: &ClusterName, protocol: BackendProtocol) -> ClusterName {
+    let suffix = match protocol {
+        BackendProtocol::H2 => "h2",
+        BackendProtocol::H2c | BackendProtocol::Http1 => "h2c",
+    };
+    ClusterName(format!("{cluster}/{suffix}"))
 }
 
 #[cfg(test)]

@@ -281,6 +281,7 @@ impl From<model::Cluster> for proto::Cluster {
             protocol: match c.protocol {
                 model::BackendProtocol::Http1 => proto::BackendProtocol::Http1,
                 model::BackendProtocol::H2c => proto::BackendProtocol::H2c,
+                model::BackendProtocol::H2 => proto::BackendProtocol::H2,
             }
             .into(),
             tls: c.tls.map(Into::into),
@@ -305,6 +306,7 @@ impl TryFrom<proto::Cluster> for model::Cluster {
             protocol: match proto::BackendProtocol::try_from(c.protocol) {
                 Ok(proto::BackendProtocol::Http1) => model::BackendProtocol::Http1,
                 Ok(proto::BackendProtocol::H2c) => model::BackendProtocol::H2c,
+                Ok(proto::BackendProtocol::H2) => model::BackendProtocol::H2,
                 Err(_) => {
                     return Err(WireError::UnknownEnum {
                         field: "cluster.protocol",

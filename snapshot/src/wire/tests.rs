@@ -197,6 +197,12 @@ fn a_snapshot_survives_the_wire_unchanged() {
                 ..Default::default()
             },
             Cluster {
+                name: "ns/grpc:443/h2".into(),
+                protocol: BackendProtocol::H2,
+                tls: Some(BackendTls::default()),
+                ..Default::default()
+            },
+            Cluster {
                 name: "ns/refused:443".into(),
                 tls: Some(BackendTls::default()),
                 ..Default::default()
