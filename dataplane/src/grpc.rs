@@ -16,18 +16,15 @@ use pingora_proxy::Session;
 
 /// Whether `request` is a gRPC call (`application/grpc`, with any subtype such as `+proto`).
 pub fn is_call(request: &RequestHeader) -> bool {
-    request
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value.len() >= GRPC_CONTENT_TYPE.len()
-                && value[..GRPC_CONTENT_TYPE.len()].eq_ignore_ascii_case(GRPC_CONTENT_TYPE)
-                && matches!(
-                    value.as_bytes().get(GRPC_CONTENT_TYPE.len()),
-                    None | Some(b'+' | b';')
-                )
-        })
+    let Some(value) = request.headers.get(http::header::CONTENT_TYPE) else {
+        return false;
+    };
+    let value = value.as_bytes();
+    let prefix = GRPC_CONTENT_TYPE.len();
+    value
+        .get(..prefix)
+        .is_some_and(|head| head.eq_ignore_ascii_case(GRPC_CONTENT_TYPE.as_bytes()))
+        && matches!(value.get(prefix), None | Some(b'+' | b';'))
 }
 
 const GRPC_CONTENT_TYPE: &str = "application/grpc";
@@ -123,6 +120,14 @@ mod tests {
         assert!(!is_call(&request(&[("content-type", "application/grpcx")])));
         assert!(!is_call(&request(&[("content-type", "application/json")])));
         assert!(!is_call(&request(&[])));
+        let mut odd = request(&[]);
+        let bytes = http::HeaderValue::from_bytes(b"applic\xc3\xa9tion/grpc").expect("obs-text");
+        odd.insert_header(http::header::CONTENT_TYPE, bytes)
+            .expect("header");
+        assert!(
+            !is_call(&odd),
+            "bytes that are not ASCII are no gRPC call, and no panic"
+        );
     }
 
     #[test]

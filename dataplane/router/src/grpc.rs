@@ -49,7 +49,7 @@ pub(crate) fn filed(
         headers: header_conditions(route, &m.headers)?,
         ..Default::default()
     };
-    let filed = match (service, method) {
+    let (kind, path) = match (service, method) {
         (Some(service), Some(method)) => (PathKind::Exact, format!("/{service}/{method}")),
         (service, method) => {
             let segment = |name: Option<String>| {
@@ -61,7 +61,7 @@ pub(crate) fn filed(
             )
         }
     };
-    Ok((filed.0, filed.1, conditions))
+    Ok((kind, path, conditions))
 }
 
 #[cfg(test)]
