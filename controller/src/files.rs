@@ -95,8 +95,7 @@ struct Seen {
 }
 
 impl ServerSideMetadata {
-    /// Fill in GatewayClasses, Gateways, ListenerSets and HTTPRoutes of `resources`, as of
-    /// `now`.
+    /// Fill in GatewayClasses, Gateways, ListenerSets and routes of `resources`, as of `now`.
     pub fn fill(&mut self, resources: &mut Resources, now: Timestamp) {
         let mut seen = HashMap::new();
         for class in &mut resources.gateway_classes {
@@ -118,6 +117,18 @@ impl ServerSideMetadata {
         for route in &mut resources.grpc_routes {
             let spec = spec_hash(&route.spec);
             self.fill_one("GRPCRoute", &mut route.metadata, spec, now, &mut seen);
+        }
+        for route in &mut resources.tls_routes {
+            let spec = spec_hash(&route.spec);
+            self.fill_one("TLSRoute", &mut route.metadata, spec, now, &mut seen);
+        }
+        for route in &mut resources.tcp_routes {
+            let spec = spec_hash(&route.spec);
+            self.fill_one("TCPRoute", &mut route.metadata, spec, now, &mut seen);
+        }
+        for route in &mut resources.udp_routes {
+            let spec = spec_hash(&route.spec);
+            self.fill_one("UDPRoute", &mut route.metadata, spec, now, &mut seen);
         }
         // Objects that disappeared are forgotten: re-creating one starts again at generation 1.
         self.seen = seen;

@@ -692,7 +692,8 @@ async fn snapshots_travel_over_tls_to_data_planes_holding_a_token() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grpc_routes_are_served_unserved_kinds_refused_and_kinds_installed_later_picked_up() {
+async fn grpc_routes_are_served_tcp_routes_refused_by_http_listeners_and_kinds_installed_later_picked_up()
+ {
     use gateway_api::grpcroutes::GrpcRoute;
     use portico_translate::route_kinds::TcpRoute;
 

@@ -3,7 +3,8 @@
 //! The contract between Portico's controller and its data planes.
 //!
 //! - [`model`]: the snapshot as plain, typed Rust data ([`route`] for the HTTP routes its
-//!   listeners carry, [`grpc_route`] for the gRPC ones, [`names`] for its keys, [`http_values`] and [`cors_origin`] for values
+//!   listeners carry, [`grpc_route`] for the gRPC ones,
+//!   [`stream_route`] for the TCP, TLS and UDP ones, [`names`] for its keys, [`http_values`] and [`cors_origin`] for values
 //!   checked once where they enter the model). The translator produces it, the data plane's
 //!   router compiles it; neither depends on wire types.
 //! - [`validate`]: the checks a data plane runs before it swaps a snapshot in. A snapshot that
@@ -21,6 +22,7 @@ pub mod http_values;
 pub mod model;
 pub mod names;
 pub mod route;
+pub mod stream_route;
 pub mod validate;
 #[cfg(feature = "grpc")]
 pub mod wire;
@@ -35,4 +37,5 @@ pub use http_values::{
 pub use model::*;
 pub use names::{ClusterName, ListenerKey};
 pub use route::*;
+pub use stream_route::{StreamBackend, StreamRoute};
 pub use validate::{ValidationError, validate};

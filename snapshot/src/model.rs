@@ -17,6 +17,7 @@ use crate::grpc_route::GrpcRoute;
 use crate::http_values::Scheme;
 use crate::names::{ClusterName, ListenerKey};
 use crate::route::HttpRoute;
+use crate::stream_route::StreamRoute;
 
 /// A complete configuration for one data-plane instance.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -68,20 +69,48 @@ pub enum Protocol {
     Http,
     /// HTTP over TLS terminated by the data plane.
     Https,
+    /// TLS streams told apart by server name: passed through, or terminated, per listener.
+    Tls,
+    /// TCP connections forwarded whole.
+    Tcp,
+    /// UDP datagrams forwarded per client.
+    Udp,
 }
 
 impl Protocol {
-    /// The URL scheme of requests received this way.
+    /// The URL scheme of requests received this way (layer-4 protocols carry no requests of
+    /// their own; they report the scheme of their transport's security).
     pub const fn scheme(self) -> Scheme {
         match self {
-            Self::Http => Scheme::Http,
-            Self::Https => Scheme::Https,
+            Self::Http | Self::Tcp | Self::Udp => Scheme::Http,
+            Self::Https | Self::Tls => Scheme::Https,
         }
+    }
+
+    /// Whether the socket is a UDP one (all others are TCP: a UDP and a TCP listener may
+    /// share a port number).
+    pub const fn is_udp(self) -> bool {
+        matches!(self, Self::Udp)
+    }
+
+    /// Whether HTTP requests are served on the socket (HTTPRoutes and GRPCRoutes), rather
+    /// than layer-4 routes.
+    pub const fn serves_http(self) -> bool {
+        matches!(self, Self::Http | Self::Https)
     }
 }
 
-/// A listener's protocol with the configuration only that protocol has. Layer-4 kinds (TCP,
-/// UDP, TLS passthrough) become further variants carrying their own settings.
+/// How a TLS listener treats the streams it is given.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TlsMode {
+    /// The data plane terminates TLS and forwards the decrypted stream.
+    #[default]
+    Terminate,
+    /// The stream is forwarded as it came, encrypted end to end.
+    Passthrough,
+}
+
+/// A listener's protocol with the configuration only that protocol has.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum ListenerProtocol {
     /// Plain-text HTTP/1.1.
@@ -89,6 +118,15 @@ pub enum ListenerProtocol {
     Http,
     /// HTTP over TLS terminated by the data plane.
     Https(TlsTermination),
+    /// TLS streams routed by server name (TLSRoutes) and forwarded without being decrypted.
+    TlsPassthrough,
+    /// TLS streams terminated by the data plane, routed by server name (TLSRoutes), and
+    /// forwarded decrypted.
+    TlsTerminate(TlsTermination),
+    /// TCP connections forwarded to the listener's TCPRoute.
+    Tcp,
+    /// UDP datagrams forwarded to the listener's UDPRoute.
+    Udp,
 }
 
 impl ListenerProtocol {
@@ -97,23 +135,38 @@ impl ListenerProtocol {
         match self {
             Self::Http => Protocol::Http,
             Self::Https(_) => Protocol::Https,
+            Self::TlsPassthrough | Self::TlsTerminate(_) => Protocol::Tls,
+            Self::Tcp => Protocol::Tcp,
+            Self::Udp => Protocol::Udp,
         }
     }
 
-    /// Certificates the listener terminates TLS with (none for plain text).
-    pub fn certificates(&self) -> &[Certificate] {
+    /// How a TLS listener treats streams; `None` for other protocols.
+    pub const fn tls_mode(&self) -> Option<TlsMode> {
         match self {
-            Self::Http => &[],
-            Self::Https(tls) => &tls.certificates,
+            Self::TlsPassthrough => Some(TlsMode::Passthrough),
+            Self::TlsTerminate(_) => Some(TlsMode::Terminate),
+            _ => None,
         }
+    }
+
+    /// The TLS the listener terminates, if it does.
+    pub const fn termination(&self) -> Option<&TlsTermination> {
+        match self {
+            Self::Https(tls) | Self::TlsTerminate(tls) => Some(tls),
+            _ => None,
+        }
+    }
+
+    /// Certificates the listener terminates TLS with (none when it terminates none).
+    pub fn certificates(&self) -> &[Certificate] {
+        self.termination().map_or(&[], |tls| &tls.certificates)
     }
 
     /// How the listener checks client certificates, if it asks for them.
     pub fn client_validation(&self) -> Option<&ClientValidation> {
-        match self {
-            Self::Http => None,
-            Self::Https(tls) => tls.client_validation.as_ref(),
-        }
+        self.termination()
+            .and_then(|tls| tls.client_validation.as_ref())
     }
 }
 
@@ -150,6 +203,9 @@ pub struct Listener {
     pub routes: Vec<HttpRoute>,
     /// GRPCRoutes attached to this listener, in precedence order of their creation.
     pub grpc_routes: Vec<GrpcRoute>,
+    /// TCPRoutes, TLSRoutes or UDPRoutes attached to this listener (by its protocol), in
+    /// precedence order of their creation.
+    pub stream_routes: Vec<StreamRoute>,
 }
 
 impl Default for Listener {
@@ -163,6 +219,7 @@ impl Default for Listener {
             hostname: None,
             routes: Vec::new(),
             grpc_routes: Vec::new(),
+            stream_routes: Vec::new(),
         }
     }
 }
@@ -184,6 +241,8 @@ struct ListenerDocument {
     port: u16,
     protocol: Protocol,
     #[serde(default)]
+    tls_mode: Option<TlsMode>,
+    #[serde(default)]
     hostname: Option<String>,
     #[serde(default)]
     certificates: Vec<Certificate>,
@@ -193,6 +252,8 @@ struct ListenerDocument {
     routes: Vec<HttpRoute>,
     #[serde(default)]
     grpc_routes: Vec<GrpcRoute>,
+    #[serde(default)]
+    stream_routes: Vec<StreamRoute>,
 }
 
 /// [`Listener`] as written, borrowed (translation hashes every listener it builds).
@@ -205,6 +266,8 @@ struct ListenerView<'a> {
     port: u16,
     protocol: Protocol,
     #[serde(skip_serializing_if = "Option::is_none")]
+    tls_mode: Option<TlsMode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     hostname: Option<&'a str>,
     #[serde(skip_serializing_if = "<[Certificate]>::is_empty")]
     certificates: &'a [Certificate],
@@ -213,6 +276,8 @@ struct ListenerView<'a> {
     routes: &'a [HttpRoute],
     #[serde(skip_serializing_if = "<[GrpcRoute]>::is_empty")]
     grpc_routes: &'a [GrpcRoute],
+    #[serde(skip_serializing_if = "<[StreamRoute]>::is_empty")]
+    stream_routes: &'a [StreamRoute],
 }
 
 impl Serialize for Listener {
@@ -223,25 +288,38 @@ impl Serialize for Listener {
             address: self.address,
             port: self.port,
             protocol: self.protocol.protocol(),
+            tls_mode: self.protocol.tls_mode(),
             hostname: self.hostname.as_deref(),
             certificates: self.protocol.certificates(),
             client_validation: self.protocol.client_validation(),
             routes: &self.routes,
             grpc_routes: &self.grpc_routes,
+            stream_routes: &self.stream_routes,
         }
         .serialize(serializer)
     }
 }
 
-/// A listener document whose certificates do not fit its protocol.
+/// A listener document whose TLS settings do not fit its protocol.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("listener {0} is plain HTTP but carries TLS settings")]
-pub struct CertificatesWithoutTls(pub ListenerKey);
+pub enum ListenerSettingsMismatch {
+    /// Certificates or client validation on a listener that terminates no TLS.
+    #[error("listener {0} terminates no TLS but carries TLS settings")]
+    TlsWithoutTermination(ListenerKey),
+    /// A TLS mode on a listener that is not a TLS one, or a TLS listener without one.
+    #[error("listener {0} has a TLS mode that does not fit its protocol")]
+    TlsMode(ListenerKey),
+}
 
 impl TryFrom<ListenerDocument> for Listener {
-    type Error = CertificatesWithoutTls;
+    type Error = ListenerSettingsMismatch;
     fn try_from(d: ListenerDocument) -> Result<Self, Self::Error> {
-        let protocol = listener_protocol(&d.key, d.protocol, d.certificates, d.client_validation)?;
+        let tls = TlsSettings {
+            mode: d.tls_mode,
+            certificates: d.certificates,
+            client_validation: d.client_validation,
+        };
+        let protocol = listener_protocol(&d.key, d.protocol, tls)?;
         Ok(Self {
             key: d.key,
             version: d.version,
@@ -251,26 +329,49 @@ impl TryFrom<ListenerDocument> for Listener {
             hostname: d.hostname,
             routes: d.routes,
             grpc_routes: d.grpc_routes,
+            stream_routes: d.stream_routes,
         })
     }
+}
+
+/// A listener's TLS settings as documents and the wire spell them, beside its protocol.
+#[derive(Debug, Default)]
+pub struct TlsSettings {
+    /// TLS listeners' mode.
+    pub mode: Option<TlsMode>,
+    /// Certificates to terminate with.
+    pub certificates: Vec<Certificate>,
+    /// Client certificates asked for.
+    pub client_validation: Option<ClientValidation>,
 }
 
 /// The listener protocol for a socket `protocol` and the TLS settings sent with it.
 pub fn listener_protocol(
     key: &ListenerKey,
     protocol: Protocol,
-    certificates: Vec<Certificate>,
-    client_validation: Option<ClientValidation>,
-) -> Result<ListenerProtocol, CertificatesWithoutTls> {
-    match protocol {
-        Protocol::Http if certificates.is_empty() && client_validation.is_none() => {
-            Ok(ListenerProtocol::Http)
-        }
-        Protocol::Http => Err(CertificatesWithoutTls(key.clone())),
-        Protocol::Https => Ok(ListenerProtocol::Https(TlsTermination {
-            certificates,
-            client_validation,
-        })),
+    tls: TlsSettings,
+) -> Result<ListenerProtocol, ListenerSettingsMismatch> {
+    let termination = TlsTermination {
+        certificates: tls.certificates,
+        client_validation: tls.client_validation,
+    };
+    let terminates_none = termination == TlsTermination::default();
+    let mode_fits = tls.mode.is_some() == (protocol == Protocol::Tls);
+    if !mode_fits {
+        return Err(ListenerSettingsMismatch::TlsMode(key.clone()));
+    }
+    let plain = |listener: ListenerProtocol| {
+        terminates_none
+            .then_some(listener)
+            .ok_or_else(|| ListenerSettingsMismatch::TlsWithoutTermination(key.clone()))
+    };
+    match (protocol, tls.mode) {
+        (Protocol::Http, _) => plain(ListenerProtocol::Http),
+        (Protocol::Tcp, _) => plain(ListenerProtocol::Tcp),
+        (Protocol::Udp, _) => plain(ListenerProtocol::Udp),
+        (Protocol::Tls, Some(TlsMode::Passthrough)) => plain(ListenerProtocol::TlsPassthrough),
+        (Protocol::Tls, _) => Ok(ListenerProtocol::TlsTerminate(termination)),
+        (Protocol::Https, _) => Ok(ListenerProtocol::Https(termination)),
     }
 }
 

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 
 use crate::grpc_route::{GrpcMatch, GrpcRoute};
 use crate::http_values::RegexPattern;
-use crate::model::{ListenerProtocol, Protocol, Snapshot};
+use crate::model::{Protocol, Snapshot};
 use crate::names::{ClusterName, ListenerKey};
 use crate::route::{HttpFilter, HttpMatch, PathMatch, Retry, WeightedBackend};
 
@@ -40,9 +40,13 @@ pub enum ValidationError {
         /// The other listener key.
         second: ListenerKey,
     },
-    /// An HTTPS listener has no certificate.
-    #[error("HTTPS listener {0} has no certificate")]
+    /// A listener terminating TLS has no certificate.
+    #[error("listener {0} terminates TLS but has no certificate")]
     MissingCertificate(ListenerKey),
+    /// A listener carries routes its protocol does not serve (HTTP routes on a layer-4
+    /// listener, layer-4 routes on an HTTP one, server names on a TCP or UDP one).
+    #[error("listener {0} carries routes its protocol does not serve")]
+    RoutesOfAnotherKind(ListenerKey),
     /// A path match value does not start with `/`, or is not a valid regular expression.
     #[error("route {route} has path {path:?} that does not start with '/' or does not compile")]
     InvalidPath {
@@ -118,7 +122,8 @@ pub fn validate(snapshot: &Snapshot) -> Result<(), ValidationError> {
     }
 
     let mut keys = HashSet::new();
-    let mut sockets: HashMap<SocketAddr, (Protocol, &ListenerKey)> = HashMap::new();
+    // A TCP and a UDP socket may share an address and port.
+    let mut sockets: HashMap<(SocketAddr, bool), (Protocol, &ListenerKey)> = HashMap::new();
     for listener in snapshot.gateways.iter().flat_map(|g| &g.listeners) {
         if !keys.insert(&listener.key) {
             return Err(ValidationError::DuplicateListener(listener.key.clone()));
@@ -131,7 +136,7 @@ pub fn validate(snapshot: &Snapshot) -> Result<(), ValidationError> {
         }
         let protocol = listener.protocol.protocol();
         let socket = listener.socket();
-        match sockets.get(&socket) {
+        match sockets.get(&(socket, protocol.is_udp())) {
             Some((first_protocol, first)) if *first_protocol != protocol => {
                 return Err(ValidationError::ProtocolClash {
                     socket,
@@ -141,19 +146,47 @@ pub fn validate(snapshot: &Snapshot) -> Result<(), ValidationError> {
             }
             Some(_) => {}
             None => {
-                sockets.insert(socket, (protocol, &listener.key));
+                sockets.insert((socket, protocol.is_udp()), (protocol, &listener.key));
             }
         }
-        if let ListenerProtocol::Https(tls) = &listener.protocol
-            && tls.certificates.is_empty()
+        if listener
+            .protocol
+            .termination()
+            .is_some_and(|tls| tls.certificates.is_empty())
         {
             return Err(ValidationError::MissingCertificate(listener.key.clone()));
+        }
+        let http_routes = !listener.routes.is_empty() || !listener.grpc_routes.is_empty();
+        let named_streams = listener
+            .stream_routes
+            .iter()
+            .any(|r| !r.hostnames.is_empty());
+        let fits = if protocol.serves_http() {
+            listener.stream_routes.is_empty()
+        } else {
+            !http_routes && (protocol == Protocol::Tls || !named_streams)
+        };
+        if !fits {
+            return Err(ValidationError::RoutesOfAnotherKind(listener.key.clone()));
         }
         for route in &listener.routes {
             check_route(route, &clusters)?;
         }
         for route in &listener.grpc_routes {
             check_grpc_route(route, &clusters)?;
+        }
+        for route in &listener.stream_routes {
+            let unknown = route
+                .backends
+                .iter()
+                .filter_map(|b| b.cluster.as_ref())
+                .find(|c| !clusters.contains(c));
+            if let Some(cluster) = unknown {
+                return Err(ValidationError::UnknownCluster {
+                    route: route.key.clone(),
+                    cluster: cluster.clone(),
+                });
+            }
         }
     }
     Ok(())
@@ -251,265 +284,4 @@ fn valid_path(m: &HttpMatch) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::*;
-    use crate::route::*;
-
-    fn listener(key: &str, port: u16, protocol: ListenerProtocol) -> Listener {
-        Listener {
-            key: key.into(),
-            address: [127, 0, 0, 1].into(),
-            port,
-            protocol,
-            ..Default::default()
-        }
-    }
-
-    fn https(certificates: Vec<Certificate>) -> ListenerProtocol {
-        ListenerProtocol::Https(TlsTermination {
-            certificates,
-            client_validation: None,
-        })
-    }
-
-    fn snapshot(listeners: Vec<Listener>, clusters: Vec<Cluster>) -> Snapshot {
-        Snapshot {
-            version: 1,
-            gateways: vec![GatewayConfig {
-                listeners,
-                ..Default::default()
-            }],
-            clusters,
-        }
-    }
-
-    fn route_to(cluster: &str) -> HttpRoute {
-        HttpRoute {
-            key: "default/r".into(),
-            hostnames: vec![],
-            rules: vec![HttpRule {
-                matches: vec![HttpMatch {
-                    path: "/".into(),
-                    ..Default::default()
-                }],
-                backends: vec![WeightedBackend {
-                    cluster: Some(cluster.into()),
-                    weight: 1,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
-        }
-    }
-
-    #[test]
-    fn accepts_a_consistent_snapshot() {
-        let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
-        l.routes.push(route_to("a/svc:80"));
-        let cluster = Cluster {
-            name: "a/svc:80".into(),
-            version: 0,
-            protocol: BackendProtocol::Http1,
-            tls: None,
-            endpoints: vec![Endpoint {
-                address: [10, 0, 0, 1].into(),
-                port: 8080,
-            }],
-        };
-        assert_eq!(validate(&snapshot(vec![l], vec![cluster])), Ok(()));
-    }
-
-    #[test]
-    fn rejects_a_route_to_a_missing_cluster() {
-        let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
-        l.routes.push(route_to("a/missing:80"));
-        let err = validate(&snapshot(vec![l], vec![])).unwrap_err();
-        assert!(err.to_string().contains("a/missing:80"), "{err}");
-    }
-
-    #[test]
-    fn rejects_protocol_clash_on_one_socket() {
-        let http = listener("a/g/http", 8443, ListenerProtocol::Http);
-        let https = listener("a/g/https", 8443, https(vec![Certificate::default()]));
-        let err = validate(&snapshot(vec![http, https], vec![])).unwrap_err();
-        assert!(
-            matches!(err, ValidationError::ProtocolClash { .. }),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn rejects_https_without_certificate() {
-        let err = validate(&snapshot(
-            vec![listener("a/g/s", 443, https(vec![]))],
-            vec![],
-        ));
-        assert_eq!(
-            err,
-            Err(ValidationError::MissingCertificate("a/g/s".into()))
-        );
-    }
-
-    #[test]
-    fn rejects_duplicate_keys_and_zero_ports() {
-        let twice = vec![
-            listener("a/g/l", 80, ListenerProtocol::Http),
-            listener("a/g/l", 81, ListenerProtocol::Http),
-        ];
-        assert_eq!(
-            validate(&snapshot(twice, vec![])),
-            Err(ValidationError::DuplicateListener("a/g/l".into()))
-        );
-        let zero = vec![listener("a/g/l", 0, ListenerProtocol::Http)];
-        assert!(matches!(
-            validate(&snapshot(zero, vec![])),
-            Err(ValidationError::ZeroPort(_))
-        ));
-    }
-
-    #[test]
-    fn rejects_bad_regex_paths_and_backend_filters_that_do_more_than_edit_headers() {
-        let cluster = Cluster {
-            name: "a/svc:80".into(),
-            ..Default::default()
-        };
-        let mut regex = route_to("a/svc:80");
-        regex.rules[0].matches[0] = HttpMatch {
-            path_match: PathMatch::RegularExpression,
-            path: "/v[0-9]+".into(),
-            ..Default::default()
-        };
-        let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
-        l.routes.push(regex.clone());
-        assert_eq!(validate(&snapshot(vec![l], vec![cluster.clone()])), Ok(()));
-
-        regex.rules[0].matches[0].path = "/v[0-9".into();
-        let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
-        l.routes.push(regex);
-        assert!(matches!(
-            validate(&snapshot(vec![l], vec![cluster.clone()])),
-            Err(ValidationError::InvalidPath { .. })
-        ));
-
-        let mut redirecting = route_to("a/svc:80");
-        redirecting.rules[0].backends[0].filters =
-            vec![HttpFilter::RequestRedirect(RequestRedirect::default())];
-        let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
-        l.routes.push(redirecting);
-        assert_eq!(
-            validate(&snapshot(vec![l], vec![cluster])),
-            Err(ValidationError::BackendFilter {
-                route: "default/r".into()
-            })
-        );
-    }
-
-    #[test]
-    fn rejects_mirrors_to_unknown_clusters_or_of_more_than_every_request() {
-        let cluster = Cluster {
-            name: "a/svc:80".into(),
-            ..Default::default()
-        };
-        let mirrored = |to: &str, numerator: u32, denominator: u32| {
-            let mut route = route_to("a/svc:80");
-            route.rules[0].filters = vec![HttpFilter::RequestMirror(RequestMirror {
-                cluster: to.into(),
-                fraction: Fraction {
-                    numerator,
-                    denominator,
-                },
-            })];
-            let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
-            l.routes.push(route);
-            validate(&snapshot(vec![l], vec![cluster.clone()]))
-        };
-        assert_eq!(mirrored("a/svc:80", 1, 2), Ok(()));
-        assert!(matches!(
-            mirrored("a/other:80", 1, 1),
-            Err(ValidationError::UnknownCluster { .. })
-        ));
-        assert!(matches!(
-            mirrored("a/svc:80", 3, 2),
-            Err(ValidationError::InvalidMirrorFraction { .. })
-        ));
-        assert!(matches!(
-            mirrored("a/svc:80", 0, 0),
-            Err(ValidationError::InvalidMirrorFraction { .. })
-        ));
-    }
-
-    #[test]
-    fn rejects_grpc_rules_with_malformed_names_redirects_or_unknown_clusters() {
-        let cluster = Cluster {
-            name: "a/svc:80".into(),
-            ..Default::default()
-        };
-        let check = |service: &str, filters: Vec<HttpFilter>, to: &str| {
-            let mut l = listener("a/g/http", 8080, ListenerProtocol::Http);
-            l.grpc_routes.push(crate::GrpcRoute {
-                key: "a/g".into(),
-                hostnames: vec![],
-                rules: vec![crate::GrpcRule {
-                    matches: vec![crate::GrpcMatch {
-                        service: Some(ValueMatch::Exact(service.into())),
-                        ..Default::default()
-                    }],
-                    filters,
-                    backends: vec![WeightedBackend {
-                        cluster: Some(to.into()),
-                        weight: 1,
-                        ..Default::default()
-                    }],
-                }],
-            });
-            validate(&snapshot(vec![l], vec![cluster.clone()]))
-        };
-        assert_eq!(check("pkg.Echo", vec![], "a/svc:80"), Ok(()));
-        assert_eq!(
-            check("pkg/Echo", vec![], "a/svc:80"),
-            Err(ValidationError::InvalidGrpcName {
-                route: "a/g".into()
-            })
-        );
-        let redirect = vec![HttpFilter::RequestRedirect(RequestRedirect::default())];
-        assert_eq!(
-            check("pkg.Echo", redirect, "a/svc:80"),
-            Err(ValidationError::GrpcFilter {
-                route: "a/g".into()
-            })
-        );
-        assert!(matches!(
-            check("pkg.Echo", vec![], "a/other:80"),
-            Err(ValidationError::UnknownCluster { .. })
-        ));
-    }
-
-    #[test]
-    fn rejects_clusters_whose_protocol_contradicts_their_tls() {
-        let cluster = |protocol, tls: Option<crate::BackendTls>| Cluster {
-            name: "a/svc:443".into(),
-            protocol,
-            tls,
-            ..Default::default()
-        };
-        let tls = Some(crate::BackendTls::default());
-        for fine in [
-            cluster(BackendProtocol::H2, tls.clone()),
-            cluster(BackendProtocol::H2c, None),
-            cluster(BackendProtocol::Http1, tls.clone()),
-            cluster(BackendProtocol::Http1, None),
-        ] {
-            assert_eq!(validate(&snapshot(vec![], vec![fine])), Ok(()));
-        }
-        for contradiction in [
-            cluster(BackendProtocol::H2, None),
-            cluster(BackendProtocol::H2c, tls),
-        ] {
-            assert_eq!(
-                validate(&snapshot(vec![], vec![contradiction])),
-                Err(ValidationError::ClusterProtocol("a/svc:443".into()))
-            );
-        }
-    }
-}
+mod tests;

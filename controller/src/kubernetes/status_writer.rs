@@ -20,7 +20,7 @@ use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
 use portico_translate::route_kinds::httproutes::HttpRoute;
 use portico_translate::route_kinds::{RouteParentStatus, RouteStatus, TcpRoute, UdpRoute};
-use portico_translate::{ObjectStatus, Statuses, UnservedRouteStatus};
+use portico_translate::{ObjectStatus, Statuses};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -115,23 +115,15 @@ impl StatusWriter {
             &live.listener_sets,
         )
         .await;
-        let unserved = |kind: &str| -> HashMap<&ObjectRef, &RouteStatus> {
-            desired
-                .unserved_routes
-                .iter()
-                .filter(|r| r.kind == kind)
-                .map(|r| (&r.object, &r.status))
-                .collect()
-        };
         self.write_routes(&stores.http_routes, &by_object(&desired.http_routes))
             .await;
         self.write_routes(&stores.grpc_routes, &by_object(&desired.grpc_routes))
             .await;
-        self.write_routes(&stores.tls_routes, &unserved("TLSRoute"))
+        self.write_routes(&stores.tls_routes, &by_object(&desired.tls_routes))
             .await;
-        self.write_routes(&stores.tcp_routes, &unserved("TCPRoute"))
+        self.write_routes(&stores.tcp_routes, &by_object(&desired.tcp_routes))
             .await;
-        self.write_routes(&stores.udp_routes, &unserved("UDPRoute"))
+        self.write_routes(&stores.udp_routes, &by_object(&desired.udp_routes))
             .await;
         self.write_policies(&stores.backend_tls_policies, &desired.backend_tls_policies)
             .await;
@@ -322,12 +314,9 @@ impl StatusWriter {
             listener_sets: collect(&stores.listener_sets, |s: &ListenerSet| s.status.clone()),
             http_routes: self.our_parents(&stores.http_routes),
             grpc_routes: self.our_parents(&stores.grpc_routes),
-            unserved_routes: [
-                self.unserved(&stores.tls_routes),
-                self.unserved(&stores.tcp_routes),
-                self.unserved(&stores.udp_routes),
-            ]
-            .concat(),
+            tls_routes: self.our_parents(&stores.tls_routes),
+            tcp_routes: self.our_parents(&stores.tcp_routes),
+            udp_routes: self.our_parents(&stores.udp_routes),
             backend_tls_policies: stores
                 .backend_tls_policies
                 .state()
@@ -366,17 +355,6 @@ impl StatusWriter {
                     },
                     status,
                 }
-            })
-            .collect()
-    }
-
-    fn unserved<K: RouteObject>(&self, store: &Store<K>) -> Vec<UnservedRouteStatus> {
-        self.our_parents(store)
-            .into_iter()
-            .map(|route| UnservedRouteStatus {
-                kind: K::kind(&()).into_owned(),
-                object: route.object,
-                status: route.status,
             })
             .collect()
     }

@@ -58,19 +58,19 @@ fn visit_mut(statuses: &mut Statuses, mut f: impl FnMut(String, &mut Condition))
             }
         }
     }
-    let http = statuses
-        .http_routes
-        .iter_mut()
-        .map(|r| ("HTTPRoute", &r.object, &mut r.status));
-    let grpc = statuses
-        .grpc_routes
-        .iter_mut()
-        .map(|r| ("GRPCRoute", &r.object, &mut r.status));
-    let unserved = statuses
-        .unserved_routes
-        .iter_mut()
-        .map(|r| (r.kind.as_str(), &r.object, &mut r.status));
-    for (kind, object, status) in http.chain(grpc).chain(unserved) {
+    let routes = [
+        ("HTTPRoute", &mut statuses.http_routes),
+        ("GRPCRoute", &mut statuses.grpc_routes),
+        ("TLSRoute", &mut statuses.tls_routes),
+        ("TCPRoute", &mut statuses.tcp_routes),
+        ("UDPRoute", &mut statuses.udp_routes),
+    ];
+    let routes = routes.into_iter().flat_map(|(kind, routes)| {
+        routes
+            .iter_mut()
+            .map(move |r| (kind, &r.object, &mut r.status))
+    });
+    for (kind, object, status) in routes {
         for parent in &mut status.parents {
             let p = &parent.parent_ref;
             let id = format!(

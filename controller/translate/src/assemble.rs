@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use portico_snapshot::{
     Certificate, Cluster, ClusterName, GatewayConfig, GrpcRoute, GrpcRule, HttpRoute, HttpRule,
-    Listener,
+    Listener, Protocol, StreamBackend, StreamRoute,
 };
 
 use crate::attach::{Attached, Attachments};
@@ -20,6 +20,8 @@ pub(crate) struct Routes<'r> {
     pub http: &'r Attachments<Vec<HttpRule>>,
     /// GRPCRoutes.
     pub grpc: &'r Attachments<Vec<GrpcRule>>,
+    /// TLSRoutes, TCPRoutes and UDPRoutes (each listener takes one kind of them).
+    pub streams: [&'r Attachments<Vec<StreamBackend>>; 3],
 }
 
 /// The snapshot of `gateway`, whose listeners bind `address`.
@@ -37,12 +39,20 @@ pub(crate) fn snapshot(
         .programmable_listeners()
         .filter_map(|l| Some((l, l.snapshot_protocol()?)))
         .map(|(l, protocol)| {
+            // Only TLS streams carry a server name to route by.
+            let protocol_names_servers = protocol.protocol() == Protocol::Tls;
             let http = routes.http.routes_for(&l.key);
             let grpc = routes.grpc.routes_for(&l.key);
+            let streams: Vec<_> = routes
+                .streams
+                .iter()
+                .flat_map(|kind| kind.routes_for(&l.key))
+                .collect();
             let used = http
                 .iter()
                 .flat_map(|r| &r.compiled.clusters)
-                .chain(grpc.iter().flat_map(|r| &r.compiled.clusters));
+                .chain(grpc.iter().flat_map(|r| &r.compiled.clusters))
+                .chain(streams.iter().flat_map(|r| &r.compiled.clusters));
             for cluster in used {
                 clusters
                     .entry(cluster.name.clone())
@@ -54,9 +64,13 @@ pub(crate) fn snapshot(
                 address,
                 port: l.port,
                 protocol,
-                hostname: l.spec.hostname.clone(),
+                hostname: l.matched_hostname().map(str::to_string),
                 routes: http.into_iter().map(http_route).collect(),
                 grpc_routes: grpc.into_iter().map(grpc_route).collect(),
+                stream_routes: streams
+                    .into_iter()
+                    .map(|r| stream_route(r, protocol_names_servers))
+                    .collect(),
             };
             listener.version =
                 hash::content_version(&(&listener, listener.protocol.certificates()));
@@ -97,5 +111,19 @@ fn grpc_route(attached: &Attached<Vec<GrpcRule>>) -> GrpcRoute {
         key: attached.route.to_string(),
         hostnames: attached.hostnames.clone(),
         rules: attached.compiled.rules.clone(),
+    }
+}
+
+/// A TLSRoute, TCPRoute or UDPRoute as one listener's snapshot carries it; hostnames only
+/// where the listener routes by server name.
+fn stream_route(attached: &Attached<Vec<StreamBackend>>, names_servers: bool) -> StreamRoute {
+    StreamRoute {
+        key: attached.route.to_string(),
+        hostnames: if names_servers {
+            attached.hostnames.clone()
+        } else {
+            Vec::new()
+        },
+        backends: attached.compiled.rules.clone(),
     }
 }

@@ -236,7 +236,7 @@ impl Candidate<'_> {
         let matched: Vec<_> = allowed
             .iter()
             .filter_map(|l| {
-                hostnames::intersect(l.spec.hostname.as_deref(), self.hostnames).map(|h| (l, h))
+                hostnames::intersect(l.matched_hostname(), self.hostnames).map(|h| (l, h))
             })
             .collect();
         if matched.is_empty() {

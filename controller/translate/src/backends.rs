@@ -7,7 +7,9 @@ use portico_snapshot::{BackendProtocol, Cluster, ClusterName, Endpoint};
 
 use crate::conditions::{Problem, reasons};
 use crate::hash;
-use crate::names::{GATEWAY_GROUP, RouteKind, cluster_name, grpc_cluster_name};
+use crate::names::{
+    GATEWAY_GROUP, RouteKind, cluster_name, grpc_cluster_name, stream_cluster_name,
+};
 use crate::refgrant;
 use crate::resources::Index;
 
@@ -163,25 +165,50 @@ fn resolve(
             "backendRef to Service {namespace}/{name} needs a port"
         ))
     })?;
+    let transport = Transport::of(kind);
     let service_port = service
         .spec
         .as_ref()
         .and_then(|s| s.ports.as_ref())
-        .and_then(|ports| ports.iter().find(|p| p.port == port))
-        .ok_or_else(|| not_found(format!("Service {namespace}/{name} has no port {port}")))?;
+        .and_then(|ports| {
+            ports
+                .iter()
+                .find(|p| p.port == port && transport.carries(p.protocol.as_deref()))
+        })
+        .ok_or_else(|| {
+            let udp = if transport == Transport::Udp {
+                "UDP "
+            } else {
+                ""
+            };
+            not_found(format!(
+                "Service {namespace}/{name} has no {udp}port {port}"
+            ))
+        })?;
     let cluster = cluster_name(namespace, name, port);
-    let tls = index.backend_tls.for_cluster(&cluster).cloned();
-    let unsupported_protocol = |reason: String| {
-        Problem::new(
-            reasons::UNSUPPORTED_PROTOCOL,
-            format!("Service {namespace}/{name} port {port}: {reason}"),
-        )
-    };
-    let protocol = backend_protocol(service_port.app_protocol.as_deref(), tls.is_some())
-        .map_err(unsupported_protocol)?;
-    let (cluster, protocol) = match kind {
-        RouteKind::Grpc => grpc_cluster(cluster, protocol, tls.is_some()),
-        _ => (cluster, protocol),
+    let (cluster, protocol, tls) = match kind {
+        // A stream is forwarded as it came: no HTTP version, no backend TLS.
+        RouteKind::Tcp | RouteKind::Tls | RouteKind::Udp => (
+            stream_cluster_name(&cluster, transport.name()),
+            BackendProtocol::Http1,
+            None,
+        ),
+        RouteKind::Http | RouteKind::Grpc => {
+            let tls = index.backend_tls.for_cluster(&cluster).cloned();
+            let unsupported_protocol = |reason: String| {
+                Problem::new(
+                    reasons::UNSUPPORTED_PROTOCOL,
+                    format!("Service {namespace}/{name} port {port}: {reason}"),
+                )
+            };
+            let protocol = backend_protocol(service_port.app_protocol.as_deref(), tls.is_some())
+                .map_err(unsupported_protocol)?;
+            let (cluster, protocol) = match kind {
+                RouteKind::Grpc => grpc_cluster(cluster, protocol, tls.is_some()),
+                _ => (cluster, protocol),
+            };
+            (cluster, protocol, tls)
+        }
     };
     let port_name = service_port.name.as_deref().unwrap_or("");
 
@@ -234,6 +261,38 @@ fn resolve(
         tls,
         endpoints,
     })
+}
+
+/// The transport protocol of the Service port a route kind forwards to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Tcp,
+    Udp,
+}
+
+impl Transport {
+    fn of(kind: RouteKind) -> Self {
+        match kind {
+            RouteKind::Udp => Self::Udp,
+            _ => Self::Tcp,
+        }
+    }
+
+    /// Whether a Service port of `protocol` (TCP when unset) is one of this transport.
+    fn carries(self, protocol: Option<&str>) -> bool {
+        match (self, protocol.unwrap_or("TCP")) {
+            (Self::Tcp, "TCP") | (Self::Udp, "UDP") => true,
+            // SCTP and the rest are not forwarded.
+            _ => false,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Udp => "udp",
+        }
+    }
 }
 
 /// The cluster a GRPCRoute sends calls to: gRPC is HTTP/2, so a port declared otherwise (or not

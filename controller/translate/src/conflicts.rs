@@ -17,7 +17,8 @@ use crate::gateways::GatewayState;
 pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
     let mut order: Vec<usize> = (0..gateways.len()).collect();
     order.sort_by(|&a, &b| gateways[a].age.cmp(&gateways[b].age));
-    let mut owners: HashMap<SocketAddr, Socket> = HashMap::new();
+    // A UDP socket is apart from the TCP socket of the same address and port.
+    let mut owners: HashMap<(SocketAddr, bool), Socket> = HashMap::new();
     for index in order {
         let gateway = &mut gateways[index];
         let Ok(address) = gateway.address.as_ref().map(|a| a.bind) else {
@@ -32,8 +33,8 @@ pub(crate) fn mark_cross_gateway_conflicts(gateways: &mut [GatewayState<'_>]) {
             if listener.conflict.is_some() {
                 continue;
             }
-            let socket = SocketAddr::new(address, listener.port);
-            let hostname = listener.spec.hostname.clone();
+            let socket = (SocketAddr::new(address, listener.port), protocol.is_udp());
+            let hostname = listener.matched_hostname().map(str::to_string);
             let owner = owners.get(&socket);
             let protocol_owner = owner
                 .filter(|o| {

@@ -13,8 +13,8 @@
 //!    (`route_kind`): compile (or reuse from the [`memo`]) a route's rules, resolve its
 //!    [`backends`], attach it to listeners ([`hostnames`], allowedRoutes, [`refgrant`]), report
 //!    its parents' status. `http_route` is the HTTPRoute kind, `grpc_route` the GRPCRoute kind
-//!    (`cross_serving` settles the two sharing a hostname); kinds not served yet are refused
-//!    by `unserved`. docs/architecture.md says how to add a kind.
+//!    (`cross_serving` settles the two sharing a hostname), `stream_routes` the TCPRoute,
+//!    TLSRoute and UDPRoute kinds. docs/architecture.md says how to add a kind.
 //! 4. `assemble`, `gateway_status` and `listener_set_status`: each Gateway's snapshot and
 //!    status (and its ListenerSets'), with typed
 //!    [`GatewayFacts`] for the stages after translation.
@@ -62,8 +62,8 @@ pub mod refgrant;
 pub mod resources;
 mod route_kind;
 pub mod route_kinds;
+mod stream_routes;
 pub mod tls;
-mod unserved;
 
 pub use classes::SUPPORTED_FEATURES;
 pub use documents::{DocumentError, Parsed, parse_documents};
@@ -71,7 +71,7 @@ pub use memo::RouteMemo;
 pub use options::{CONTROLLER_NAME, Options};
 pub use output::{
     GatewayFacts, GatewaySnapshot, ListenerFacts, ListenerSetFacts, ObjectStatus, Output, Statuses,
-    UnservedRouteStatus, merge,
+    merge,
 };
 pub use references::{References, references};
 pub use resources::Resources;
@@ -108,17 +108,44 @@ pub fn translate_with(resources: &Resources, options: &Options, memo: &mut Route
         &mut memo.grpc,
     );
     cross_serving::resolve(&mut http, &mut grpc);
+    let tls = attach::attach_routes::<stream_routes::TlsRouteKind>(
+        &index,
+        options,
+        &gateways,
+        &mut memo.tls,
+    );
+    let tcp = attach::attach_routes::<stream_routes::TcpRouteKind>(
+        &index,
+        options,
+        &gateways,
+        &mut memo.tcp,
+    );
+    let udp = attach::attach_routes::<stream_routes::UdpRouteKind>(
+        &index,
+        options,
+        &gateways,
+        &mut memo.udp,
+    );
     statuses.http_routes = http.statuses;
     statuses.grpc_routes = grpc.statuses;
-    statuses.unserved_routes = unserved::refuse_unserved_routes(resources, options, &gateways);
+    statuses.tls_routes = tls.statuses;
+    statuses.tcp_routes = tcp.statuses;
+    statuses.udp_routes = udp.statuses;
     let mut attached = gateway_status::AttachedCounts::new();
-    let counts = http.attachments.counts().chain(grpc.attachments.counts());
+    let counts = http
+        .attachments
+        .counts()
+        .chain(grpc.attachments.counts())
+        .chain(tls.attachments.counts())
+        .chain(tcp.attachments.counts())
+        .chain(udp.attachments.counts());
     for (listener, count) in counts {
         *attached.entry(listener).or_default() += i32::try_from(count).unwrap_or(i32::MAX);
     }
     let routes = assemble::Routes {
         http: &http.attachments,
         grpc: &grpc.attachments,
+        streams: [&tls.attachments, &tcp.attachments, &udp.attachments],
     };
     let mut output = Output {
         gateways: Vec::new(),

@@ -173,7 +173,8 @@ fn convert(listener: &ListenerSetListeners) -> GatewayListeners {
 /// Ports claimed by earlier listeners: the protocol of the first, and the hostnames served.
 #[derive(Default)]
 struct Claims {
-    ports: HashMap<u16, Claim>,
+    /// By port and whether it is a UDP one (apart from the TCP port of the same number).
+    ports: HashMap<(u16, bool), Claim>,
 }
 
 struct Claim {
@@ -188,20 +189,21 @@ impl Claims {
             return;
         }
         self.ports
-            .entry(listener.port)
+            .entry((listener.port, udp(listener)))
             .or_insert_with(|| Claim {
                 protocol: listener.spec.protocol.clone(),
                 hostnames: HashSet::new(),
             })
             .hostnames
-            .insert(listener.spec.hostname.clone());
+            .insert(listener.matched_hostname().map(str::to_string));
     }
 
     /// Mark `listener` conflicted if an earlier one claimed its port with another protocol or
     /// its hostname; else let it claim them.
     fn check(&mut self, listener: &mut ListenerState<'_>) {
         let port = listener.port;
-        let conflict = match self.ports.get(&port) {
+        let hostname = listener.matched_hostname().map(str::to_string);
+        let conflict = match self.ports.get(&(port, udp(listener))) {
             Some(claim) if claim.protocol != listener.spec.protocol => Some(Problem::new(
                 reasons::PROTOCOL_CONFLICT,
                 format!(
@@ -209,7 +211,7 @@ impl Claims {
                     claim.protocol
                 ),
             )),
-            Some(claim) if claim.hostnames.contains(&listener.spec.hostname) => Some(Problem::new(
+            Some(claim) if claim.hostnames.contains(&hostname) => Some(Problem::new(
                 reasons::HOSTNAME_CONFLICT,
                 format!("an earlier listener on port {port} serves the same hostname"),
             )),
@@ -220,4 +222,9 @@ impl Claims {
             None => self.claim(listener),
         }
     }
+}
+
+/// Whether `listener` is a UDP one.
+fn udp(listener: &ListenerState<'_>) -> bool {
+    listener.protocol.as_ref().is_ok_and(|p| p.is_udp())
 }

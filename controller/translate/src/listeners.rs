@@ -9,7 +9,7 @@ use gateway_api::gateways::{
     GatewayStatusListenersSupportedKinds, GatewayTlsFrontend,
 };
 use portico_snapshot::{
-    Certificate, ClientValidation, ListenerKey, ListenerProtocol, ObjectRef, Protocol,
+    Certificate, ClientValidation, ListenerKey, ListenerProtocol, ObjectRef, Protocol, TlsMode,
     TlsTermination,
 };
 
@@ -78,6 +78,8 @@ pub(crate) struct ListenerState<'a> {
     pub namespace: String,
     /// The protocol, or why it cannot be served.
     pub protocol: Result<Protocol, Problem>,
+    /// How a TLS listener treats streams (`None` for other protocols).
+    pub tls_mode: Option<TlsMode>,
     /// The port (0 when out of range, in which case `protocol` is an error).
     pub port: u16,
     /// Why the listener clashes with another one, if it does.
@@ -103,20 +105,40 @@ impl ListenerState<'_> {
         self.protocol.is_ok()
             && self.conflict.is_none()
             && !self.kinds.is_empty()
-            && match self.protocol {
-                Ok(Protocol::Https) => !self.certificates.is_empty(),
-                _ => true,
-            }
+            && (!self.terminates_tls() || !self.certificates.is_empty())
+    }
+
+    /// Whether the listener terminates TLS, so needs certificates.
+    fn terminates_tls(&self) -> bool {
+        match self.protocol {
+            Ok(Protocol::Https) => true,
+            Ok(Protocol::Tls) => self.tls_mode == Some(TlsMode::Terminate),
+            _ => false,
+        }
     }
 
     /// The protocol as the snapshot carries it, with its TLS settings; `None` when invalid.
     pub fn snapshot_protocol(&self) -> Option<ListenerProtocol> {
-        match self.protocol.as_ref().ok()? {
-            Protocol::Http => Some(ListenerProtocol::Http),
-            Protocol::Https => Some(ListenerProtocol::Https(TlsTermination {
-                certificates: self.certificates.clone(),
-                client_validation: self.client_validation.clone(),
-            })),
+        let termination = || TlsTermination {
+            certificates: self.certificates.clone(),
+            client_validation: self.client_validation.clone(),
+        };
+        match (self.protocol.as_ref().ok()?, self.tls_mode) {
+            (Protocol::Http, _) => Some(ListenerProtocol::Http),
+            (Protocol::Https, _) => Some(ListenerProtocol::Https(termination())),
+            (Protocol::Tls, Some(TlsMode::Passthrough)) => Some(ListenerProtocol::TlsPassthrough),
+            (Protocol::Tls, _) => Some(ListenerProtocol::TlsTerminate(termination())),
+            (Protocol::Tcp, _) => Some(ListenerProtocol::Tcp),
+            (Protocol::Udp, _) => Some(ListenerProtocol::Udp),
+        }
+    }
+
+    /// The hostname traffic is matched against: none on TCP and UDP listeners, whose
+    /// traffic carries no name (the field is ignored there, as the API says).
+    pub fn matched_hostname(&self) -> Option<&str> {
+        match self.protocol {
+            Ok(Protocol::Tcp | Protocol::Udp) => None,
+            _ => self.spec.hostname.as_deref(),
         }
     }
 
@@ -165,6 +187,9 @@ impl ListenerState<'_> {
 fn served_kinds(protocol: Protocol) -> &'static [RouteKind] {
     match protocol {
         Protocol::Http | Protocol::Https => &[RouteKind::Http, RouteKind::Grpc],
+        Protocol::Tls => &[RouteKind::Tls],
+        Protocol::Tcp => &[RouteKind::Tcp],
+        Protocol::Udp => &[RouteKind::Udp],
     }
 }
 
@@ -179,9 +204,12 @@ pub(crate) fn check_listener<'a>(
     let protocol = match spec.protocol.as_str() {
         "HTTP" => Ok(Protocol::Http),
         "HTTPS" => Ok(Protocol::Https),
+        "TLS" => Ok(Protocol::Tls),
+        "TCP" => Ok(Protocol::Tcp),
+        "UDP" => Ok(Protocol::Udp),
         other => Err(Problem::new(
             reasons::UNSUPPORTED_PROTOCOL,
-            format!("protocol {other} is not supported; use HTTP or HTTPS"),
+            format!("protocol {other} is not supported; use HTTP, HTTPS, TLS, TCP or UDP"),
         )),
     };
     let port = u16::try_from(spec.port).ok().filter(|p| *p != 0);
@@ -214,27 +242,33 @@ pub(crate) fn check_listener<'a>(
         }
         client_validation = frontend.validation;
     }
-    if protocol == Ok(Protocol::Https) {
-        let tls = spec.tls.as_ref();
-        if tls.and_then(|t| t.mode.as_ref()) == Some(&GatewayListenersTlsMode::Passthrough) {
-            resolved.get_or_insert(Problem::new(
-                reasons::INVALID_CERTIFICATE_REF,
-                "TLS mode Passthrough is not supported on an HTTPS listener",
-            ));
-        } else {
-            let refs = tls
-                .and_then(|t| t.certificate_refs.as_deref())
-                .unwrap_or(&[]);
-            let from = refgrant::From {
-                group: GATEWAY_GROUP,
-                kind: owner.kind(),
-                namespace: owner.namespace(),
-            };
-            let (certs, problem) = tls::resolve_certificates(index, from, refs);
-            certificates = certs;
-            if let Some(problem) = problem {
-                resolved.get_or_insert(problem);
-            }
+    let tls = spec.tls.as_ref();
+    let passthrough =
+        tls.and_then(|t| t.mode.as_ref()) == Some(&GatewayListenersTlsMode::Passthrough);
+    // A TLS listener's mode defaults to Terminate, as the API's schema does.
+    let tls_mode = (protocol == Ok(Protocol::Tls)).then_some(if passthrough {
+        TlsMode::Passthrough
+    } else {
+        TlsMode::Terminate
+    });
+    if protocol == Ok(Protocol::Https) && passthrough {
+        resolved.get_or_insert(Problem::new(
+            reasons::INVALID_CERTIFICATE_REF,
+            "TLS mode Passthrough is not supported on an HTTPS listener; use protocol TLS",
+        ));
+    } else if protocol == Ok(Protocol::Https) || tls_mode == Some(TlsMode::Terminate) {
+        let refs = tls
+            .and_then(|t| t.certificate_refs.as_deref())
+            .unwrap_or(&[]);
+        let from = refgrant::From {
+            group: GATEWAY_GROUP,
+            kind: owner.kind(),
+            namespace: owner.namespace(),
+        };
+        let (certs, problem) = tls::resolve_certificates(index, from, refs);
+        certificates = certs;
+        if let Some(problem) = problem {
+            resolved.get_or_insert(problem);
         }
     }
     ListenerState {
@@ -242,6 +276,7 @@ pub(crate) fn check_listener<'a>(
         namespace: owner.namespace().to_string(),
         spec,
         protocol,
+        tls_mode,
         port: port.unwrap_or_default(),
         conflict: None,
         kinds,
@@ -290,12 +325,17 @@ fn allowed_kinds(
         .collect()
 }
 
-/// Listeners on one port must share a protocol, and hostnames must be distinct per port.
+/// Listeners on one port must share a protocol (a UDP port is apart from the TCP port of the
+/// same number), and hostnames must be distinct per port. TCP and UDP listeners have no
+/// hostname to tell them apart, so a port takes one of them.
 pub(crate) fn mark_conflicts(listeners: &mut [ListenerState<'_>]) {
-    let mut by_port: HashMap<u16, Vec<usize>> = HashMap::new();
+    let mut by_port: HashMap<(u16, bool), Vec<usize>> = HashMap::new();
     for (i, l) in listeners.iter().enumerate() {
-        if l.protocol.is_ok() {
-            by_port.entry(l.port).or_default().push(i);
+        if let Ok(protocol) = &l.protocol {
+            by_port
+                .entry((l.port, protocol.is_udp()))
+                .or_default()
+                .push(i);
         }
     }
     for indices in by_port.values() {
@@ -315,10 +355,10 @@ pub(crate) fn mark_conflicts(listeners: &mut [ListenerState<'_>]) {
             }
             continue;
         }
-        let mut by_host: HashMap<Option<&str>, Vec<usize>> = HashMap::new();
+        let mut by_host: HashMap<Option<String>, Vec<usize>> = HashMap::new();
         for &i in indices {
             by_host
-                .entry(listeners[i].spec.hostname.as_deref())
+                .entry(listeners[i].matched_hostname().map(str::to_string))
                 .or_default()
                 .push(i);
         }

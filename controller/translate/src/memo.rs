@@ -14,7 +14,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use kube::Resource;
-use portico_snapshot::{GrpcRule, HttpRule, ObjectRef};
+use portico_snapshot::{GrpcRule, HttpRule, ObjectRef, StreamBackend};
 
 use crate::backends;
 use crate::conditions::Problem;
@@ -30,12 +30,19 @@ pub(crate) type Compiled<R> = Result<Arc<CompiledRoute<R>>, Problem>;
 pub struct RouteMemo {
     pub(crate) http: KindMemo<Vec<HttpRule>>,
     pub(crate) grpc: KindMemo<Vec<GrpcRule>>,
+    pub(crate) tls: KindMemo<Vec<StreamBackend>>,
+    pub(crate) tcp: KindMemo<Vec<StreamBackend>>,
+    pub(crate) udp: KindMemo<Vec<StreamBackend>>,
 }
 
 impl RouteMemo {
     /// How many routes the last translation compiled; every other route was reused.
     pub fn compiled_last(&self) -> usize {
-        self.http.compiled_last + self.grpc.compiled_last
+        self.http.compiled_last
+            + self.grpc.compiled_last
+            + self.tls.compiled_last
+            + self.tcp.compiled_last
+            + self.udp.compiled_last
     }
 }
 

@@ -139,6 +139,12 @@ pub(crate) fn grpc_cluster_name(cluster: &ClusterName, protocol: BackendProtocol
     ClusterName(format!("{cluster}/{suffix}"))
 }
 
+/// The name of the cluster layer-4 routes forward `transport` (`tcp` or `udp`) streams to:
+/// `namespace/service:port/tcp`.
+pub(crate) fn stream_cluster_name(cluster: &ClusterName, transport: &str) -> ClusterName {
+    ClusterName(format!("{cluster}/{transport}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

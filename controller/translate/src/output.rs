@@ -137,22 +137,16 @@ pub struct Statuses {
     /// GRPCRoutes with at least one parentRef to one of our Gateways.
     #[serde(rename = "grpcRoutes", default, skip_serializing_if = "Vec::is_empty")]
     pub grpc_routes: Vec<ObjectStatus<RouteStatus>>,
-    /// Routes of kinds not served yet that name one of our Gateways, refused with a reason.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unserved_routes: Vec<UnservedRouteStatus>,
+    /// TLSRoutes with at least one parentRef to one of our Gateways.
+    #[serde(rename = "tlsRoutes", default, skip_serializing_if = "Vec::is_empty")]
+    pub tls_routes: Vec<ObjectStatus<RouteStatus>>,
+    /// TCPRoutes with at least one parentRef to one of our Gateways.
+    #[serde(rename = "tcpRoutes", default, skip_serializing_if = "Vec::is_empty")]
+    pub tcp_routes: Vec<ObjectStatus<RouteStatus>>,
+    /// UDPRoutes with at least one parentRef to one of our Gateways.
+    #[serde(rename = "udpRoutes", default, skip_serializing_if = "Vec::is_empty")]
+    pub udp_routes: Vec<ObjectStatus<RouteStatus>>,
     /// BackendTLSPolicies used by our Gateways, with our ancestors' entries.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub backend_tls_policies: Vec<ObjectStatus<BackendTlsPolicyStatus>>,
-}
-
-/// A GRPCRoute, TLSRoute, TCPRoute or UDPRoute with the status Portico gives it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct UnservedRouteStatus {
-    /// The route's kind, e.g. `GRPCRoute`.
-    pub kind: String,
-    /// Namespace and name.
-    #[serde(flatten)]
-    pub object: ObjectRef,
-    /// Our parents' entries.
-    pub status: RouteStatus,
 }

@@ -10,11 +10,12 @@ use crate::http_route::HttpRouteKind;
 use crate::names::namespace_of;
 use crate::resources::Resources;
 use crate::route_kind::RouteKind;
+use crate::stream_routes::{TcpRouteKind, TlsRouteKind, UdpRouteKind};
 
 /// Namespaced names (`namespace`, `name`) that translation depends on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct References {
-    /// Services named by HTTPRoute and GRPCRoute backendRefs.
+    /// Services named by routes' backendRefs.
     pub services: HashSet<(String, String)>,
     /// Secrets named by listener certificateRefs (of Gateways and ListenerSets) and Gateways'
     /// backend client certificates.
@@ -28,6 +29,9 @@ pub fn references(resources: &Resources) -> References {
     let mut found = References::default();
     services_of::<HttpRouteKind>(resources, &mut found.services);
     services_of::<GrpcRouteKind>(resources, &mut found.services);
+    services_of::<TlsRouteKind>(resources, &mut found.services);
+    services_of::<TcpRouteKind>(resources, &mut found.services);
+    services_of::<UdpRouteKind>(resources, &mut found.services);
     let gateway_refs = resources.gateways.iter().flat_map(|gateway| {
         let namespace = namespace_of(gateway);
         gateway

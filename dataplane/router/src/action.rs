@@ -149,9 +149,10 @@ mod tests {
     use crate::Router;
 
     fn router(protocol: Protocol, port: u16, rule: HttpRule) -> Router {
-        let protocol = match protocol {
-            Protocol::Http => ListenerProtocol::Http,
-            Protocol::Https => ListenerProtocol::Https(TlsTermination::default()),
+        let protocol = if protocol == Protocol::Https {
+            ListenerProtocol::Https(TlsTermination::default())
+        } else {
+            ListenerProtocol::Http
         };
         let snapshot = Snapshot {
             version: 1,

@@ -15,6 +15,7 @@
 //! - [`rule`]: the [`RouteAction`] a matched rule yields: header edits, redirect or rewrite,
 //!   timeouts, weighted backends.
 //! - [`table`]: the per-socket table tying them together.
+//! - [`streams`]: layer-4 routing (TCP, TLS by server name, UDP) and weighted backend choice.
 //! - [`action`]: the [`Decision`] for a request (forward, possibly to a rewritten path;
 //!   redirect; or answer with a status), which the data plane only carries out.
 //!
@@ -54,6 +55,7 @@ pub mod hosts;
 pub mod normalize;
 pub mod paths;
 pub mod rule;
+pub mod streams;
 pub mod table;
 
 pub use action::{Action, Decision};

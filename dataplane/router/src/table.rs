@@ -70,7 +70,9 @@ impl Router {
     /// Compile every listener of `snapshot`. Fails on a header name or value that HTTP forbids.
     pub fn build(snapshot: &Snapshot) -> Result<Self, BuildError> {
         let mut sockets: HashMap<(IpAddr, u16), SocketRouter> = HashMap::new();
-        for listener in snapshot.gateways.iter().flat_map(|g| &g.listeners) {
+        let listeners = snapshot.gateways.iter().flat_map(|g| &g.listeners);
+        // Layer-4 listeners are the [`crate::streams::StreamRouter`]'s.
+        for listener in listeners.filter(|l| l.protocol.protocol().serves_http()) {
             let socket = sockets
                 .entry((listener.address, listener.port))
                 .or_insert_with(|| SocketRouter {

@@ -163,13 +163,23 @@ impl TryFrom<proto::GatewayConfig> for model::GatewayConfig {
 
 impl From<model::Listener> for proto::Listener {
     fn from(l: model::Listener) -> Self {
-        let (protocol, certificates, client_validation) = match l.protocol {
-            model::ListenerProtocol::Http => (proto::Protocol::Http, Vec::new(), None),
-            model::ListenerProtocol::Https(tls) => (
-                proto::Protocol::Https,
-                tls.certificates,
-                tls.client_validation,
-            ),
+        let protocol = match l.protocol.protocol() {
+            model::Protocol::Http => proto::Protocol::Http,
+            model::Protocol::Https => proto::Protocol::Https,
+            model::Protocol::Tls => proto::Protocol::Tls,
+            model::Protocol::Tcp => proto::Protocol::Tcp,
+            model::Protocol::Udp => proto::Protocol::Udp,
+        };
+        let tls_mode = match l.protocol.tls_mode() {
+            None => proto::TlsMode::Unspecified,
+            Some(model::TlsMode::Terminate) => proto::TlsMode::Terminate,
+            Some(model::TlsMode::Passthrough) => proto::TlsMode::Passthrough,
+        };
+        let (certificates, client_validation) = match l.protocol {
+            model::ListenerProtocol::Https(tls) | model::ListenerProtocol::TlsTerminate(tls) => {
+                (tls.certificates, tls.client_validation)
+            }
+            _ => (Vec::new(), None),
         };
         Self {
             key: l.key.0,
@@ -177,10 +187,12 @@ impl From<model::Listener> for proto::Listener {
             address: l.address.to_string(),
             port: l.port.into(),
             protocol: protocol.into(),
+            tls_mode: tls_mode.into(),
             hostname: l.hostname.unwrap_or_default(),
             certificates: certificates.into_iter().map(Into::into).collect(),
             routes: l.routes.into_iter().map(Into::into).collect(),
             grpc_routes: l.grpc_routes.into_iter().map(Into::into).collect(),
+            stream_routes: l.stream_routes.into_iter().map(Into::into).collect(),
             client_validation: client_validation.map(|v| proto::ClientValidation {
                 ca_certificates_pem: v.ca_certificates_pem,
                 mode: match v.mode {
@@ -203,10 +215,24 @@ impl TryFrom<proto::Listener> for model::Listener {
         let protocol = match proto::Protocol::try_from(l.protocol) {
             Ok(proto::Protocol::Http) => model::Protocol::Http,
             Ok(proto::Protocol::Https) => model::Protocol::Https,
-            _ => {
+            Ok(proto::Protocol::Tls) => model::Protocol::Tls,
+            Ok(proto::Protocol::Tcp) => model::Protocol::Tcp,
+            Ok(proto::Protocol::Udp) => model::Protocol::Udp,
+            Ok(proto::Protocol::Unspecified) | Err(_) => {
                 return Err(WireError::UnknownEnum {
                     field: "listener.protocol",
                     value: l.protocol,
+                });
+            }
+        };
+        let mode = match proto::TlsMode::try_from(l.tls_mode) {
+            Ok(proto::TlsMode::Unspecified) => None,
+            Ok(proto::TlsMode::Terminate) => Some(model::TlsMode::Terminate),
+            Ok(proto::TlsMode::Passthrough) => Some(model::TlsMode::Passthrough),
+            Err(_) => {
+                return Err(WireError::UnknownEnum {
+                    field: "listener.tls_mode",
+                    value: l.tls_mode,
                 });
             }
         };
@@ -235,9 +261,14 @@ impl TryFrom<proto::Listener> for model::Listener {
                 })
             })
             .transpose()?;
-        let protocol = model::listener_protocol(&key, protocol, certificates, client_validation)
-            .map_err(|e| WireError::Invalid {
-                field: "listener.certificates",
+        let tls = model::TlsSettings {
+            mode,
+            certificates,
+            client_validation,
+        };
+        let protocol =
+            model::listener_protocol(&key, protocol, tls).map_err(|e| WireError::Invalid {
+                field: "listener.protocol",
                 reason: e.to_string(),
             })?;
         Ok(Self {
@@ -249,6 +280,7 @@ impl TryFrom<proto::Listener> for model::Listener {
             hostname: non_empty(l.hostname),
             routes: collect(l.routes)?,
             grpc_routes: collect(l.grpc_routes)?,
+            stream_routes: collect(l.stream_routes)?,
         })
     }
 }
@@ -332,5 +364,6 @@ impl TryFrom<proto::Cluster> for model::Cluster {
 mod backend_tls;
 mod grpc_route;
 mod route;
+mod stream_route;
 #[cfg(test)]
 mod tests;

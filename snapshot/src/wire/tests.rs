@@ -7,6 +7,7 @@ use crate::grpc_route::*;
 use crate::http_values::{HeaderName, HeaderValue, Method, RedirectCode, RegexPattern, Scheme};
 use crate::model::*;
 use crate::route::*;
+use crate::stream_route::*;
 
 fn header_name(name: &str) -> HeaderName {
     HeaderName::try_from(name).expect("valid header name")
@@ -155,6 +156,7 @@ fn a_snapshot_survives_the_wire_unchanged() {
                         }],
                     }],
                 }],
+                stream_routes: vec![],
             }],
         }],
         clusters: vec![
@@ -211,6 +213,82 @@ fn a_snapshot_survives_the_wire_unchanged() {
     };
     let wire = proto::Snapshot::from(snapshot.clone());
     assert_eq!(Snapshot::try_from(wire), Ok(snapshot));
+}
+
+#[test]
+fn layer_4_listeners_and_their_routes_survive_the_wire_and_documents_unchanged() {
+    let route = |key: &str, hostnames: &[&str]| StreamRoute {
+        key: key.into(),
+        hostnames: hostnames.iter().map(|h| h.to_string()).collect(),
+        backends: vec![
+            StreamBackend {
+                cluster: Some("ns/svc:3000".into()),
+                weight: 3,
+            },
+            StreamBackend {
+                cluster: None,
+                weight: 1,
+            },
+        ],
+    };
+    let listener = |key: &str, protocol, routes| Listener {
+        key: key.into(),
+        port: 9000,
+        protocol,
+        stream_routes: routes,
+        ..Default::default()
+    };
+    let certificate = Certificate {
+        name: "ns/cert".into(),
+        cert_chain_pem: "chain".into(),
+        private_key_pem: "key".into(),
+    };
+    let listeners = vec![
+        listener("ns/gw/tcp", ListenerProtocol::Tcp, vec![route("ns/t", &[])]),
+        listener("ns/gw/udp", ListenerProtocol::Udp, vec![route("ns/u", &[])]),
+        listener(
+            "ns/gw/pass",
+            ListenerProtocol::TlsPassthrough,
+            vec![route("ns/p", &["a.example.com"])],
+        ),
+        listener(
+            "ns/gw/term",
+            ListenerProtocol::TlsTerminate(TlsTermination {
+                certificates: vec![certificate],
+                client_validation: None,
+            }),
+            vec![route("ns/x", &["*.example.com"])],
+        ),
+    ];
+    for listener in listeners {
+        let wire = proto::Listener::from(listener.clone());
+        assert_eq!(Listener::try_from(wire), Ok(listener.clone()));
+        let document = serde_json::to_string(&listener).expect("serialised");
+        // Documents redact private keys, so they are compared as written again.
+        let read: Listener = serde_json::from_str(&document).expect("read back");
+        let again = serde_json::to_string(&read).expect("serialised");
+        assert_eq!(again, document);
+        assert_eq!(read.protocol.protocol(), listener.protocol.protocol());
+    }
+}
+
+#[test]
+fn a_tls_mode_on_a_listener_that_is_not_tls_is_refused() {
+    let wire = proto::Listener {
+        key: "ns/gw/tcp".into(),
+        address: "0.0.0.0".into(),
+        port: 9000,
+        protocol: proto::Protocol::Tcp.into(),
+        tls_mode: proto::TlsMode::Passthrough.into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        Listener::try_from(wire),
+        Err(WireError::Invalid {
+            field: "listener.protocol",
+            ..
+        })
+    ));
 }
 
 #[test]
