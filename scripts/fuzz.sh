@@ -16,7 +16,7 @@ seconds="${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}"
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(yaml_documents snapshot_decode routing_lookup request_head proxy_protocol normalize_path)
+  targets=(yaml_documents snapshot_decode routing_lookup request_head proxy_protocol normalize_path client_hello)
 fi
 
 cache="$HOME/.cache/portico"

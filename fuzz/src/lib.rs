@@ -11,9 +11,10 @@
 //! - a crash file replays with `cargo test -p portico-fuzz` once it is added to the corpus.
 //!
 //! Targets: [`yaml::documents`], [`snapshot::decode`], [`routing::lookup`],
-//! [`head::scan`], [`proxy::parse`], [`paths::normalize`].
+//! [`head::scan`], [`proxy::parse`], [`paths::normalize`], [`hello::scan`].
 
 pub mod head;
+pub mod hello;
 pub mod input;
 pub mod paths;
 pub mod proxy;
@@ -25,11 +26,12 @@ pub mod yaml;
 pub type Target = fn(&[u8]);
 
 /// Every target, by the name its corpus directory and libFuzzer binary have.
-pub const TARGETS: [(&str, Target); 6] = [
+pub const TARGETS: [(&str, Target); 7] = [
     ("yaml_documents", yaml::documents),
     ("snapshot_decode", snapshot::decode),
     ("routing_lookup", routing::lookup),
     ("request_head", head::scan),
     ("proxy_protocol", proxy::parse),
     ("normalize_path", paths::normalize),
+    ("client_hello", hello::scan),
 ];

@@ -95,6 +95,11 @@ fn normalize_path() {
 }
 
 #[test]
+fn client_hello() {
+    fuzz("client_hello");
+}
+
+#[test]
 fn every_target_is_tested_here() {
     let source = include_str!("targets.rs");
     for (name, _) in portico_fuzz::TARGETS {
