@@ -1,8 +1,8 @@
 //! # portico-dataplane
 //!
 //! Portico's data plane: a Pingora server that subscribes to the controller over gRPC, applies
-//! each snapshot atomically, and proxies HTTP and HTTPS traffic (gRPC calls included) by the
-//! snapshot's routes.
+//! each snapshot atomically, and proxies HTTP and HTTPS traffic (gRPC calls included), TCP
+//! connections, TLS streams and UDP datagrams by the snapshot's routes.
 //!
 //! Services (each a Pingora service, so they share Pingora's lifecycle and graceful shutdown):
 //! - [`listeners::ListenerManager`]: binds and unbinds proxy sockets as snapshots change.
@@ -36,6 +36,7 @@ mod replay;
 mod retries;
 mod routing;
 mod state;
+mod streams;
 mod subscriber;
 mod tls;
 mod upgrade;
@@ -103,6 +104,9 @@ pub struct Args {
     /// What clients may send and hold.
     #[command(flatten)]
     downstream: downstream::DownstreamSettings,
+    /// Limits of TCP, TLS and UDP forwarding.
+    #[command(flatten)]
+    streams: streams::StreamSettings,
 }
 
 fn parse_object_ref(value: &str) -> Result<ObjectRef, String> {
@@ -170,6 +174,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         listeners::ListenerManager::new(conf, current.clone(), metrics.clone(), reconcile_rx)
             .with_upstream(args.upstream)
             .with_downstream(args.downstream)
+            .with_streams(args.streams)
             .with_drain(drain.clone());
     let admin = admin::AdminServer::bind(
         &args.admin_address,

@@ -4,6 +4,8 @@
 //! this Pingora service runs one accept loop per address and port and hands every connection to
 //! the socket's `pingora_proxy` application, exactly as Pingora's own listening service does
 //! (TLS handshake first on HTTPS sockets, then `process_new` until the connection is done).
+//! TCP and TLS sockets of layer-4 listeners run [`crate::streams::tcp`]'s accept loop instead,
+//! UDP sockets [`crate::streams::udp`]'s datagram loop.
 //! A socket that is unchanged keeps its accept loop; a removed one stops accepting while its
 //! open connections finish.
 
@@ -20,7 +22,7 @@ use pingora_core::server::configuration::ServerConf;
 use pingora_core::services::Service;
 use pingora_proxy::HttpProxy;
 use portico_snapshot::Protocol;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
 use crate::backoff::Backoff;
@@ -31,6 +33,9 @@ use crate::metrics::Metrics;
 use crate::mirror::Mirrors;
 use crate::proxy::PorticoProxy;
 use crate::state::{Current, SocketSpec};
+use crate::streams::StreamSettings;
+use crate::streams::tcp::{self, StreamContext};
+use crate::streams::udp::{self, UdpContext};
 use crate::upstream::UpstreamSettings;
 
 /// A request to serve exactly `sockets`; the reply lists those that could not be bound.
@@ -48,6 +53,7 @@ pub struct ListenerManager {
     metrics: Arc<Metrics>,
     upstream: UpstreamSettings,
     downstream: DownstreamSettings,
+    streams: StreamSettings,
     drain: Drain,
     /// Shared by every socket, so the cap on copies under way is per data plane.
     mirrors: Mirrors,
@@ -69,6 +75,7 @@ impl ListenerManager {
             metrics,
             upstream: UpstreamSettings::default(),
             downstream: DownstreamSettings::default(),
+            streams: StreamSettings::default(),
             drain: Drain::new(Duration::ZERO, Duration::ZERO),
             requests: Some(requests),
         }
@@ -93,7 +100,65 @@ impl ListenerManager {
         self
     }
 
+    /// Layer-4 sockets with `streams`' limits instead of the defaults.
+    pub fn with_streams(mut self, streams: StreamSettings) -> Self {
+        self.streams = streams;
+        self
+    }
+
     async fn bind(&self, spec: &SocketSpec, shutdown: &ShutdownWatch) -> Result<Running, String> {
+        match spec.protocol {
+            Protocol::Http | Protocol::Https => self.bind_http(spec, shutdown).await,
+            Protocol::Tcp | Protocol::Tls => self.bind_stream(spec).await,
+            Protocol::Udp => self.bind_udp(spec).await,
+        }
+    }
+
+    async fn bind_stream(&self, spec: &SocketSpec) -> Result<Running, String> {
+        let listener = TcpListener::bind((spec.address, spec.port))
+            .await
+            .map_err(|e| format!("cannot listen on {}:{}: {e}", spec.address, spec.port))?;
+        let context = StreamContext {
+            address: spec.address,
+            port: spec.port,
+            protocol: spec.protocol,
+            current: self.current.clone(),
+            metrics: self.metrics.clone(),
+            upstream: self.upstream,
+            settings: self.streams,
+            drain: self.drain.clone(),
+        };
+        let connections = self.downstream.max_connections_per_listener;
+        let connections = Arc::new(Semaphore::new(
+            usize::try_from(connections).unwrap_or(Semaphore::MAX_PERMITS),
+        ));
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(tcp::accept_loop(listener, context, connections, stopped));
+        Ok(Running { stop, task })
+    }
+
+    async fn bind_udp(&self, spec: &SocketSpec) -> Result<Running, String> {
+        let socket = UdpSocket::bind((spec.address, spec.port))
+            .await
+            .map_err(|e| format!("cannot bind UDP {}:{}: {e}", spec.address, spec.port))?;
+        let context = UdpContext {
+            address: spec.address,
+            port: spec.port,
+            current: self.current.clone(),
+            metrics: self.metrics.clone(),
+            settings: self.streams,
+            drain: self.drain.clone(),
+        };
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(udp::serve(socket, context, stopped));
+        Ok(Running { stop, task })
+    }
+
+    async fn bind_http(
+        &self,
+        spec: &SocketSpec,
+        shutdown: &ShutdownWatch,
+    ) -> Result<Running, String> {
         let ip = spec.address;
         let listener = TcpListener::bind((ip, spec.port))
             .await

@@ -11,6 +11,8 @@ use prometheus::{Encoder, IntCounter, IntCounterVec, IntGauge, Opts, Registry, T
 pub struct Metrics {
     registry: Registry,
     requests: IntCounterVec,
+    streams: IntCounterVec,
+    stream_bytes: IntCounterVec,
     snapshots: IntCounterVec,
     refusals: IntCounterVec,
     mirrors: IntCounterVec,
@@ -87,6 +89,40 @@ impl ListenerCounters {
     }
 }
 
+/// How a TCP connection, TLS stream or UDP flow ended up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StreamOutcome {
+    /// Forwarded to an endpoint.
+    Forwarded,
+    /// Refused: no route, an invalid backend, or not the TLS the listener expects.
+    Refused,
+    /// No endpoint of the chosen backend could be connected to.
+    Unreachable,
+}
+
+/// One layer-4 listener's counters.
+pub struct StreamCounters {
+    forwarded: IntCounter,
+    refused: IntCounter,
+    unreachable: IntCounter,
+    /// Bytes received from clients.
+    pub from_clients: IntCounter,
+    /// Bytes sent to clients.
+    pub to_clients: IntCounter,
+}
+
+impl StreamCounters {
+    /// Count one stream that ended up as `outcome`.
+    pub fn record(&self, outcome: StreamOutcome) {
+        match outcome {
+            StreamOutcome::Forwarded => &self.forwarded,
+            StreamOutcome::Refused => &self.refused,
+            StreamOutcome::Unreachable => &self.unreachable,
+        }
+        .inc();
+    }
+}
+
 impl Metrics {
     /// Create and register every metric.
     pub fn new() -> Result<Self, prometheus::Error> {
@@ -97,6 +133,22 @@ impl Metrics {
                 "Requests served, by listener and status class",
             ),
             &["listener", "class"],
+        )?;
+        let streams = IntCounterVec::new(
+            Opts::new(
+                "portico_dataplane_streams_total",
+                "TCP connections, TLS streams and UDP flows taken by layer-4 listeners, by \
+                 listener and outcome (forwarded, refused, unreachable)",
+            ),
+            &["listener", "outcome"],
+        )?;
+        let stream_bytes = IntCounterVec::new(
+            Opts::new(
+                "portico_dataplane_stream_bytes_total",
+                "Bytes forwarded by layer-4 listeners, by listener and direction \
+                 (from_clients, to_clients)",
+            ),
+            &["listener", "direction"],
         )?;
         let snapshots = IntCounterVec::new(
             Opts::new(
@@ -145,6 +197,8 @@ impl Metrics {
             connect: retries.with_label_values(&["connect"]),
         };
         registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(streams.clone()))?;
+        registry.register(Box::new(stream_bytes.clone()))?;
         registry.register(Box::new(refusals.clone()))?;
         registry.register(Box::new(mirrors.clone()))?;
         registry.register(Box::new(snapshots.clone()))?;
@@ -154,6 +208,8 @@ impl Metrics {
         Ok(Self {
             registry,
             requests,
+            streams,
+            stream_bytes,
             snapshots,
             refusals,
             mirrors,
@@ -167,6 +223,19 @@ impl Metrics {
     /// The counters of `listener`, resolved once (when a snapshot is applied).
     pub fn listener_counters(&self, listener: &str) -> Arc<ListenerCounters> {
         Arc::new(counters_for(&self.requests, listener))
+    }
+
+    /// The layer-4 counters of `listener`, resolved once (when a snapshot is applied).
+    pub fn stream_counters(&self, listener: &str) -> Arc<StreamCounters> {
+        let outcome = |o: &str| self.streams.with_label_values(&[listener, o]);
+        let bytes = |d: &str| self.stream_bytes.with_label_values(&[listener, d]);
+        Arc::new(StreamCounters {
+            forwarded: outcome("forwarded"),
+            refused: outcome("refused"),
+            unreachable: outcome("unreachable"),
+            from_clients: bytes("from_clients"),
+            to_clients: bytes("to_clients"),
+        })
     }
 
     /// Count a snapshot that was applied (`true`) or rejected.

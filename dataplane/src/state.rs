@@ -1,5 +1,6 @@
 //! The applied configuration: a snapshot compiled into everything the request path needs
-//! (routing tables, load balancers, TLS configs), swapped atomically as a whole.
+//! (HTTP and layer-4 routing tables, load balancers, TLS configs, counters), swapped
+//! atomically as a whole.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -11,10 +12,13 @@ use pingora_core::upstreams::peer::HttpPeer;
 use pingora_load_balancing::LoadBalancer;
 use pingora_load_balancing::selection::RoundRobin;
 use portico_router::Router;
-use portico_snapshot::{BackendProtocol, BackendTls, Endpoint, Protocol, Snapshot};
+use portico_router::streams::StreamRouter;
+use portico_snapshot::{
+    BackendProtocol, BackendTls, Endpoint, ListenerProtocol, Protocol, Snapshot,
+};
 
 use crate::backend_tls::BackendTlsConnector;
-use crate::metrics::{ListenerCounters, Metrics};
+use crate::metrics::{ListenerCounters, Metrics, StreamCounters};
 use crate::tls;
 
 /// One bound socket as the snapshot describes it.
@@ -24,7 +28,7 @@ pub struct SocketSpec {
     pub address: IpAddr,
     /// Port to bind.
     pub port: u16,
-    /// Whether TLS is terminated on it.
+    /// What it speaks (a UDP socket is apart from the TCP socket of the same port).
     pub protocol: Protocol,
 }
 
@@ -80,6 +84,12 @@ pub struct Applied {
     pub listeners: HashMap<SocketSpec, Vec<String>>,
     /// Request counters per listener key.
     pub counters: HashMap<String, Arc<ListenerCounters>>,
+    /// Layer-4 routing tables (TCP, TLS and UDP sockets).
+    pub streams: StreamRouter,
+    /// rustls configuration per TLS listener that terminates (by listener key).
+    pub stream_tls: HashMap<String, Arc<ServerConfig>>,
+    /// Connection and byte counters per layer-4 listener key.
+    pub stream_counters: HashMap<String, Arc<StreamCounters>>,
 }
 
 impl Applied {
@@ -129,6 +139,8 @@ impl Applied {
         let mut listeners: HashMap<SocketSpec, Vec<String>> = HashMap::new();
         let mut counters = HashMap::new();
         let mut https: HashMap<(IpAddr, u16), Vec<&portico_snapshot::Listener>> = HashMap::new();
+        let mut stream_tls = HashMap::new();
+        let mut stream_counters = HashMap::new();
         for listener in snapshot.gateways.iter().flat_map(|g| &g.listeners) {
             let spec = SocketSpec {
                 address: listener.address,
@@ -143,17 +155,29 @@ impl Applied {
                 listener.key.to_string(),
                 metrics.listener_counters(listener.key.as_str()),
             );
-            if listener.protocol.protocol() == Protocol::Https {
-                https
+            match &listener.protocol {
+                ListenerProtocol::Https(_) => https
                     .entry((listener.address, listener.port))
                     .or_default()
-                    .push(listener);
+                    .push(listener),
+                ListenerProtocol::TlsTerminate(_) => {
+                    let config = tls::stream_server_config(listener)?;
+                    stream_tls.insert(listener.key.to_string(), config);
+                }
+                _ => {}
+            }
+            if !listener.protocol.protocol().serves_http() {
+                stream_counters.insert(
+                    listener.key.to_string(),
+                    metrics.stream_counters(listener.key.as_str()),
+                );
             }
         }
         let tls = https
             .into_iter()
             .map(|(socket, listeners)| Ok((socket, tls::server_config(&listeners)?)))
             .collect::<Result<_, String>>()?;
+        let streams = StreamRouter::build(&snapshot);
         Ok(Self {
             snapshot,
             router,
@@ -161,6 +185,9 @@ impl Applied {
             tls,
             listeners,
             counters,
+            streams,
+            stream_tls,
+            stream_counters,
         })
     }
 }

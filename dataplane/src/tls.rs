@@ -46,6 +46,14 @@ pub fn server_config(listeners: &[&Listener]) -> Result<Arc<ServerConfig>, Strin
     Ok(Arc::new(config))
 }
 
+/// The rustls configuration of a TLS listener that terminates streams: its certificate by
+/// SNI as HTTPS has, and no ALPN (the decrypted stream is forwarded whatever it carries).
+pub fn stream_server_config(listener: &Listener) -> Result<Arc<ServerConfig>, String> {
+    let mut config = ServerConfig::clone(&*server_config(&[listener])?);
+    config.alpn_protocols.clear();
+    Ok(Arc::new(config))
+}
+
 /// Each listener's first certificate, parsed, by the listener's hostname. The error (a NACK
 /// reason) names the listener and certificate that cannot be used.
 fn sni_resolver(listeners: &[&Listener]) -> Result<SniResolver, String> {

@@ -1,0 +1,44 @@
+//! Limits of layer-4 proxying: how long a TLS client has to send its ClientHello, how long a
+//! stream or UDP flow may stay silent, how long a stream outlives its route, and how many UDP
+//! flows a listener keeps. Defaults follow Envoy's TCP and UDP proxies (one hour and one
+//! minute idle).
+
+use std::time::Duration;
+
+use crate::upstream::millis;
+
+/// Layer-4 settings of a data plane (`portico dataplane --stream-* --udp-*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct StreamSettings {
+    /// Milliseconds a client of a TLS listener has to send its whole ClientHello; then the
+    /// connection closes.
+    #[arg(long = "client-hello-timeout-ms", default_value = "10000", value_parser = millis)]
+    pub client_hello_timeout: Duration,
+    /// Milliseconds a TCP or TLS stream may carry nothing either way before it is closed.
+    #[arg(long = "stream-idle-timeout-ms", default_value = "3600000", value_parser = millis)]
+    pub idle_timeout: Duration,
+    /// Milliseconds a stream keeps flowing once its route is no longer served (removed, or
+    /// the name now goes elsewhere); then it is closed.
+    #[arg(long = "stream-drain-timeout-ms", default_value = "30000", value_parser = millis)]
+    pub drain_timeout: Duration,
+    /// Milliseconds a UDP client's flow (its socket towards the endpoint) lives without a
+    /// datagram either way.
+    #[arg(long = "udp-idle-timeout-ms", default_value = "60000", value_parser = millis)]
+    pub udp_idle_timeout: Duration,
+    /// UDP clients one listener forwards for at once; datagrams of further clients are dropped
+    /// until a flow ends.
+    #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
+    pub udp_max_flows_per_listener: u32,
+}
+
+impl Default for StreamSettings {
+    fn default() -> Self {
+        Self {
+            client_hello_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(3600),
+            drain_timeout: Duration::from_secs(30),
+            udp_idle_timeout: Duration::from_secs(60),
+            udp_max_flows_per_listener: 4096,
+        }
+    }
+}
