@@ -8,6 +8,7 @@ pub mod authority;
 pub mod cluster;
 pub mod grpc;
 pub mod raw;
+pub mod streams;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -16,11 +16,11 @@ pub struct StreamSettings {
     pub client_hello_timeout: Duration,
     /// Milliseconds a TCP or TLS stream may carry nothing either way before it is closed.
     #[arg(long = "stream-idle-timeout-ms", default_value = "3600000", value_parser = millis)]
-    pub idle_timeout: Duration,
+    pub stream_idle_timeout: Duration,
     /// Milliseconds a stream keeps flowing once its route is no longer served (removed, or
     /// the name now goes elsewhere); then it is closed.
     #[arg(long = "stream-drain-timeout-ms", default_value = "30000", value_parser = millis)]
-    pub drain_timeout: Duration,
+    pub stream_drain_timeout: Duration,
     /// Milliseconds a UDP client's flow (its socket towards the endpoint) lives without a
     /// datagram either way.
     #[arg(long = "udp-idle-timeout-ms", default_value = "60000", value_parser = millis)]
@@ -35,8 +35,8 @@ impl Default for StreamSettings {
     fn default() -> Self {
         Self {
             client_hello_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(3600),
-            drain_timeout: Duration::from_secs(30),
+            stream_idle_timeout: Duration::from_secs(3600),
+            stream_drain_timeout: Duration::from_secs(30),
             udp_idle_timeout: Duration::from_secs(60),
             udp_max_flows_per_listener: 4096,
         }

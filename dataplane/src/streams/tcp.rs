@@ -138,8 +138,8 @@ async fn serve(tcp: TcpStream, context: &StreamContext) {
             route: routed.target.route.clone(),
         };
         Limits {
-            idle: context.settings.idle_timeout,
-            drain: context.settings.drain_timeout,
+            idle: context.settings.stream_idle_timeout,
+            drain: context.settings.stream_drain_timeout,
             routed: move || still.check(),
         }
     };
