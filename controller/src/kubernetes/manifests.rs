@@ -16,6 +16,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta, OwnerReference};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::{Resource, ResourceExt};
+use portico_translate::ServedPort;
 use portico_translate::addresses::static_addresses;
 
 use super::naming::{
@@ -61,13 +62,18 @@ pub struct DataPlaneObjects {
     pub service: Service,
 }
 
+/// The transport protocol of a served port, as Kubernetes spells it.
+fn transport(port: ServedPort) -> &'static str {
+    if port.udp { "UDP" } else { "TCP" }
+}
+
 /// The ServiceAccount, Deployment and Service of `gateway`. The Service also exposes the ports
 /// of the Gateway's ListenerSets (`listener_set_ports`); the pods' declared ports stay the
 /// Gateway's own, so a ListenerSet coming or going restarts no pod (unless it takes the admin
 /// endpoint's port, which then moves).
 pub fn manifests(
     gateway: &Gateway,
-    listener_set_ports: &BTreeSet<u16>,
+    listener_set_ports: &BTreeSet<ServedPort>,
     parameters: &PorticoProxySpec,
     settings: &Settings,
 ) -> DataPlaneObjects {
@@ -104,15 +110,22 @@ pub fn manifests(
         owner_references: owner.clone().map(|o| vec![o]),
         ..ObjectMeta::default()
     };
-    let ports: BTreeSet<i32> = gateway.spec.listeners.iter().map(|l| l.port).collect();
-    let service_ports: BTreeSet<i32> = ports
+    let ports: BTreeSet<ServedPort> = gateway
+        .spec
+        .listeners
         .iter()
-        .copied()
-        .chain(listener_set_ports.iter().map(|p| i32::from(*p)))
+        .filter_map(|l| {
+            Some(ServedPort {
+                port: u16::try_from(l.port).ok()?,
+                udp: l.protocol == "UDP",
+            })
+        })
         .collect();
+    let service_ports: BTreeSet<ServedPort> =
+        ports.iter().chain(listener_set_ports).copied().collect();
     let admin_port = ADMIN_PORTS
         .into_iter()
-        .find(|p| !service_ports.contains(p))
+        .find(|p| !service_ports.iter().any(|s| i32::from(s.port) == *p))
         .unwrap_or(ADMIN_PORTS[0]);
 
     let account = ServiceAccount {
@@ -185,7 +198,8 @@ pub fn manifests(
             ports
                 .iter()
                 .map(|p| ContainerPort {
-                    container_port: *p,
+                    container_port: i32::from(p.port),
+                    protocol: Some(transport(*p).to_string()),
                     ..ContainerPort::default()
                 })
                 .chain([ContainerPort {
@@ -279,10 +293,14 @@ pub fn manifests(
                 service_ports
                     .iter()
                     .map(|p| ServicePort {
-                        name: Some(format!("port-{p}")),
-                        port: *p,
-                        target_port: Some(IntOrString::Int(*p)),
-                        protocol: Some("TCP".to_string()),
+                        name: Some(if p.udp {
+                            format!("udp-{}", p.port)
+                        } else {
+                            format!("port-{}", p.port)
+                        }),
+                        port: i32::from(p.port),
+                        target_port: Some(IntOrString::Int(i32::from(p.port))),
+                        protocol: Some(transport(*p).to_string()),
                         ..ServicePort::default()
                     })
                     .collect(),
@@ -407,27 +425,45 @@ mod tests {
         let mut gateway = Gateway::default();
         gateway.metadata.name = Some("gw".into());
         gateway.metadata.namespace = Some("default".into());
-        gateway.spec.listeners = vec![gateway_api::gateways::GatewayListeners {
-            name: "http".into(),
-            port: 80,
-            protocol: "HTTP".into(),
+        let listener = |name: &str, port, protocol: &str| gateway_api::gateways::GatewayListeners {
+            name: name.into(),
+            port,
+            protocol: protocol.into(),
             ..Default::default()
-        }];
+        };
+        gateway.spec.listeners = vec![listener("http", 80, "HTTP"), listener("dns", 53, "UDP")];
+        let tcp = |port| ServedPort { port, udp: false };
         let objects = manifests(
             &gateway,
-            &BTreeSet::from([80, 8443]),
+            &BTreeSet::from([tcp(80), tcp(8443), tcp(53)]),
             &PorticoProxySpec::default(),
             &settings(),
         );
-        let service_ports: Vec<i32> = objects
+        let service_ports: Vec<(i32, String, String)> = objects
             .service
             .spec
             .and_then(|s| s.ports)
             .into_iter()
             .flatten()
-            .map(|p| p.port)
+            .map(|p| {
+                (
+                    p.port,
+                    p.protocol.unwrap_or_default(),
+                    p.name.unwrap_or_default(),
+                )
+            })
             .collect();
-        assert_eq!(service_ports, [80, 8443]);
+        let port = |number, protocol: &str, name: &str| (number, protocol.into(), name.into());
+        assert_eq!(
+            service_ports,
+            [
+                port(53, "TCP", "port-53"),
+                port(53, "UDP", "udp-53"),
+                port(80, "TCP", "port-80"),
+                port(8443, "TCP", "port-8443"),
+            ],
+            "a UDP listener's port is a UDP port of the Service, apart from TCP 53"
+        );
         let pod_ports: Vec<i32> = objects
             .deployment
             .spec
@@ -440,7 +476,7 @@ mod tests {
             .collect();
         assert_eq!(
             pod_ports,
-            [80],
+            [53, 80],
             "a ListenerSet coming or going restarts no pod"
         );
     }

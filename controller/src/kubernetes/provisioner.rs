@@ -19,7 +19,7 @@ use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use kube::runtime::reflector::ObjectRef as StoreRef;
 use kube::{Api, Client, Resource, ResourceExt};
 use portico_snapshot::ObjectRef;
-use portico_translate::GatewayFacts;
+use portico_translate::{GatewayFacts, ServedPort};
 use serde::Serialize;
 
 use super::gateway_parameters::for_gateway;
@@ -148,7 +148,7 @@ impl Provisioner {
     async fn provision(
         &mut self,
         gateway: &Gateway,
-        listener_set_ports: &BTreeSet<u16>,
+        listener_set_ports: &BTreeSet<ServedPort>,
         stores: &Stores,
     ) -> Vec<NameTaken> {
         let mut taken = Vec::new();

@@ -70,8 +70,8 @@ pub use documents::{DocumentError, Parsed, parse_documents};
 pub use memo::RouteMemo;
 pub use options::{CONTROLLER_NAME, Options};
 pub use output::{
-    GatewayFacts, GatewaySnapshot, ListenerFacts, ListenerSetFacts, ObjectStatus, Output, Statuses,
-    merge,
+    GatewayFacts, GatewaySnapshot, ListenerFacts, ListenerSetFacts, ObjectStatus, Output,
+    ServedPort, Statuses, merge,
 };
 pub use references::{References, references};
 pub use resources::Resources;

@@ -148,6 +148,7 @@ impl ListenerState<'_> {
             name: self.spec.name.clone(),
             key: self.key.clone(),
             port: self.port,
+            udp: self.protocol.as_ref().is_ok_and(|p| p.is_udp()),
             programmable: self.programmable(),
         }
     }

@@ -43,15 +43,28 @@ pub struct GatewayFacts {
 
 impl GatewayFacts {
     /// Ports the Gateway's accepted ListenerSets serve (some may be the Gateway's own too).
-    pub fn listener_set_ports(&self) -> std::collections::BTreeSet<u16> {
+    pub fn listener_set_ports(&self) -> std::collections::BTreeSet<ServedPort> {
         self.listener_sets
             .iter()
             .filter(|s| s.accepted)
             .flat_map(|s| &s.listeners)
             .filter(|l| l.programmable)
-            .map(|l| l.port)
+            .map(|l| ServedPort {
+                port: l.port,
+                udp: l.udp,
+            })
             .collect()
     }
+}
+
+/// A port a data plane serves, and whether it is a UDP one (a UDP and a TCP port may share a
+/// number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ServedPort {
+    /// The port number.
+    pub port: u16,
+    /// UDP rather than TCP.
+    pub udp: bool,
 }
 
 /// What translation decided about one ListenerSet naming a Gateway of ours.
@@ -76,6 +89,8 @@ pub struct ListenerFacts {
     pub key: ListenerKey,
     /// Its port (0 when out of range).
     pub port: u16,
+    /// Whether the port is a UDP one.
+    pub udp: bool,
     /// Whether it is in the snapshot (its `Programmed` waits for a data plane).
     pub programmable: bool,
 }
