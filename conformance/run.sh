@@ -4,7 +4,7 @@
 # upstream conformance suite and then Portico's rolling-restart test (rollout_test.go), keep
 # the logs if either fails, tear everything down.
 #
-#   PROFILES    conformance profiles to run (default GATEWAY-HTTP,GATEWAY-GRPC)
+#   PROFILES    conformance profiles to run (default GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP)
 #   SUITE_ARGS  more flags for the suite, e.g. "-run-test HTTPRouteSimpleSameNamespace"
 #   KEEP=1      leave the cluster running afterwards (stop with localcluster/stop.sh STATE)
 #
@@ -14,7 +14,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
 export PATH="$HOME/.cargo/bin:/usr/local/go/bin:$PATH"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/portico/target}"
-profiles="${PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC}"
+profiles="${PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS,GATEWAY-TCP,GATEWAY-UDP}"
 reports="$here/reports"
 mkdir -p "$reports"
 timings="$reports/timings.txt"
@@ -42,7 +42,7 @@ finish() {
     rm -rf "$logs" && mkdir -p "$logs"
     cp "$state"/*.log "$logs/" 2>/dev/null || true
     cp -r "$state/node/logs" "$logs/pods" 2>/dev/null || true
-    "$bin/kubectl" --kubeconfig "$state/kubeconfig" get gatewayclasses,gateways,httproutes,grpcroutes,pods,services -A -o yaml \
+    "$bin/kubectl" --kubeconfig "$state/kubeconfig" get gatewayclasses,gateways,httproutes,grpcroutes,tlsroutes,tcproutes,udproutes,pods,services -A -o yaml \
       > "$logs/objects.yaml" 2>/dev/null || true
     echo "conformance failed; logs in $logs" >&2
   fi
