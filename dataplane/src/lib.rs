@@ -12,6 +12,7 @@
 //! Run: `portico-dataplane --controller http://127.0.0.1:18000`, or `portico dataplane ...`
 //! (the same code in the `portico` binary; `portico standalone` starts it for you).
 
+mod accept;
 mod admin;
 mod backend_tls;
 pub mod backoff;

@@ -25,7 +25,7 @@ use portico_snapshot::Protocol;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::{Semaphore, mpsc, oneshot, watch};
 
-use crate::backoff::Backoff;
+use crate::accept;
 use crate::connection::{self, ConnectionContext};
 use crate::downstream::DownstreamSettings;
 use crate::drain::Drain;
@@ -128,12 +128,14 @@ impl ListenerManager {
             settings: self.streams,
             drain: self.drain.clone(),
         };
-        let connections = self.downstream.max_connections_per_listener;
-        let connections = Arc::new(Semaphore::new(
-            usize::try_from(connections).unwrap_or(Semaphore::MAX_PERMITS),
-        ));
+        let connections = accept::connection_permits(self.downstream.max_connections_per_listener);
         let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(tcp::accept_loop(listener, context, connections, stopped));
+        let spec = spec.clone();
+        let task = tokio::spawn(async move {
+            let drain = context.drain.clone();
+            let serve = |tcp| tcp::serve(tcp, context.clone());
+            accept::accept_connections(listener, &spec, connections, stopped, &drain, serve).await;
+        });
         Ok(Running { stop, task })
     }
 
@@ -179,15 +181,12 @@ impl ListenerManager {
         app.h2_options = Some(self.downstream.h2_options());
         let app = Arc::new(app);
         let (stop, stopped) = watch::channel(false);
-        let connections = self.downstream.max_connections_per_listener;
         let accept = AcceptLoop {
             spec: spec.clone(),
             ip,
             listener,
             current: self.current.clone(),
-            connections: Arc::new(Semaphore::new(
-                usize::try_from(connections).unwrap_or(Semaphore::MAX_PERMITS),
-            )),
+            connections: accept::connection_permits(self.downstream.max_connections_per_listener),
             context: ConnectionContext {
                 app,
                 proxy,
@@ -299,48 +298,30 @@ struct AcceptLoop {
 }
 
 impl AcceptLoop {
-    async fn run(self, mut stopped: watch::Receiver<bool>) {
-        let mut draining = self.context.drain.stopped();
-        let mut pauses = Backoff::for_accept_errors();
-        loop {
-            // At the connection cap, wait for a connection to end before accepting: further
-            // clients queue in the kernel's backlog.
-            let permit = tokio::select! {
-                permit = self.connections.clone().acquire_owned() => permit,
-                _ = stopped.changed() => break,
-                _ = draining.wait_for(|&stop| stop) => break,
-            };
-            let Ok(permit) = permit else { break };
-            let accepted = tokio::select! {
-                accepted = self.listener.accept() => accepted,
-                _ = stopped.changed() => break,
-                _ = draining.wait_for(|&stop| stop) => break,
-            };
-            match accepted {
-                Ok((tcp, _peer)) => {
-                    pauses.reset();
-                    let tls = (self.spec.protocol == Protocol::Https)
-                        .then(|| {
-                            let current = self.current.load();
-                            current.as_ref().and_then(|applied| {
-                                applied.tls.get(&(self.ip, self.spec.port)).cloned()
-                            })
-                        })
-                        .map(|config| config.map(Acceptor::from_server_config));
-                    let context = self.context.clone();
-                    tokio::spawn(async move {
-                        connection::serve(tcp, tls, context).await;
-                        drop(permit);
-                    });
-                }
-                Err(error) => {
-                    let pause = pauses.next_delay();
-                    tracing::warn!(address = %self.spec.address, port = self.spec.port, %error, pause_ms = pause.as_millis(), "accept failed; pausing");
-                    tokio::time::sleep(pause).await;
-                }
-            }
-        }
-        app_cleanup(&self.context.app).await;
+    async fn run(self, stopped: watch::Receiver<bool>) {
+        let Self {
+            spec,
+            ip,
+            listener,
+            current,
+            connections,
+            context,
+        } = self;
+        let drain = context.drain.clone();
+        let serve = |tcp| {
+            // The TLS configuration of the snapshot served when the connection arrived.
+            let tls = (spec.protocol == Protocol::Https)
+                .then(|| {
+                    let current = current.load();
+                    current
+                        .as_ref()
+                        .and_then(|applied| applied.tls.get(&(ip, spec.port)).cloned())
+                })
+                .map(|config| config.map(Acceptor::from_server_config));
+            connection::serve(tcp, tls, context.clone())
+        };
+        accept::accept_connections(listener, &spec, connections, stopped, &drain, serve).await;
+        app_cleanup(&context.app).await;
     }
 }
 

@@ -1,4 +1,5 @@
-//! TCP and TLS listening sockets: one accept loop each, every connection routed on its own.
+//! Connections of TCP and TLS listening sockets (accepted by [`crate::accept`]), each routed on
+//! its own.
 //!
 //! A TCP connection goes to the oldest route of the socket's listener. A TLS connection's
 //! ClientHello is read first (bounded in size and time) and its server name picks listener and
@@ -17,14 +18,12 @@ use portico_edge::client_hello::{self, MAX_RECORD, Scan};
 use portico_router::streams::{Pick, StreamTarget};
 use portico_snapshot::{Protocol, TlsMode};
 use tokio::io::AsyncReadExt;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::net::TcpStream;
 use tokio::time::Instant;
 
 use super::dial;
 use super::relay::{self, Ended, Limits};
 use super::settings::StreamSettings;
-use crate::backoff::Backoff;
 use crate::drain::Drain;
 use crate::metrics::{Metrics, StreamCounters, StreamOutcome};
 use crate::replay::Replay;
@@ -52,48 +51,9 @@ pub struct StreamContext {
     pub drain: Drain,
 }
 
-/// Accept connections on `listener` until `stopped` (the socket is no longer needed) or the
-/// drain's grace period ends; at most `connections` at once.
-pub async fn accept_loop(
-    listener: TcpListener,
-    context: StreamContext,
-    connections: Arc<Semaphore>,
-    mut stopped: watch::Receiver<bool>,
-) {
-    let mut draining = context.drain.stopped();
-    let mut pauses = Backoff::for_accept_errors();
-    loop {
-        let permit = tokio::select! {
-            permit = connections.clone().acquire_owned() => permit,
-            _ = stopped.changed() => break,
-            _ = draining.wait_for(|&stop| stop) => break,
-        };
-        let Ok(permit) = permit else { break };
-        let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
-            _ = stopped.changed() => break,
-            _ = draining.wait_for(|&stop| stop) => break,
-        };
-        match accepted {
-            Ok((tcp, _)) => {
-                pauses.reset();
-                let context = context.clone();
-                tokio::spawn(async move {
-                    serve(tcp, &context).await;
-                    drop(permit);
-                });
-            }
-            Err(error) => {
-                let pause = pauses.next_delay();
-                tracing::warn!(address = %context.address, port = context.port, %error, pause_ms = pause.as_millis(), "accept failed; pausing");
-                tokio::time::sleep(pause).await;
-            }
-        }
-    }
-}
-
 /// Route and forward one connection.
-async fn serve(tcp: TcpStream, context: &StreamContext) {
+pub async fn serve(tcp: TcpStream, context: StreamContext) {
+    let context = &context;
     let _open = context.drain.connection();
     let _ = tcp.set_nodelay(true);
     let client = tcp.peer_addr().ok();
