@@ -3,7 +3,7 @@
 //! half-close; TLS passthrough by server name to two TLS backends (the client verifies each
 //! backend's own certificate, so the stream was never decrypted on the way); TLS terminated
 //! with the listener's certificate and forwarded in clear; UDP replies returned to each
-//! client; a stream that survives an unrelated snapshot swap and is closed once its route is
+//! client, oversized datagrams dropped; a stream that survives an unrelated snapshot swap and is closed once its route is
 //! removed and the drain timeout has passed.
 
 mod support;
@@ -261,8 +261,8 @@ async fn tls_terminate_serves_the_listener_certificate_and_forwards_in_clear() {
 }
 
 #[tokio::test]
-async fn a_udp_route_returns_each_clients_replies_to_that_client() {
-    let (gateway, _dataplane) = gateway(&[]).await;
+async fn a_udp_route_returns_each_clients_replies_to_that_client_and_drops_oversized_datagrams() {
+    let (gateway, _dataplane) = gateway(&["--udp-max-datagram-bytes", "1024"]).await;
     let port = gateway.listeners.tcp_and_udp;
     let first = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
     let second = UdpSocket::bind("127.0.0.1:0").await.expect("bind");
@@ -272,7 +272,12 @@ async fn a_udp_route_returns_each_clients_replies_to_that_client() {
         assert_eq!(one.as_deref(), Some(format!("udp: one {round}").as_str()));
         assert_eq!(two.as_deref(), Some(format!("udp: two {round}").as_str()));
     }
-    let _ = gateway.backends.udp;
+    // Past the limit a datagram is dropped, not cut short; the flow carries on.
+    let oversized = "x".repeat(1025);
+    assert_eq!(udp_ask_on(&first, port, &oversized).await, None);
+    let fits = "y".repeat(1000);
+    let reply = udp_ask_on(&first, port, &fits).await;
+    assert_eq!(reply, Some(format!("udp: {fits}")));
     let metrics = reqwest::get(format!(
         "http://127.0.0.1:{}/metrics",
         gateway.deployment.ports.dataplane_admin
@@ -284,7 +289,7 @@ async fn a_udp_route_returns_each_clients_replies_to_that_client() {
     .expect("body");
     assert!(
         metrics.contains(
-            "portico_dataplane_stream_bytes_total{direction=\"from_clients\",listener=\"default/gw/udp\"}"
+            "portico_dataplane_stream_bytes_total{direction=\"from_clients\",listener=\"default/gw/udp\",route=\"default/dns\"}"
         ),
         "{metrics}"
     );

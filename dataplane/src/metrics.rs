@@ -100,7 +100,7 @@ pub enum StreamOutcome {
     Unreachable,
 }
 
-/// One layer-4 listener's counters.
+/// One layer-4 route's counters on one listener.
 pub struct StreamCounters {
     forwarded: IntCounter,
     refused: IntCounter,
@@ -137,18 +137,18 @@ impl Metrics {
         let streams = IntCounterVec::new(
             Opts::new(
                 "portico_dataplane_streams_total",
-                "TCP connections, TLS streams and UDP flows taken by layer-4 listeners, by \
-                 listener and outcome (forwarded, refused, unreachable)",
+                "TCP connections, TLS streams and UDP flows taken by layer-4 routes, by \
+                 listener, route and outcome (forwarded, refused, unreachable)",
             ),
-            &["listener", "outcome"],
+            &["listener", "route", "outcome"],
         )?;
         let stream_bytes = IntCounterVec::new(
             Opts::new(
                 "portico_dataplane_stream_bytes_total",
-                "Bytes forwarded by layer-4 listeners, by listener and direction \
+                "Bytes forwarded by layer-4 routes, by listener, route and direction \
                  (from_clients, to_clients)",
             ),
-            &["listener", "direction"],
+            &["listener", "route", "direction"],
         )?;
         let snapshots = IntCounterVec::new(
             Opts::new(
@@ -225,10 +225,11 @@ impl Metrics {
         Arc::new(counters_for(&self.requests, listener))
     }
 
-    /// The layer-4 counters of `listener`, resolved once (when a snapshot is applied).
-    pub fn stream_counters(&self, listener: &str) -> Arc<StreamCounters> {
-        let outcome = |o: &str| self.streams.with_label_values(&[listener, o]);
-        let bytes = |d: &str| self.stream_bytes.with_label_values(&[listener, d]);
+    /// The counters of layer-4 `route` on `listener`, resolved once (when a snapshot is
+    /// applied).
+    pub fn stream_counters(&self, listener: &str, route: &str) -> Arc<StreamCounters> {
+        let outcome = |o: &str| self.streams.with_label_values(&[listener, route, o]);
+        let bytes = |d: &str| self.stream_bytes.with_label_values(&[listener, route, d]);
         Arc::new(StreamCounters {
             forwarded: outcome("forwarded"),
             refused: outcome("refused"),

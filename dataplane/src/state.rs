@@ -88,11 +88,16 @@ pub struct Applied {
     pub streams: StreamRouter,
     /// rustls configuration per TLS listener that terminates (by listener key).
     pub stream_tls: HashMap<String, Arc<ServerConfig>>,
-    /// Connection and byte counters per layer-4 listener key.
-    pub stream_counters: HashMap<String, Arc<StreamCounters>>,
+    /// Connection and byte counters per layer-4 listener key, then route key.
+    stream_counters: HashMap<String, HashMap<String, Arc<StreamCounters>>>,
 }
 
 impl Applied {
+    /// The counters of layer-4 `route` on `listener`.
+    pub fn stream_counters(&self, listener: &str, route: &str) -> Option<&Arc<StreamCounters>> {
+        self.stream_counters.get(listener)?.get(route)
+    }
+
     /// Validate and compile `snapshot`. Balancers of clusters whose content version and
     /// endpoints are the ones `previous` served are kept, with their round-robin position. The error is the NACK
     /// reason.
@@ -166,12 +171,11 @@ impl Applied {
                 }
                 _ => {}
             }
-            if !listener.protocol.protocol().serves_http() {
-                stream_counters.insert(
-                    listener.key.to_string(),
-                    metrics.stream_counters(listener.key.as_str()),
-                );
-            }
+            let routes = listener.stream_routes.iter().map(|route| {
+                let counters = metrics.stream_counters(listener.key.as_str(), &route.key);
+                (route.key.clone(), counters)
+            });
+            stream_counters.insert(listener.key.to_string(), routes.collect());
         }
         let tls = https
             .into_iter()

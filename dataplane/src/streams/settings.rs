@@ -1,6 +1,6 @@
 //! Limits of layer-4 proxying: how long a TLS client has to send its ClientHello, how long a
-//! stream or UDP flow may stay silent, how long a stream outlives its route, and how many UDP
-//! flows a listener keeps. Defaults follow Envoy's TCP and UDP proxies (one hour and one
+//! stream or UDP flow may stay silent, how long a stream outlives its route, how many UDP
+//! flows a listener keeps and how large a datagram may be. Defaults follow Envoy's TCP and UDP proxies (one hour and one
 //! minute idle).
 
 use std::time::Duration;
@@ -29,6 +29,10 @@ pub struct StreamSettings {
     /// until a flow ends.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub udp_max_flows_per_listener: u32,
+    /// Largest UDP datagram forwarded either way, in bytes; larger ones are dropped. Each flow
+    /// holds a buffer of this size, so it bounds a listener's memory with the flow cap.
+    #[arg(long, default_value_t = 9216, value_parser = clap::value_parser!(u32).range(512..=65_507))]
+    pub udp_max_datagram_bytes: u32,
 }
 
 impl Default for StreamSettings {
@@ -39,6 +43,7 @@ impl Default for StreamSettings {
             stream_drain_timeout: Duration::from_secs(30),
             udp_idle_timeout: Duration::from_secs(60),
             udp_max_flows_per_listener: 4096,
+            udp_max_datagram_bytes: 9216,
         }
     }
 }

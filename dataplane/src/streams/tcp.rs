@@ -214,7 +214,7 @@ impl Routed {
             .socket(context.address, context.port, false)?;
         let matched = socket.route(server_name)?;
         let key = matched.listener.key.clone();
-        let counters = applied.stream_counters.get(&*key)?.clone();
+        let counters = applied.stream_counters(&key, &matched.target.route)?.clone();
         let balancer = match matched.target.pick(rand::random()) {
             Pick::Cluster(cluster) => applied.clusters.get(cluster.as_str()).cloned(),
             Pick::Refuse => None,

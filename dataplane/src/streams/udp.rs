@@ -3,7 +3,8 @@
 //! whose replies are sent back to that client from the listener's socket. A flow ends after
 //! the idle timeout without a datagram either way, or at once when the route that opened it
 //! is no longer the one the listener serves; a listener keeps at most
-//! `--udp-max-flows-per-listener` flows (datagrams from further clients are dropped).
+//! `--udp-max-flows-per-listener` flows (datagrams from further clients are dropped), each
+//! with one buffer of `--udp-max-datagram-bytes` (larger datagrams are dropped).
 //!
 //! One task owns the flow table, so no lock is taken per datagram.
 
@@ -23,8 +24,16 @@ use crate::drain::Drain;
 use crate::metrics::{Metrics, StreamCounters, StreamOutcome};
 use crate::state::Current;
 
-/// The largest UDP payload.
-const MAX_DATAGRAM: usize = 65_535;
+/// A buffer for datagrams of at most `max` bytes, one byte longer: a read that fills it was a
+/// larger datagram, cut short by the kernel, and is dropped.
+fn datagram_buffer(max: u32) -> Vec<u8> {
+    vec![0u8; max as usize + 1]
+}
+
+/// Whether a read of `length` bytes into a [`datagram_buffer`] was cut short.
+fn truncated(length: usize, buffer: &[u8]) -> bool {
+    length >= buffer.len()
+}
 
 /// What a UDP socket's loop needs.
 pub struct UdpContext {
@@ -71,7 +80,7 @@ pub async fn serve(socket: UdpSocket, context: UdpContext, mut stopped: watch::R
     let mut flows: HashMap<SocketAddr, Flow> = HashMap::new();
     let (ended_tx, mut ended) = mpsc::unbounded_channel::<(SocketAddr, u64)>();
     let mut next_id = 0u64;
-    let mut buffer = vec![0u8; MAX_DATAGRAM];
+    let mut buffer = datagram_buffer(context.settings.udp_max_datagram_bytes);
     loop {
         let received = tokio::select! {
             received = socket.recv_from(&mut buffer) => received,
@@ -93,6 +102,11 @@ pub async fn serve(socket: UdpSocket, context: UdpContext, mut stopped: watch::R
                 continue;
             }
         };
+        if truncated(length, &buffer) {
+            tracing::debug!(port = context.port, %client, "UDP datagram too large; dropped");
+            context.metrics.record_refusal("udp_datagram_too_large");
+            continue;
+        }
         let datagram = &buffer[..length];
         let now = elapsed_ms(started);
         let route = current_route(&context);
@@ -162,7 +176,9 @@ async fn open_flow(
         context.metrics.record_refusal("no_stream_route");
         return None;
     };
-    let counters = applied.stream_counters.get(&*matched.listener.key)?.clone();
+    let counters = applied
+        .stream_counters(&matched.listener.key, &matched.target.route)?
+        .clone();
     let balancer = match matched.target.pick(rand::random()) {
         Pick::Cluster(cluster) => applied.clusters.get(cluster.as_str()),
         Pick::Refuse => None,
@@ -189,6 +205,7 @@ async fn open_flow(
         socket.clone(),
         (client, id),
         counters.clone(),
+        datagram_buffer(context.settings.udp_max_datagram_bytes),
         Idle {
             last: last.clone(),
             started,
@@ -221,10 +238,10 @@ async fn relay_replies(
     socket: Arc<UdpSocket>,
     (client, id): (SocketAddr, u64),
     counters: Arc<StreamCounters>,
+    mut buffer: Vec<u8>,
     idle: Idle,
     ended: mpsc::UnboundedSender<(SocketAddr, u64)>,
 ) {
-    let mut buffer = vec![0u8; MAX_DATAGRAM];
     loop {
         let rested = elapsed_ms(idle.started).saturating_sub(idle.last.load(Ordering::Relaxed));
         let left = idle.timeout_ms.saturating_sub(rested);
@@ -233,6 +250,9 @@ async fn relay_replies(
         }
         let wait = std::time::Duration::from_millis(left);
         match tokio::time::timeout(wait, upstream.recv(&mut buffer)).await {
+            Ok(Ok(length)) if truncated(length, &buffer) => {
+                tracing::debug!(%client, "UDP reply too large; dropped");
+            }
             Ok(Ok(length)) => {
                 idle.last.store(elapsed_ms(idle.started), Ordering::Relaxed);
                 if socket.send_to(&buffer[..length], client).await.is_ok() {
