@@ -218,8 +218,8 @@ async fn tls_passthrough_routes_by_server_name_and_never_decrypts() {
         tls.write_all(b"over tls\n").await.expect("write");
         assert_eq!(line(&mut tls).await, "over tls");
     }
-    // A name the wildcard listener takes but no route names, a name no listener takes, and
-    // no name at all: the connection ends, no TLS is spoken back.
+    // A name the wildcard listener takes but no route names, and a name no listener takes: the
+    // connection ends, no TLS is spoken back (nor to plain HTTP below).
     for refused in ["c.pass.example", "other.example"] {
         let refused_connection = tls_connect(gateway.listeners.tls, refused, &ca).await;
         assert!(refused_connection.is_err(), "{refused} was served");
@@ -272,27 +272,37 @@ async fn a_udp_route_returns_each_clients_replies_to_that_client_and_drops_overs
         assert_eq!(one.as_deref(), Some(format!("udp: one {round}").as_str()));
         assert_eq!(two.as_deref(), Some(format!("udp: two {round}").as_str()));
     }
-    // Past the limit a datagram is dropped, not cut short; the flow carries on.
+    // Past the limit a datagram is dropped (and counted), not cut short; the flow carries on.
     let oversized = "x".repeat(1025);
     assert_eq!(udp_ask_on(&first, port, &oversized).await, None);
     let fits = "y".repeat(1000);
     let reply = udp_ask_on(&first, port, &fits).await;
     assert_eq!(reply, Some(format!("udp: {fits}")));
-    let metrics = reqwest::get(format!(
-        "http://127.0.0.1:{}/metrics",
-        gateway.deployment.ports.dataplane_admin
-    ))
-    .await
-    .expect("metrics")
-    .text()
-    .await
-    .expect("body");
-    assert!(
-        metrics.contains(
-            "portico_dataplane_stream_bytes_total{direction=\"from_clients\",listener=\"default/gw/udp\",route=\"default/dns\"}"
-        ),
-        "{metrics}"
-    );
+    let admin = gateway.deployment.ports.dataplane_admin;
+    let metrics = reqwest::get(format!("http://127.0.0.1:{admin}/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    let value = |series: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
+    };
+    let refused = "portico_dataplane_refused_requests_total{reason=\"udp_datagram_too_large\"}";
+    assert_eq!(value(refused), 1);
+    let labels = "listener=\"default/gw/udp\",route=\"default/dns\"";
+    // The two clients' six datagrams and the one that fit (the readiness probe came before).
+    let sent = 2 * "one 0".len() * 3 + fits.len();
+    let from_clients = value(&format!(
+        "portico_dataplane_stream_bytes_total{{direction=\"from_clients\",{labels}}}"
+    ));
+    assert!(from_clients >= sent as u64, "{from_clients} < {sent}");
+    let forwarded = "portico_dataplane_streams_total{listener=\"default/gw/udp\",\
+                     outcome=\"forwarded\",route=\"default/dns\"}";
+    assert!(value(forwarded) >= 2, "a flow per client");
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use pingora_core::upstreams::peer::HttpPeer;
 use pingora_load_balancing::LoadBalancer;
 use pingora_load_balancing::selection::RoundRobin;
 use portico_router::Router;
-use portico_router::streams::StreamRouter;
+use portico_router::streams::{Pick, StreamRouter, StreamTarget};
 use portico_snapshot::{
     BackendProtocol, BackendTls, Endpoint, ListenerProtocol, Protocol, Snapshot,
 };
@@ -93,6 +93,15 @@ pub struct Applied {
 }
 
 impl Applied {
+    /// The balancer of the backend `target` picks for one stream (by weight); `None` when it
+    /// picks an invalid backend, or every weight is 0: the stream is refused.
+    pub fn stream_backend(&self, target: &StreamTarget) -> Option<Arc<Balancer>> {
+        match target.pick(rand::random()) {
+            Pick::Cluster(cluster) => self.clusters.get(cluster.as_str()).cloned(),
+            Pick::Refuse => None,
+        }
+    }
+
     /// The counters of layer-4 `route` on `listener`.
     pub fn stream_counters(&self, listener: &str, route: &str) -> Option<&Arc<StreamCounters>> {
         self.stream_counters.get(listener)?.get(route)

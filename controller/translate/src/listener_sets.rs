@@ -189,7 +189,7 @@ impl Claims {
             return;
         }
         self.ports
-            .entry((listener.port, udp(listener)))
+            .entry((listener.port, listener.is_udp()))
             .or_insert_with(|| Claim {
                 protocol: listener.spec.protocol.clone(),
                 hostnames: HashSet::new(),
@@ -203,7 +203,7 @@ impl Claims {
     fn check(&mut self, listener: &mut ListenerState<'_>) {
         let port = listener.port;
         let hostname = listener.matched_hostname().map(str::to_string);
-        let conflict = match self.ports.get(&(port, udp(listener))) {
+        let conflict = match self.ports.get(&(port, listener.is_udp())) {
             Some(claim) if claim.protocol != listener.spec.protocol => Some(Problem::new(
                 reasons::PROTOCOL_CONFLICT,
                 format!(
@@ -222,9 +222,4 @@ impl Claims {
             None => self.claim(listener),
         }
     }
-}
-
-/// Whether `listener` is a UDP one.
-fn udp(listener: &ListenerState<'_>) -> bool {
-    listener.protocol.as_ref().is_ok_and(|p| p.is_udp())
 }

@@ -133,6 +133,12 @@ impl ListenerState<'_> {
         }
     }
 
+    /// Whether the listener is a valid UDP one (its port is apart from the TCP port of the
+    /// same number).
+    pub fn is_udp(&self) -> bool {
+        self.protocol.as_ref().is_ok_and(|p| p.is_udp())
+    }
+
     /// The hostname traffic is matched against: none on TCP and UDP listeners, whose
     /// traffic carries no name (the field is ignored there, as the API says).
     pub fn matched_hostname(&self) -> Option<&str> {
@@ -148,7 +154,7 @@ impl ListenerState<'_> {
             name: self.spec.name.clone(),
             key: self.key.clone(),
             port: self.port,
-            udp: self.protocol.as_ref().is_ok_and(|p| p.is_udp()),
+            udp: self.is_udp(),
             programmable: self.programmable(),
         }
     }
@@ -365,13 +371,20 @@ pub(crate) fn mark_conflicts(listeners: &mut [ListenerState<'_>]) {
         }
         for same in by_host.values().filter(|v| v.len() > 1) {
             for &i in same {
-                listeners[i].conflict = Some(Problem::new(
-                    reasons::HOSTNAME_CONFLICT,
-                    format!(
-                        "another listener on port {} has the same hostname",
-                        listeners[i].port
+                let port = listeners[i].port;
+                let transport = match listeners[i].protocol {
+                    Ok(Protocol::Tcp) => Some("TCP"),
+                    Ok(Protocol::Udp) => Some("UDP"),
+                    _ => None,
+                };
+                let message = match transport {
+                    Some(transport) => format!(
+                        "another {transport} listener uses port {port}; {transport} traffic \
+                         carries no hostname to tell them apart"
                     ),
-                ));
+                    None => format!("another listener on port {port} has the same hostname"),
+                };
+                listeners[i].conflict = Some(Problem::new(reasons::HOSTNAME_CONFLICT, message));
             }
         }
     }

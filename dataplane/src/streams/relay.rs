@@ -2,7 +2,6 @@
 //! a half-close (the other direction keeps flowing), bytes are counted as they go, and the
 //! stream is closed when it stays silent too long or outlives its route by the drain timeout.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -65,10 +64,10 @@ where
     U: AsyncRead + AsyncWrite,
     F: FnMut() -> bool,
 {
-    let activity = Arc::new(Activity {
+    let activity = Activity {
         start: Instant::now(),
         last: AtomicU64::new(0),
-    });
+    };
     let (client_read, client_write) = tokio::io::split(client);
     let (upstream_read, upstream_write) = tokio::io::split(upstream);
     let both = async {
@@ -116,6 +115,8 @@ where
             return to.shutdown().await;
         }
         to.write_all(&buffer[..read]).await?;
+        // A TLS stream may hold written bytes until flushed.
+        to.flush().await?;
         counter.inc_by(read as u64);
         activity.touch();
     }

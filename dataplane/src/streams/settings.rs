@@ -25,8 +25,8 @@ pub struct StreamSettings {
     /// datagram either way.
     #[arg(long = "udp-idle-timeout-ms", default_value = "60000", value_parser = millis)]
     pub udp_idle_timeout: Duration,
-    /// UDP clients one listener forwards for at once; datagrams of further clients are dropped
-    /// until a flow ends.
+    /// UDP clients one listener forwards for at once; a further client's flow replaces the
+    /// flow idle longest.
     #[arg(long, default_value_t = 4096, value_parser = clap::value_parser!(u32).range(1..))]
     pub udp_max_flows_per_listener: u32,
     /// Largest UDP datagram forwarded either way, in bytes; larger ones are dropped. Each flow

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use bytes::BytesMut;
 use pingora_core::protocols::l4::stream::Stream as L4Stream;
 use portico_edge::client_hello::{self, MAX_RECORD, Scan};
-use portico_router::streams::{Pick, StreamTarget};
+use portico_router::streams::StreamTarget;
 use portico_snapshot::{Protocol, TlsMode};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
@@ -27,8 +27,11 @@ use super::settings::StreamSettings;
 use crate::drain::Drain;
 use crate::metrics::{Metrics, StreamCounters, StreamOutcome};
 use crate::replay::Replay;
-use crate::state::{Applied, Current};
+use crate::state::Current;
 use crate::upstream::UpstreamSettings;
+
+/// Bytes read at a time while a ClientHello is incomplete.
+const READ_CHUNK: usize = 4096;
 
 /// What every connection of a TCP or TLS socket needs.
 #[derive(Clone)]
@@ -58,8 +61,10 @@ pub async fn serve(tcp: TcpStream, context: StreamContext) {
     let _ = tcp.set_nodelay(true);
     let client = tcp.peer_addr().ok();
     let mut tcp = tcp;
+    // The ClientHello, and on a terminating listener the whole handshake, within this.
+    let deadline = Instant::now() + context.settings.client_hello_timeout;
     let (hello, server_name) = if context.protocol == Protocol::Tls {
-        match read_client_hello(&mut tcp, context).await {
+        match read_client_hello(&mut tcp, deadline).await {
             Some(read) => read,
             None => {
                 tracing::debug!(
@@ -91,11 +96,12 @@ pub async fn serve(tcp: TcpStream, context: StreamContext) {
         return;
     };
     let limits = |routed: &Routed| {
-        let still = StillRouted {
+        let mut still = StillRouted {
             context: context.clone(),
             server_name: server_name.clone(),
             listener: routed.listener.clone(),
             route: routed.target.route.clone(),
+            checked: None,
         };
         Limits {
             idle: context.settings.stream_idle_timeout,
@@ -109,8 +115,7 @@ pub async fn serve(tcp: TcpStream, context: StreamContext) {
         let replayed = Replay::new(hello.freeze(), Box::new(L4Stream::from(tcp)));
         let acceptor = tokio_rustls::TlsAcceptor::from(config);
         let handshake = acceptor.accept(replayed);
-        let tls = match tokio::time::timeout(context.settings.client_hello_timeout, handshake).await
-        {
+        let tls = match tokio::time::timeout_at(deadline, handshake).await {
             Ok(Ok(tls)) => tls,
             Ok(Err(error)) => {
                 tracing::debug!(?client, %error, "TLS handshake failed");
@@ -166,14 +171,13 @@ pub async fn serve(tcp: TcpStream, context: StreamContext) {
     }
 }
 
-/// Read the ClientHello: the bytes read, and the server name it asks for (lowercase). `None`
-/// when the client sends something else, too slowly, or closes.
+/// Read the ClientHello by `deadline`: the bytes read, and the server name it asks for
+/// (lowercase). `None` when the client sends something else, too slowly, or closes.
 async fn read_client_hello(
     tcp: &mut TcpStream,
-    context: &StreamContext,
+    deadline: Instant,
 ) -> Option<(BytesMut, Option<String>)> {
-    let deadline = Instant::now() + context.settings.client_hello_timeout;
-    let mut buffer = BytesMut::with_capacity(1024);
+    let mut buffer = BytesMut::with_capacity(READ_CHUNK);
     loop {
         match client_hello::scan(&buffer) {
             Scan::Hello(name) => {
@@ -183,10 +187,11 @@ async fn read_client_hello(
             Scan::Invalid => return None,
             Scan::Incomplete => {}
         }
+        // `scan` decides by one whole record; this only bounds the buffer should it not.
         if buffer.len() >= 5 + MAX_RECORD {
             return None;
         }
-        buffer.reserve(4096);
+        buffer.reserve(READ_CHUNK);
         let read = tokio::time::timeout_at(deadline, tcp.read_buf(&mut buffer)).await;
         match read {
             Ok(Ok(n)) if n > 0 => {}
@@ -214,11 +219,10 @@ impl Routed {
             .socket(context.address, context.port, false)?;
         let matched = socket.route(server_name)?;
         let key = matched.listener.key.clone();
-        let counters = applied.stream_counters(&key, &matched.target.route)?.clone();
-        let balancer = match matched.target.pick(rand::random()) {
-            Pick::Cluster(cluster) => applied.clusters.get(cluster.as_str()).cloned(),
-            Pick::Refuse => None,
-        };
+        let counters = applied
+            .stream_counters(&key, &matched.target.route)?
+            .clone();
+        let balancer = applied.stream_backend(matched.target);
         let terminate = match matched.listener.tls_mode {
             Some(TlsMode::Terminate) => Some(applied.stream_tls.get(&*key)?.clone()),
             _ => None,
@@ -239,18 +243,29 @@ struct StillRouted {
     server_name: Option<String>,
     listener: Arc<str>,
     route: Arc<str>,
+    /// The snapshot version last looked at, and the answer then: routing is looked up again
+    /// only after a swap.
+    checked: Option<(u64, bool)>,
 }
 
 impl StillRouted {
-    fn check(&self) -> bool {
+    fn check(&mut self) -> bool {
         let current = self.context.current.load();
-        current.as_deref().is_some_and(|applied: &Applied| {
-            let socket = applied
-                .streams
-                .socket(self.context.address, self.context.port, false);
-            socket
-                .and_then(|s| s.route(self.server_name.as_deref()))
-                .is_some_and(|m| m.listener.key == self.listener && m.target.route == self.route)
-        })
+        let Some(applied) = current.as_deref() else {
+            return false;
+        };
+        let version = applied.snapshot.version;
+        if let Some((seen, routed)) = self.checked
+            && seen == version
+        {
+            return routed;
+        }
+        let routed = applied
+            .streams
+            .socket(self.context.address, self.context.port, false)
+            .and_then(|s| s.route(self.server_name.as_deref()))
+            .is_some_and(|m| m.listener.key == self.listener && m.target.route == self.route);
+        self.checked = Some((version, routed));
+        routed
     }
 }

@@ -1,10 +1,11 @@
 //! UDP listening sockets: datagrams forwarded per client. A client's first datagram opens a
 //! flow: a socket of the data plane's own, connected to one endpoint of the route's backend,
 //! whose replies are sent back to that client from the listener's socket. A flow ends after
-//! the idle timeout without a datagram either way, or at once when the route that opened it
-//! is no longer the one the listener serves; a listener keeps at most
-//! `--udp-max-flows-per-listener` flows (datagrams from further clients are dropped), each
-//! with one buffer of `--udp-max-datagram-bytes` (larger datagrams are dropped).
+//! the idle timeout without a datagram either way, or within a second once the route that
+//! opened it is no longer the one the listener serves. A listener keeps at most
+//! `--udp-max-flows-per-listener` flows (a new client then ends the flow idle longest, so
+//! clients sending from forged addresses cannot lock real ones out), each with one buffer of
+//! `--udp-max-datagram-bytes` (larger datagrams are dropped).
 //!
 //! One task owns the flow table, so no lock is taken per datagram.
 
@@ -12,8 +13,8 @@ use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
-use portico_router::streams::Pick;
 use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -72,6 +73,10 @@ impl Drop for Flow {
     }
 }
 
+/// How often flows are checked against the routes served: a flow whose route is no longer the
+/// listener's ends within this time.
+const SWEEP: Duration = Duration::from_secs(1);
+
 /// Forward datagrams arriving on `socket` until `stopped` or the drain's grace period ends.
 pub async fn serve(socket: UdpSocket, context: UdpContext, mut stopped: watch::Receiver<bool>) {
     let socket = Arc::new(socket);
@@ -80,6 +85,7 @@ pub async fn serve(socket: UdpSocket, context: UdpContext, mut stopped: watch::R
     let mut flows: HashMap<SocketAddr, Flow> = HashMap::new();
     let (ended_tx, mut ended) = mpsc::unbounded_channel::<(SocketAddr, u64)>();
     let mut next_id = 0u64;
+    let mut sweep = tokio::time::interval(SWEEP);
     let mut buffer = datagram_buffer(context.settings.udp_max_datagram_bytes);
     loop {
         let received = tokio::select! {
@@ -89,6 +95,13 @@ pub async fn serve(socket: UdpSocket, context: UdpContext, mut stopped: watch::R
                 if flows.get(&client).is_some_and(|f| f.id == id) {
                     flows.remove(&client);
                 }
+                continue;
+            }
+            _ = sweep.tick() => {
+                let route = current_route(&context);
+                flows.retain(|_, f| {
+                    route.as_ref().is_some_and(|(l, r)| *l == f.listener && *r == f.route)
+                });
                 continue;
             }
             _ = stopped.changed() => break,
@@ -107,22 +120,22 @@ pub async fn serve(socket: UdpSocket, context: UdpContext, mut stopped: watch::R
             context.metrics.record_refusal("udp_datagram_too_large");
             continue;
         }
-        let datagram = &buffer[..length];
-        let now = elapsed_ms(started);
-        let route = current_route(&context);
-        let stale = flows.get(&client).is_some_and(|f| {
-            route
-                .as_ref()
-                .is_none_or(|(l, r)| *l != f.listener || *r != f.route)
-        });
-        if stale {
+        // A flow whose reply task ended (idle) is replaced, even before the loop hears of it.
+        if flows.get(&client).is_some_and(|f| f.replies.is_finished()) {
             flows.remove(&client);
         }
         if !flows.contains_key(&client) {
             if flows.len() >= context.settings.udp_max_flows_per_listener as usize {
-                tracing::debug!(port = context.port, %client, "too many UDP flows; datagram dropped");
-                context.metrics.record_refusal("udp_flows");
-                continue;
+                // Make room by ending the flow idle longest: a client that is still talking
+                // keeps its flow, however many others have come and gone.
+                let idlest = flows
+                    .iter()
+                    .min_by_key(|(_, f)| f.last.load(Ordering::Relaxed))
+                    .map(|(client, _)| *client);
+                if let Some(idlest) = idlest {
+                    flows.remove(&idlest);
+                }
+                context.metrics.record_refusal("udp_flow_evicted");
             }
             next_id += 1;
             let opened = open_flow(&context, &socket, client, (next_id, started), &ended_tx);
@@ -134,8 +147,8 @@ pub async fn serve(socket: UdpSocket, context: UdpContext, mut stopped: watch::R
             }
         }
         if let Some(flow) = flows.get(&client) {
-            flow.last.store(now, Ordering::Relaxed);
-            match flow.upstream.send(datagram).await {
+            flow.last.store(elapsed_ms(started), Ordering::Relaxed);
+            match flow.upstream.send(&buffer[..length]).await {
                 Ok(_) => flow.counters.from_clients.inc_by(length as u64),
                 Err(error) => tracing::debug!(%client, %error, "datagram not forwarded"),
             }
@@ -179,11 +192,8 @@ async fn open_flow(
     let counters = applied
         .stream_counters(&matched.listener.key, &matched.target.route)?
         .clone();
-    let balancer = match matched.target.pick(rand::random()) {
-        Pick::Cluster(cluster) => applied.clusters.get(cluster.as_str()),
-        Pick::Refuse => None,
-    };
-    let Some(endpoint) = balancer.and_then(|b| dial::next_endpoint(b)) else {
+    let balancer = applied.stream_backend(matched.target);
+    let Some(endpoint) = balancer.and_then(|b| dial::next_endpoint(&b)) else {
         counters.record(StreamOutcome::Refused);
         return None;
     };
