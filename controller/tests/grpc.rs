@@ -25,18 +25,7 @@ use tokio_stream::StreamExt;
 /// it HTTP/2 anyway), `v2` declares `kubernetes.io/h2c`.
 fn configuration(http: u16, https: u16, v1: u16, v2: u16, web: u16) -> String {
     format!(
-        r#"apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {{name: portico}}
-spec: {{controllerName: portico.dev/gateway-controller}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {{name: gw, namespace: default}}
-spec:
-  gatewayClassName: portico
-  listeners:
-  - {{name: http, protocol: HTTP, port: {http}}}
+        r#"{GATEWAY_PREAMBLE}  - {{name: http, protocol: HTTP, port: {http}}}
   - name: https
     protocol: HTTPS
     port: {https}

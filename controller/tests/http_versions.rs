@@ -19,18 +19,7 @@ use support::*;
 /// both lead to the echo backend on `echo`.
 fn configuration(http: u16, https: u16, echo: u16) -> String {
     format!(
-        r#"apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {{name: portico}}
-spec: {{controllerName: portico.dev/gateway-controller}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {{name: gw, namespace: default}}
-spec:
-  gatewayClassName: portico
-  listeners:
-  - {{name: http, protocol: HTTP, port: {http}}}
+        r#"{GATEWAY_PREAMBLE}  - {{name: http, protocol: HTTP, port: {http}}}
   - name: https
     protocol: HTTPS
     port: {https}

@@ -14,18 +14,7 @@ async fn https_listeners_present_the_certificate_chosen_by_sni() {
     let (secret_a, cert_a) = tls_secret("cert-a", "a.example.com");
     let (secret_b, cert_b) = tls_secret("cert-b", "x.b.example.com");
     let gateway = format!(
-        r#"apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {{name: portico}}
-spec: {{controllerName: portico.dev/gateway-controller}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {{name: gw, namespace: default}}
-spec:
-  gatewayClassName: portico
-  listeners:
-  - name: a
+        r#"{GATEWAY_PREAMBLE}  - name: a
     protocol: HTTPS
     port: {port}
     hostname: a.example.com

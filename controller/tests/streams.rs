@@ -41,18 +41,7 @@ fn configuration(
     let Listeners { tcp_and_udp, tls } = listeners;
     let (cert, key) = term_cert;
     format!(
-        r#"apiVersion: gateway.networking.k8s.io/v1
-kind: GatewayClass
-metadata: {{name: portico}}
-spec: {{controllerName: portico.dev/gateway-controller}}
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: {{name: gw, namespace: default}}
-spec:
-  gatewayClassName: portico
-  listeners:
-  - {{name: tcp, protocol: TCP, port: {tcp_and_udp}}}
+        r#"{GATEWAY_PREAMBLE}  - {{name: tcp, protocol: TCP, port: {tcp_and_udp}}}
   - {{name: udp, protocol: UDP, port: {tcp_and_udp}}}
   - name: pass
     protocol: TLS

@@ -380,6 +380,21 @@ pub fn route_yaml(hostname: &str, backend: &str) -> String {
     )
 }
 
+/// YAML for GatewayClass `portico` (ours) and the start of Gateway `gw` in `default`, up to
+/// its `listeners:` key: a test's configuration goes on with the listeners.
+pub const GATEWAY_PREAMBLE: &str = "apiVersion: gateway.networking.k8s.io/v1
+kind: GatewayClass
+metadata: {name: portico}
+spec: {controllerName: portico.dev/gateway-controller}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: gw, namespace: default}
+spec:
+  gatewayClassName: portico
+  listeners:
+";
+
 /// YAML for a Service `name` (port 80) whose one endpoint is 127.0.0.1:`port`.
 pub fn backend_yaml(name: &str, port: u16) -> String {
     format!(
