@@ -5,6 +5,7 @@
 //! - `portico standalone PATH...`: a complete gateway from YAML files, no cluster needed.
 //! - `portico echo --port N`: a demo backend that describes each request it gets (`--grpc`: a
 //!   demo gRPC backend).
+//! - `portico migrate -f FILE`: Ingresses translated into a Gateway and HTTPRoutes.
 //! - `portico dataplane ...`: the data plane (same as the `portico-dataplane` binary); the
 //!   standalone command starts it as a child process.
 //!
@@ -23,6 +24,7 @@ mod http_server;
 mod infrastructure;
 mod kubernetes;
 mod metrics;
+mod migrate;
 mod publisher;
 mod server;
 mod standalone;
@@ -51,6 +53,8 @@ enum Command {
     Echo(echo::Args),
     /// Print the CustomResourceDefinitions Portico owns (apply them before `controller`).
     Crds,
+    /// Translate Ingresses into a Gateway and HTTPRoutes (YAML on stdout, report on stderr).
+    Migrate(migrate::Args),
     /// Run the data plane (what `portico-dataplane` runs).
     Dataplane(portico_dataplane::Args),
 }
@@ -65,6 +69,7 @@ fn main() -> anyhow::Result<()> {
             print!("{}", kubernetes::parameters::crds_yaml()?);
             Ok(())
         }
+        Command::Migrate(args) => migrate::run(args),
         Command::Controller(args) => runtime()?.block_on(kubernetes::run(args)),
         Command::Standalone(args) => runtime()?.block_on(standalone::run(args)),
         Command::Echo(args) => runtime()?.block_on(echo::run(args)),

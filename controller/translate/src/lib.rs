@@ -19,6 +19,9 @@
 //!    status (and its ListenerSets'), with typed
 //!    [`GatewayFacts`] for the stages after translation.
 //!
+//! Beside the pipeline, [`ingress`] migrates Ingresses to Gateway API objects (`portico
+//! migrate`).
+//!
 //! ```no_run
 //! use portico_translate::{translate, Options, Resources};
 //! let output = translate(&Resources::default(), &Options::default());
@@ -47,6 +50,7 @@ pub mod hostnames;
 mod http_filters;
 mod http_matches;
 mod http_route;
+pub mod ingress;
 mod listener_set_status;
 mod listener_sets;
 mod listeners;
