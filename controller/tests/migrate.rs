@@ -1,0 +1,157 @@
+//! `portico migrate` end to end: Ingresses as an ingress-nginx user writes them go through the
+//! real binary, its output is served by `portico standalone` with real echo backends, and
+//! requests are answered as ingress-nginx would answer them: host and path routing, the older
+//! Ingress keeping a path two claim, `rewrite-target` with the rest-of-path idiom,
+//! `permanent-redirect`, `app-root`; the report names what could not be carried over.
+
+mod support;
+
+use std::process::Stdio;
+
+use support::*;
+
+const INGRESSES: &str = r#"apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: shop
+  namespace: default
+  creationTimestamp: '2026-01-01T00:00:00Z'
+  annotations:
+    nginx.ingress.kubernetes.io/app-root: /home
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+      - {path: /cart, pathType: Exact, backend: {service: {name: cart, port: {name: http}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: shop-next
+  namespace: default
+  creationTimestamp: '2026-02-01T00:00:00Z'
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /cart, pathType: Exact, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: api
+  namespace: default
+  annotations:
+    nginx.ingress.kubernetes.io/rewrite-target: /$2
+    nginx.ingress.kubernetes.io/limit-rps: "5"
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: api.example.com
+    http:
+      paths:
+      - {path: "/v1(/|$)(.*)", pathType: ImplementationSpecific, backend: {service: {name: api, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: moved
+  namespace: default
+  annotations:
+    nginx.ingress.kubernetes.io/permanent-redirect: https://www.example.org/new
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: old.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}
+"#;
+
+/// Run `portico migrate -f -` on `input`: (stdout, stderr).
+fn migrate(input: &str) -> (String, String) {
+    use std::io::Write;
+    let mut child = portico()
+        .args(["migrate", "-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("portico migrate");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write stdin");
+    let output = child.wait_with_output().expect("migrate ran");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "portico migrate failed:\n{stderr}");
+    (String::from_utf8_lossy(&output.stdout).into_owned(), stderr)
+}
+
+#[tokio::test]
+async fn migrated_ingresses_answer_as_ingress_nginx_would() {
+    let (web, cart, api) = (free_port(), free_port(), free_port());
+    let backends = [
+        backend_yaml("web", web),
+        backend_yaml("cart", cart),
+        backend_yaml("api", api),
+    ]
+    .join("---\n");
+    // The Services go in too: a named port is looked up there.
+    let (objects, report) = migrate(&format!("{INGRESSES}---\n{backends}"));
+    assert!(
+        report.contains("default/api: limit-rps: not translated"),
+        "{report}"
+    );
+    assert!(
+        report.contains("default/shop-next: rules: approximated"),
+        "{report}"
+    );
+    // The Gateway listens on 80; the test serves it on a free port instead.
+    let port = free_port();
+    let objects = objects.replacen("    port: 80\n", &format!("    port: {port}\n"), 1);
+    let class = "apiVersion: gateway.networking.k8s.io/v1\nkind: GatewayClass\n\
+                 metadata: {name: portico}\nspec: {controllerName: portico.dev/gateway-controller}\n";
+    let config = format!("{class}---\n{objects}---\n{backends}");
+    let mut deployment = Deployment::new(&[("config.yaml", &config)]);
+    deployment.start_echo("web", web);
+    deployment.start_echo("cart", cart);
+    deployment.start_echo("api", api);
+    deployment.start_controller(&[]);
+    wait_for_backend(port, "shop.example.com", "/products", "web", || {
+        deployment.controller_log()
+    })
+    .await;
+    let client = client();
+    let ask = |host: &'static str, path: &'static str| get(&client, port, host, path, &[]);
+
+    let cart_answer = ask("shop.example.com", "/cart").await.expect("cart");
+    assert_eq!(
+        cart_answer.backend.as_deref(),
+        Some("cart"),
+        "the older Ingress keeps /cart, through the Service's named port"
+    );
+    let root = ask("shop.example.com", "/").await.expect("root");
+    // The redirect keeps the listener's port, as ingress-nginx keeps `$http_host`.
+    let home = format!("http://shop.example.com:{port}/home");
+    assert_eq!((root.status, root.location), (302, Some(home)));
+
+    let api_answer = ask("api.example.com", "/v1/items/7").await.expect("api");
+    assert_eq!(api_answer.backend.as_deref(), Some("api"));
+    assert_eq!(api_answer.body["path"], "/items/7", "{:?}", api_answer.body);
+    let bare = ask("api.example.com", "/v1").await.expect("api root");
+    assert_eq!(bare.body["path"], "/");
+
+    let moved = ask("old.example.com", "/anything").await.expect("moved");
+    assert_eq!(
+        (moved.status, moved.location.as_deref()),
+        (301, Some("https://www.example.org/new"))
+    );
+}
