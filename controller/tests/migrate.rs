@@ -1,8 +1,9 @@
 //! `portico migrate` end to end: Ingresses as an ingress-nginx user writes them go through the
 //! real binary, its output is served by `portico standalone` with real echo backends, and
 //! requests are answered as ingress-nginx would answer them: host and path routing, the older
-//! Ingress keeping a path two claim, `rewrite-target` with the rest-of-path idiom,
-//! `permanent-redirect`, `app-root`; the report names what could not be carried over.
+//! Ingress keeping a path two claim, a canary by header, `rewrite-target` with the
+//! rest-of-path idiom, `permanent-redirect`, `app-root`; the report names what could not be
+//! carried over.
 
 mod support;
 
@@ -40,6 +41,23 @@ spec:
     http:
       paths:
       - {path: /cart, pathType: Exact, backend: {service: {name: web, port: {number: 80}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: shop-canary
+  namespace: default
+  creationTimestamp: '2026-03-01T00:00:00Z'
+  annotations:
+    nginx.ingress.kubernetes.io/canary: "true"
+    nginx.ingress.kubernetes.io/canary-by-header: X-Canary
+spec:
+  ingressClassName: nginx
+  rules:
+  - host: shop.example.com
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: canary, port: {number: 80}}}}
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
@@ -97,11 +115,12 @@ fn migrate(input: &str) -> (String, String) {
 
 #[tokio::test]
 async fn migrated_ingresses_answer_as_ingress_nginx_would() {
-    let (web, cart, api) = (free_port(), free_port(), free_port());
+    let (web, cart, api, canary) = (free_port(), free_port(), free_port(), free_port());
     let backends = [
         backend_yaml("web", web),
         backend_yaml("cart", cart),
         backend_yaml("api", api),
+        backend_yaml("canary", canary),
     ]
     .join("---\n");
     // The Services go in too: a named port is looked up there.
@@ -124,6 +143,7 @@ async fn migrated_ingresses_answer_as_ingress_nginx_would() {
     deployment.start_echo("web", web);
     deployment.start_echo("cart", cart);
     deployment.start_echo("api", api);
+    deployment.start_echo("canary", canary);
     deployment.start_controller(&[]);
     wait_for_backend(port, "shop.example.com", "/products", "web", || {
         deployment.controller_log()
@@ -142,6 +162,24 @@ async fn migrated_ingresses_answer_as_ingress_nginx_would() {
     // The redirect keeps the listener's port, as ingress-nginx keeps `$http_host`.
     let home = format!("http://shop.example.com:{port}/home");
     assert_eq!((root.status, root.location), (302, Some(home)));
+
+    // The canary Ingress takes requests saying `X-Canary: always`, and only those.
+    let canary_header = [("x-canary", "always")];
+    let to_canary = get(
+        &client,
+        port,
+        "shop.example.com",
+        "/products",
+        &canary_header,
+    )
+    .await;
+    assert_eq!(
+        to_canary.expect("canary").backend.as_deref(),
+        Some("canary")
+    );
+    let never = [("x-canary", "never")];
+    let to_main = get(&client, port, "shop.example.com", "/products", &never).await;
+    assert_eq!(to_main.expect("main").backend.as_deref(), Some("web"));
 
     let api_answer = ask("api.example.com", "/v1/items/7").await.expect("api");
     assert_eq!(api_answer.backend.as_deref(), Some("api"));

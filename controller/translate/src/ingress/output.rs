@@ -177,13 +177,59 @@ pub struct Rule {
     /// The Ingress path's Service (none for a redirect).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub backend_refs: Vec<BackendRef>,
+    /// How long the gateway waits, from ingress-nginx's proxy timeouts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timeouts: Option<Timeouts>,
 }
 
-/// A path match.
+/// A rule's `timeouts`, as Gateway API durations (`30s`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Timeouts {
+    /// From the request's start to the end of the backend's response.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend_request: Option<String>,
+}
+
+/// A path match, with header matches for canary rules.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Match {
     /// The path.
     pub path: PathMatch,
+    /// Headers the request must carry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderMatch>,
+}
+
+impl Match {
+    /// A match of `path` alone.
+    pub fn on(path: PathMatch) -> Self {
+        Self {
+            path,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// A header match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeaderMatch {
+    /// `Exact` or `RegularExpression`.
+    #[serde(rename = "type")]
+    pub kind: HeaderMatchKind,
+    /// The header's name.
+    pub name: String,
+    /// The value, or the expression it must match whole.
+    pub value: String,
+}
+
+/// How a header value is compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum HeaderMatchKind {
+    /// The whole value.
+    Exact,
+    /// A regular expression over the whole value.
+    RegularExpression,
 }
 
 /// How a path is matched.
@@ -214,6 +260,9 @@ pub struct BackendRef {
     pub name: String,
     /// Its port number.
     pub port: i32,
+    /// Its share of the rule's requests (a canary split); 1 when absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<u32>,
 }
 
 /// The filters Ingress annotations become.
@@ -225,6 +274,12 @@ pub enum Filter {
         /// Where to.
         #[serde(rename = "requestRedirect")]
         redirect: Redirect,
+    },
+    /// Headers added to the request before it is forwarded.
+    RequestHeaderModifier {
+        /// Which.
+        #[serde(rename = "requestHeaderModifier")]
+        modifier: HeaderModifier,
     },
     /// The request rewritten before it is forwarded.
     #[serde(rename = "URLRewrite")]
@@ -253,6 +308,22 @@ pub struct Redirect {
     pub port: Option<u16>,
     /// 301, 302, 303, 307 or 308.
     pub status_code: u16,
+}
+
+/// `requestHeaderModifier`: headers set on the request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HeaderModifier {
+    /// Headers set (replacing any the client sent).
+    pub set: Vec<Header>,
+}
+
+/// A header name and value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Header {
+    /// The name.
+    pub name: String,
+    /// The value.
+    pub value: String,
 }
 
 /// `urlRewrite`.

@@ -2,7 +2,8 @@
 //! path, attached to the HTTPS listener of a TLS host and to the `http` listener, where a TLS
 //! host's requests are redirected to HTTPS unless `ssl-redirect: "false"`. The Ingress's
 //! annotations ([`super::annotations`]) shape matches and filters. A host and path an older
-//! Ingress already serves is left to it, as ingress-nginx does.
+//! Ingress already serves is left to it, as ingress-nginx does; a canary Ingress's paths are
+//! merged into the main Ingress's rules instead.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,8 +13,8 @@ use kube::ResourceExt;
 use super::annotations::{self, Annotations, Plan};
 use super::gateway::{HTTP_LISTENER, Listeners};
 use super::output::{
-    BackendRef, Filter, HttpRoute, HttpRouteSpec, Match, Metadata, ParentRef, PathKind, PathMatch,
-    PathModifier, Redirect, Rewrite, Rule,
+    BackendRef, Filter, HeaderMatch, HeaderModifier, HttpRoute, HttpRouteSpec, Match, Metadata,
+    ParentRef, PathKind, PathMatch, PathModifier, Redirect, Rewrite, Rule,
 };
 use super::report::{Finding, Outcome};
 use super::{MigrationOptions, ingress_ref};
@@ -23,7 +24,19 @@ use crate::resources::Index;
 /// Annotation recording which Ingress a route was made from.
 const SOURCE_ANNOTATION: &str = "portico.dev/migrated-from";
 
-/// Every Ingress's HTTPRoutes (`ingresses` oldest first).
+/// A host and path, as a route matches it: two Ingresses claiming one are in conflict (or one
+/// is the other's canary).
+type PathKey = (Option<String>, PathKind, String);
+
+/// Where the rule serving a [`PathKey`] is, and whose it is.
+struct Claim {
+    owner: String,
+    route: usize,
+    rule: usize,
+}
+
+/// Every Ingress's HTTPRoutes (`ingresses` oldest first); canary Ingresses are merged into the
+/// routes of the main Ingress they share a host and path with.
 pub fn routes(
     index: &Index<'_>,
     ingresses: &[&Ingress],
@@ -31,104 +44,37 @@ pub fn routes(
     options: &MigrationOptions,
     findings: &mut Vec<Finding>,
 ) -> Vec<HttpRoute> {
-    let mut claimed: HashMap<(Option<String>, PathKind, String), String> = HashMap::new();
-    let mut routes = Vec::new();
+    let mut planned = Vec::new();
     for ingress in ingresses {
-        let source = ingress_ref(ingress);
         let (plan, notes) = annotations::plan(&Annotations::of(Some(ingress.annotations())));
         for (subject, outcome) in notes {
-            findings.push(Finding::new(&source, subject, outcome));
+            findings.push(Finding::new(&ingress_ref(ingress), subject, outcome));
         }
+        planned.push((*ingress, plan));
+    }
+    let mut claimed: HashMap<PathKey, Claim> = HashMap::new();
+    let mut routes = Vec::new();
+    let (canaries, mains): (Vec<_>, Vec<_>) =
+        planned.iter().partition(|(_, plan)| plan.canary.is_some());
+    for (ingress, plan) in mains {
         let builder = Builder {
             index,
             ingress,
-            plan: &plan,
+            plan,
             listeners,
             options,
         };
-        for (host, paths) in builder.hosts() {
-            let mut rules = Vec::new();
-            if let Some(root) = &plan.app_root {
-                rules.push(app_root_rule(root));
-            }
-            for path in paths {
-                match builder.rule(path) {
-                    Ok(rule) => {
-                        let key = (
-                            host.clone(),
-                            rule.matches[0].path.kind,
-                            rule.matches[0].path.value.clone(),
-                        );
-                        if let Some(owner) = claimed.get(&key) {
-                            findings.push(Finding::new(
-                                &source,
-                                "rules",
-                                Outcome::Approximated(format!(
-                                    "{} path {} is served by the older Ingress {owner}, as \
-                                     ingress-nginx would; left out here",
-                                    host.as_deref().unwrap_or("any host"),
-                                    key.2
-                                )),
-                            ));
-                            continue;
-                        }
-                        claimed.insert(key, source.to_string());
-                        rules.push(rule);
-                    }
-                    Err(why) => {
-                        findings.push(Finding::new(&source, "rules", Outcome::NotPossible(why)))
-                    }
-                }
-            }
-            if rules.is_empty() {
-                continue;
-            }
-            routes.extend(builder.host_routes(host.as_deref(), rules));
-        }
-        if let Some(default) = ingress
-            .spec
-            .as_ref()
-            .and_then(|s| s.default_backend.as_ref())
-        {
-            let key = (None, PathKind::PathPrefix, "/".to_string());
-            match (claimed.get(&key), builder.backend(default)) {
-                (Some(owner), _) => findings.push(Finding::new(
-                    &source,
-                    "defaultBackend",
-                    Outcome::Approximated(format!(
-                        "the older Ingress {owner} already provides the default backend"
-                    )),
-                )),
-                (None, Err(why)) => findings.push(Finding::new(
-                    &source,
-                    "defaultBackend",
-                    Outcome::NotPossible(why),
-                )),
-                (None, Ok(backend)) => {
-                    claimed.insert(key, source.to_string());
-                    let rule = Rule {
-                        matches: vec![prefix_match("/")],
-                        filters: Vec::new(),
-                        backend_refs: vec![backend],
-                    };
-                    routes.push(builder.route(
-                        "default-backend",
-                        None,
-                        builder.parents(None),
-                        vec![rule],
-                    ));
-                    findings.push(Finding::new(
-                        &source,
-                        "defaultBackend",
-                        Outcome::Approximated(
-                            "serves every request no other route of the Gateway matches, on \
-                             any host (ingress-nginx's default backend is per server as well)"
-                                .into(),
-                        ),
-                    ));
-                }
-            }
-        }
+        builder.add_main(&mut routes, &mut claimed, findings);
+    }
+    for (ingress, plan) in canaries {
+        let builder = Builder {
+            index,
+            ingress,
+            plan,
+            listeners,
+            options,
+        };
+        builder.merge_canary(&mut routes, &claimed, findings);
     }
     routes
 }
@@ -143,6 +89,166 @@ struct Builder<'b> {
 }
 
 impl Builder<'_> {
+    /// Add the routes of a main (not canary) Ingress, claiming its hosts and paths; a path an
+    /// older Ingress claimed is left to it.
+    fn add_main(
+        &self,
+        routes: &mut Vec<HttpRoute>,
+        claimed: &mut HashMap<PathKey, Claim>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let source = ingress_ref(self.ingress);
+        for (host, paths) in self.hosts() {
+            let mut rules = Vec::new();
+            let mut keys = Vec::new();
+            if let Some(root) = &self.plan.app_root {
+                rules.push(app_root_rule(root));
+            }
+            for path in paths {
+                let rule = match self.rule(path) {
+                    Ok(rule) => rule,
+                    Err(why) => {
+                        findings.push(Finding::new(&source, "rules", Outcome::NotPossible(why)));
+                        continue;
+                    }
+                };
+                let key = path_key(&host, &rule);
+                if let Some(claim) = claimed.get(&key) {
+                    findings.push(Finding::new(
+                        &source,
+                        "rules",
+                        Outcome::Approximated(format!(
+                            "{} path {} is served by the older Ingress {}, as ingress-nginx \
+                             would; left out here",
+                            host.as_deref().unwrap_or("any host"),
+                            key.2,
+                            claim.owner
+                        )),
+                    ));
+                    continue;
+                }
+                keys.push((key, rules.len()));
+                rules.push(rule);
+            }
+            if rules.len() == usize::from(self.plan.app_root.is_some()) {
+                continue;
+            }
+            let route = routes.len();
+            for (key, rule) in keys {
+                let owner = source.to_string();
+                claimed.insert(key, Claim { owner, route, rule });
+            }
+            routes.extend(self.host_routes(host.as_deref(), rules));
+        }
+        self.add_default_backend(routes, claimed, findings);
+    }
+
+    /// An Ingress's `defaultBackend`, unless an older Ingress provides one.
+    fn add_default_backend(
+        &self,
+        routes: &mut Vec<HttpRoute>,
+        claimed: &mut HashMap<PathKey, Claim>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let source = ingress_ref(self.ingress);
+        let spec = self.ingress.spec.as_ref();
+        let Some(default) = spec.and_then(|s| s.default_backend.as_ref()) else {
+            return;
+        };
+        let key = (None, PathKind::PathPrefix, "/".to_string());
+        let outcome = match (claimed.get(&key), self.backend(default)) {
+            (Some(claim), _) => Outcome::Approximated(format!(
+                "the older Ingress {} already provides the default backend",
+                claim.owner
+            )),
+            (None, Err(why)) => Outcome::NotPossible(why),
+            (None, Ok(backend)) => {
+                let rule = Rule {
+                    matches: vec![prefix_match("/")],
+                    filters: Vec::new(),
+                    backend_refs: vec![backend],
+                    timeouts: None,
+                };
+                let owner = source.to_string();
+                claimed.insert(
+                    key,
+                    Claim {
+                        owner,
+                        route: routes.len(),
+                        rule: 0,
+                    },
+                );
+                routes.push(self.route("default-backend", None, self.parents(None), vec![rule]));
+                Outcome::Approximated(
+                    "serves every request no other route of the Gateway matches, on any host \
+                     (ingress-nginx's default backend is per server as well)"
+                        .into(),
+                )
+            }
+        };
+        findings.push(Finding::new(&source, "defaultBackend", outcome));
+    }
+
+    /// Merge a canary Ingress's paths into the rules of the main Ingress serving them.
+    fn merge_canary(
+        &self,
+        routes: &mut [HttpRoute],
+        claimed: &HashMap<PathKey, Claim>,
+        findings: &mut Vec<Finding>,
+    ) {
+        let source = ingress_ref(self.ingress);
+        let Some(canary) = &self.plan.canary else {
+            return;
+        };
+        for (host, paths) in self.hosts() {
+            for path in paths {
+                let canary_rule = match self.rule(path) {
+                    Ok(rule) => rule,
+                    Err(why) => {
+                        findings.push(Finding::new(&source, "rules", Outcome::NotPossible(why)));
+                        continue;
+                    }
+                };
+                let key = path_key(&host, &canary_rule);
+                let Some(claim) = claimed.get(&key) else {
+                    findings.push(Finding::new(
+                        &source,
+                        "canary",
+                        Outcome::NotPossible(format!(
+                            "no main Ingress serves {} path {}; ingress-nginx ignores such a canary",
+                            host.as_deref().unwrap_or("any host"),
+                            key.2
+                        )),
+                    ));
+                    continue;
+                };
+                let rules = &mut routes[claim.route].spec.rules;
+                let main = rules[claim.rule].clone();
+                let path = &main.matches[0].path;
+                let mut extra = header_rules(path, &canary.to_canary, &canary_rule);
+                extra.extend(header_rules(path, &canary.to_main, &main));
+                if let Some((weight, total)) = canary.weight {
+                    let split = &mut rules[claim.rule].backend_refs;
+                    for backend in split.iter_mut() {
+                        backend.weight = Some(total - weight);
+                    }
+                    split.extend(canary_rule.backend_refs.iter().map(|b| BackendRef {
+                        weight: Some(weight),
+                        ..b.clone()
+                    }));
+                }
+                rules.extend(extra);
+                let subject = format!(
+                    "canary of {} path {} (merged into Ingress {}'s route)",
+                    host.as_deref().unwrap_or("any host"),
+                    key.2,
+                    claim.owner
+                );
+                findings.push(Finding::new(&source, subject, Outcome::Translated));
+            }
+        }
+    }
+
     /// The Ingress's paths by host (`None`: any host), hosts in the order written.
     fn hosts(&self) -> Vec<(Option<String>, Vec<&HTTPIngressPath>)> {
         let mut hosts: Vec<(Option<String>, Vec<&HTTPIngressPath>)> = Vec::new();
@@ -164,11 +270,12 @@ impl Builder<'_> {
         if let Some(redirect) = &self.plan.redirect {
             let matched = self.path_match(&path.path_type, &value);
             return Ok(Rule {
-                matches: vec![Match { path: matched }],
+                matches: vec![Match::on(matched)],
                 filters: vec![Filter::RequestRedirect {
                     redirect: redirect.clone(),
                 }],
                 backend_refs: Vec::new(),
+                timeouts: None,
             });
         }
         let (matched, path_rewrite) = match &self.plan.rewrite_target {
@@ -182,15 +289,22 @@ impl Builder<'_> {
             hostname: self.plan.rewrite.hostname.clone(),
             path: path_rewrite,
         };
-        let filters = if rewrite == Rewrite::default() {
-            Vec::new()
-        } else {
-            vec![Filter::UrlRewrite { rewrite }]
-        };
+        let mut filters = Vec::new();
+        if !self.plan.request_headers.is_empty() {
+            filters.push(Filter::RequestHeaderModifier {
+                modifier: HeaderModifier {
+                    set: self.plan.request_headers.clone(),
+                },
+            });
+        }
+        if rewrite != Rewrite::default() {
+            filters.push(Filter::UrlRewrite { rewrite });
+        }
         Ok(Rule {
-            matches: vec![Match { path: matched }],
+            matches: vec![Match::on(matched)],
             filters,
             backend_refs: vec![self.backend(&path.backend)?],
+            timeouts: self.plan.timeouts.clone(),
         })
     }
 
@@ -229,6 +343,7 @@ impl Builder<'_> {
         Ok(BackendRef {
             name: service.name.clone(),
             port: number,
+            weight: None,
         })
     }
 
@@ -292,6 +407,7 @@ impl Builder<'_> {
                     },
                 }],
                 backend_refs: Vec::new(),
+                timeouts: None,
             };
             let name = format!("{}-https-redirect", suffix.as_deref().unwrap_or("any-host"));
             routes.push(self.route(
@@ -328,24 +444,40 @@ impl Builder<'_> {
     }
 }
 
+/// Copies of `from` matching `path` and one of `headers` each.
+fn header_rules(path: &PathMatch, headers: &[HeaderMatch], from: &Rule) -> Vec<Rule> {
+    headers
+        .iter()
+        .map(|header| Rule {
+            matches: vec![Match {
+                path: path.clone(),
+                headers: vec![header.clone()],
+            }],
+            ..from.clone()
+        })
+        .collect()
+}
+
+/// The host and path a rule of `host` serves.
+fn path_key(host: &Option<String>, rule: &Rule) -> PathKey {
+    let path = &rule.matches[0].path;
+    (host.clone(), path.kind, path.value.clone())
+}
+
 fn prefix_match(value: &str) -> Match {
-    Match {
-        path: PathMatch {
-            kind: PathKind::PathPrefix,
-            value: value.to_string(),
-        },
-    }
+    Match::on(PathMatch {
+        kind: PathKind::PathPrefix,
+        value: value.to_string(),
+    })
 }
 
 /// `app-root`: `/` exactly is redirected (302) to the root path.
 fn app_root_rule(root: &str) -> Rule {
     Rule {
-        matches: vec![Match {
-            path: PathMatch {
-                kind: PathKind::Exact,
-                value: "/".to_string(),
-            },
-        }],
+        matches: vec![Match::on(PathMatch {
+            kind: PathKind::Exact,
+            value: "/".to_string(),
+        })],
         filters: vec![Filter::RequestRedirect {
             redirect: Redirect {
                 path: Some(PathModifier::ReplaceFullPath {
@@ -356,5 +488,6 @@ fn app_root_rule(root: &str) -> Rule {
             },
         }],
         backend_refs: Vec::new(),
+        timeouts: None,
     }
 }

@@ -3,16 +3,20 @@
 //! annotation no feature knows is reported as not translated, never silently dropped.
 
 mod app_root;
+pub mod canary;
+mod forwarded_prefix;
 mod redirects;
 pub mod rewrite_target;
 mod snippets;
 mod ssl_redirect;
+mod timeouts;
+mod unsupported;
 mod upstream_vhost;
 pub mod use_regex;
 
 use std::collections::BTreeMap;
 
-use super::output::{Redirect, Rewrite};
+use super::output::{Header, Redirect, Rewrite, Timeouts};
 use super::report::Outcome;
 
 /// The prefix of ingress-nginx's annotations.
@@ -36,6 +40,12 @@ pub struct Plan {
     pub redirect: Option<Redirect>,
     /// Requests for `/` are redirected to this path.
     pub app_root: Option<String>,
+    /// Headers set on every forwarded request.
+    pub request_headers: Vec<Header>,
+    /// How long a forwarded request may take.
+    pub timeouts: Option<Timeouts>,
+    /// A canary Ingress's share of its main Ingress's traffic.
+    pub canary: Option<canary::Canary>,
 }
 
 /// The annotations of one Ingress, by their name without the prefix.
@@ -81,6 +91,9 @@ const FEATURES: &[Feature] = &[
     redirects::FEATURE,
     app_root::FEATURE,
     upstream_vhost::FEATURE,
+    forwarded_prefix::FEATURE,
+    timeouts::FEATURE,
+    canary::FEATURE,
     snippets::FEATURE,
 ];
 
@@ -104,10 +117,7 @@ pub fn plan(annotations: &Annotations<'_>) -> (Plan, Vec<(String, Outcome)>) {
     }
     for name in annotations.values.keys() {
         if !FEATURES.iter().any(|f| f.names.contains(name)) {
-            findings.push((
-                (*name).to_string(),
-                Outcome::NotPossible("portico migrate does not translate this annotation".into()),
-            ));
+            findings.push(((*name).to_string(), unsupported::outcome(name)));
         }
     }
     (plan, findings)
