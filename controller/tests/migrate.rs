@@ -1,7 +1,7 @@
 //! `portico migrate` end to end: Ingresses as an ingress-nginx user writes them go through the
 //! real binary, its output is served by `portico standalone` with real echo backends, and
 //! requests are answered as ingress-nginx would answer them: host and path routing, the older
-//! Ingress keeping a path two claim, a canary by header, `rewrite-target` with the
+//! Ingress keeping a path two claim, a canary by header, `from-to-www-redirect`, `rewrite-target` with the
 //! rest-of-path idiom, `permanent-redirect`, `app-root`; the report names what could not be
 //! carried over.
 
@@ -19,6 +19,7 @@ metadata:
   creationTimestamp: '2026-01-01T00:00:00Z'
   annotations:
     nginx.ingress.kubernetes.io/app-root: /home
+    nginx.ingress.kubernetes.io/from-to-www-redirect: "true"
 spec:
   ingressClassName: nginx
   rules:
@@ -162,6 +163,16 @@ async fn migrated_ingresses_answer_as_ingress_nginx_would() {
     // The redirect keeps the listener's port, as ingress-nginx keeps `$http_host`.
     let home = format!("http://shop.example.com:{port}/home");
     assert_eq!((root.status, root.location), (302, Some(home)));
+
+    let www = ask("www.shop.example.com", "/products?id=1")
+        .await
+        .expect("www");
+    let bare = format!("http://shop.example.com:{port}/products?id=1");
+    assert_eq!(
+        (www.status, www.location),
+        (308, Some(bare)),
+        "from-to-www-redirect"
+    );
 
     // The canary Ingress takes requests saying `X-Canary: always`, and only those.
     let canary_header = [("x-canary", "always")];

@@ -281,6 +281,12 @@ pub enum Filter {
         #[serde(rename = "requestHeaderModifier")]
         modifier: HeaderModifier,
     },
+    /// CORS preflights answered and CORS headers added to responses.
+    #[serde(rename = "CORS")]
+    Cors {
+        /// The policy.
+        cors: Cors,
+    },
     /// The request rewritten before it is forwarded.
     #[serde(rename = "URLRewrite")]
     UrlRewrite {
@@ -324,6 +330,25 @@ pub struct Header {
     pub name: String,
     /// The value.
     pub value: String,
+}
+
+/// `cors`: who may call the route from a browser, and how.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Cors {
+    /// Origins (`*`, or `scheme://host[:port]` with a `*` label).
+    pub allow_origins: Vec<String>,
+    /// Methods.
+    pub allow_methods: Vec<String>,
+    /// Request headers.
+    pub allow_headers: Vec<String>,
+    /// Response headers a script may read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub expose_headers: Vec<String>,
+    /// Whether credentials may be sent.
+    pub allow_credentials: bool,
+    /// Seconds a preflight answer may be cached.
+    pub max_age: u32,
 }
 
 /// `urlRewrite`.

@@ -4,7 +4,9 @@
 
 mod app_root;
 pub mod canary;
+mod cors;
 mod forwarded_prefix;
+pub mod from_to_www;
 mod redirects;
 pub mod rewrite_target;
 mod snippets;
@@ -16,7 +18,7 @@ pub mod use_regex;
 
 use std::collections::BTreeMap;
 
-use super::output::{Header, Redirect, Rewrite, Timeouts};
+use super::output::{Cors, Header, Redirect, Rewrite, Timeouts};
 use super::report::Outcome;
 
 /// The prefix of ingress-nginx's annotations.
@@ -46,6 +48,10 @@ pub struct Plan {
     pub timeouts: Option<Timeouts>,
     /// A canary Ingress's share of its main Ingress's traffic.
     pub canary: Option<canary::Canary>,
+    /// The CORS policy of every route.
+    pub cors: Option<Cors>,
+    /// Requests for the host with `www.` added or removed are redirected to the host.
+    pub from_to_www: bool,
 }
 
 /// The annotations of one Ingress, by their name without the prefix.
@@ -94,6 +100,8 @@ const FEATURES: &[Feature] = &[
     forwarded_prefix::FEATURE,
     timeouts::FEATURE,
     canary::FEATURE,
+    cors::FEATURE,
+    from_to_www::FEATURE,
     snippets::FEATURE,
 ];
 

@@ -10,16 +10,18 @@ use std::collections::{BTreeMap, HashMap};
 use k8s_openapi::api::networking::v1::{HTTPIngressPath, Ingress, IngressBackend};
 use kube::ResourceExt;
 
-use super::annotations::{self, Annotations, Plan};
+use super::annotations::{self, Annotations, Plan, from_to_www};
 use super::gateway::{HTTP_LISTENER, Listeners};
 use super::output::{
-    BackendRef, Filter, HeaderMatch, HeaderModifier, HttpRoute, HttpRouteSpec, Match, Metadata,
-    ParentRef, PathKind, PathMatch, PathModifier, Redirect, Rewrite, Rule,
+    BackendRef, Filter, HeaderModifier, HttpRoute, HttpRouteSpec, Match, Metadata, ParentRef,
+    PathKind, PathMatch, PathModifier, Redirect, Rewrite, Rule,
 };
 use super::report::{Finding, Outcome};
 use super::{MigrationOptions, ingress_ref};
 use crate::names::namespace_of;
 use crate::resources::Index;
+
+mod canary;
 
 /// Annotation recording which Ingress a route was made from.
 const SOURCE_ANNOTATION: &str = "portico.dev/migrated-from";
@@ -189,66 +191,6 @@ impl Builder<'_> {
         findings.push(Finding::new(&source, "defaultBackend", outcome));
     }
 
-    /// Merge a canary Ingress's paths into the rules of the main Ingress serving them.
-    fn merge_canary(
-        &self,
-        routes: &mut [HttpRoute],
-        claimed: &HashMap<PathKey, Claim>,
-        findings: &mut Vec<Finding>,
-    ) {
-        let source = ingress_ref(self.ingress);
-        let Some(canary) = &self.plan.canary else {
-            return;
-        };
-        for (host, paths) in self.hosts() {
-            for path in paths {
-                let canary_rule = match self.rule(path) {
-                    Ok(rule) => rule,
-                    Err(why) => {
-                        findings.push(Finding::new(&source, "rules", Outcome::NotPossible(why)));
-                        continue;
-                    }
-                };
-                let key = path_key(&host, &canary_rule);
-                let Some(claim) = claimed.get(&key) else {
-                    findings.push(Finding::new(
-                        &source,
-                        "canary",
-                        Outcome::NotPossible(format!(
-                            "no main Ingress serves {} path {}; ingress-nginx ignores such a canary",
-                            host.as_deref().unwrap_or("any host"),
-                            key.2
-                        )),
-                    ));
-                    continue;
-                };
-                let rules = &mut routes[claim.route].spec.rules;
-                let main = rules[claim.rule].clone();
-                let path = &main.matches[0].path;
-                let mut extra = header_rules(path, &canary.to_canary, &canary_rule);
-                extra.extend(header_rules(path, &canary.to_main, &main));
-                if let Some((weight, total)) = canary.weight {
-                    let split = &mut rules[claim.rule].backend_refs;
-                    for backend in split.iter_mut() {
-                        backend.weight = Some(total - weight);
-                    }
-                    split.extend(canary_rule.backend_refs.iter().map(|b| BackendRef {
-                        weight: Some(weight),
-                        ..b.clone()
-                    }));
-                }
-                rules.extend(extra);
-                let subject = format!(
-                    "canary of {} path {} (merged into Ingress {}'s route)",
-                    host.as_deref().unwrap_or("any host"),
-                    key.2,
-                    claim.owner
-                );
-                findings.push(Finding::new(&source, subject, Outcome::Translated));
-            }
-        }
-    }
-
     /// The Ingress's paths by host (`None`: any host), hosts in the order written.
     fn hosts(&self) -> Vec<(Option<String>, Vec<&HTTPIngressPath>)> {
         let mut hosts: Vec<(Option<String>, Vec<&HTTPIngressPath>)> = Vec::new();
@@ -290,6 +232,9 @@ impl Builder<'_> {
             path: path_rewrite,
         };
         let mut filters = Vec::new();
+        if let Some(cors) = &self.plan.cors {
+            filters.push(Filter::Cors { cors: cors.clone() });
+        }
         if !self.plan.request_headers.is_empty() {
             filters.push(Filter::RequestHeaderModifier {
                 modifier: HeaderModifier {
@@ -417,7 +362,34 @@ impl Builder<'_> {
                 vec![redirect],
             ));
         }
+        let www = host.filter(|_| self.plan.from_to_www);
+        if let Some((host, other)) = www.and_then(|h| Some((h, from_to_www::other_host(h)?))) {
+            routes.push(self.www_redirect(host, &other));
+        }
         routes
+    }
+
+    /// `from-to-www-redirect`: `other` redirected (308) to `host`, on `http` and on an HTTPS
+    /// listener for `other` if the Gateway has one.
+    fn www_redirect(&self, host: &str, other: &str) -> HttpRoute {
+        let redirect = Rule {
+            matches: vec![prefix_match("/")],
+            filters: vec![Filter::RequestRedirect {
+                redirect: Redirect {
+                    hostname: Some(host.to_string()),
+                    status_code: 308,
+                    ..Redirect::default()
+                },
+            }],
+            backend_refs: Vec::new(),
+            timeouts: None,
+        };
+        let https = self.listeners.https_for(Some(other));
+        let parents = std::iter::once(self.parent(HTTP_LISTENER))
+            .chain(https.map(|l| self.parent(&l.name)))
+            .collect();
+        let name = format!("{other}-www-redirect");
+        self.route(&name, Some(other), parents, vec![redirect])
     }
 
     fn route(
@@ -442,20 +414,6 @@ impl Builder<'_> {
         };
         HttpRoute::new(metadata, spec)
     }
-}
-
-/// Copies of `from` matching `path` and one of `headers` each.
-fn header_rules(path: &PathMatch, headers: &[HeaderMatch], from: &Rule) -> Vec<Rule> {
-    headers
-        .iter()
-        .map(|header| Rule {
-            matches: vec![Match {
-                path: path.clone(),
-                headers: vec![header.clone()],
-            }],
-            ..from.clone()
-        })
-        .collect()
 }
 
 /// The host and path a rule of `host` serves.
