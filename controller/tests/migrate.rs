@@ -3,7 +3,7 @@
 //! requests are answered as ingress-nginx would answer them: host and path routing, the older
 //! Ingress keeping a path two claim, a canary by header, `from-to-www-redirect`, `rewrite-target` with the
 //! rest-of-path idiom, `permanent-redirect`, `app-root`; the report names what could not be
-//! carried over.
+//! carried over. Ingresses are also read from a real API server (`--kubeconfig`, `-n`, `-A`).
 
 mod support;
 
@@ -203,4 +203,46 @@ async fn migrated_ingresses_answer_as_ingress_nginx_would() {
         (moved.status, moved.location.as_deref()),
         (301, Some("https://www.example.org/new"))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingresses_are_read_from_a_cluster_by_namespace() {
+    use k8s_openapi::api::networking::v1::Ingress;
+    use kube::Api;
+    use support::cluster::{Cluster, create};
+
+    let cluster = Cluster::start();
+    let client = cluster.client().await;
+    create(
+        &Api::<Ingress>::namespaced(client, "default"),
+        "metadata: {name: web}\nspec:\n  rules:\n  - host: web.example.com\n    http:\n      paths:\n      \
+         - {path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}\n",
+    )
+    .await;
+    let kubeconfig = cluster.kubeconfig();
+    let run = |scope: &[&str]| {
+        portico()
+            .args(["migrate", "--kubeconfig"])
+            .arg(&kubeconfig)
+            .args(scope)
+            .output()
+            .expect("portico migrate")
+    };
+    for scope in [&["-A"][..], &["-n", "default"]] {
+        let output = run(scope);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success(),
+            "{scope:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            stdout.contains("name: web-web.example.com"),
+            "{scope:?}:\n{stdout}"
+        );
+        assert!(stdout.contains("- web.example.com"), "{scope:?}:\n{stdout}");
+    }
+    let elsewhere = run(&["-n", "other"]);
+    assert!(!elsewhere.status.success(), "an empty namespace migrated");
+    assert!(String::from_utf8_lossy(&elsewhere.stderr).contains("no Ingress found"));
 }

@@ -323,7 +323,8 @@ fn default_identity() -> String {
     format!("{host}-{}", std::process::id())
 }
 
-async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<Client> {
+/// A client for the cluster `kubeconfig` names, or the one the environment points at.
+pub(crate) async fn client(kubeconfig: Option<&std::path::Path>) -> anyhow::Result<Client> {
     let config = match kubeconfig {
         Some(path) => {
             let kubeconfig = Kubeconfig::read_from(path)
