@@ -77,6 +77,13 @@ fn check_served(input: &Path, objects: &str) {
             listener.conditions
         );
     }
+    // A route naming no listener of the Gateway gets no status at all.
+    assert_eq!(
+        output.statuses.http_routes.len(),
+        served.resources.http_routes.len(),
+        "{}: a route names no listener of the Gateway",
+        input.display()
+    );
     for route in &output.statuses.http_routes {
         for parent in &route.status.parents {
             assert!(

@@ -25,9 +25,20 @@ pub struct Listeners {
 }
 
 impl Listeners {
-    /// The HTTPS listener serving `host`, if one does.
+    /// The HTTPS listener serving `host`, if one does: the one for the host itself, else one
+    /// for a wildcard covering it, else the one for any host.
     pub fn https_for(&self, host: Option<&str>) -> Option<&Listener> {
-        self.https.get(&host.map(str::to_string))
+        let exact = self.https.get(&host.map(str::to_string));
+        let wildcard = || {
+            let (_, parent) = host?.split_once('.')?;
+            self.https.get(&Some(format!("*.{parent}")))
+        };
+        exact.or_else(wildcard).or_else(|| self.https.get(&None))
+    }
+
+    /// Every HTTPS listener.
+    pub fn all_https(&self) -> impl Iterator<Item = &Listener> {
+        self.https.values()
     }
 }
 
@@ -125,24 +136,30 @@ pub fn gateway(listeners: Listeners, options: &MigrationOptions) -> Gateway {
 }
 
 /// A ReferenceGrant in every namespace other than the Gateway's whose Secrets its listeners
-/// use.
+/// use, naming exactly those Secrets.
 pub fn grants(listeners: &Listeners, options: &MigrationOptions) -> Vec<SecretGrant> {
-    let namespaces: BTreeSet<&str> = listeners
+    let mut secrets: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let used = listeners
         .https
         .values()
         .flat_map(|l| l.tls.iter().flat_map(|t| &t.certificate_refs))
-        .map(|secret| secret.namespace.as_str())
-        .filter(|namespace| *namespace != options.gateway.namespace)
-        .collect();
-    namespaces
+        .filter(|secret| secret.namespace != options.gateway.namespace);
+    for secret in used {
+        secrets
+            .entry(&secret.namespace)
+            .or_default()
+            .insert(&secret.name);
+    }
+    secrets
         .into_iter()
-        .map(|namespace| {
+        .map(|(namespace, names)| {
             let metadata = Metadata {
                 name: format!("{}-certificates", options.gateway.name),
                 namespace: namespace.to_string(),
                 annotations: BTreeMap::new(),
             };
-            SecretGrant::new(metadata, &options.gateway.namespace)
+            let names = names.into_iter().map(str::to_string).collect();
+            SecretGrant::new(metadata, &options.gateway.namespace, names)
         })
         .collect()
 }

@@ -393,8 +393,8 @@ pub struct SecretGrant {
 }
 
 impl SecretGrant {
-    /// A grant in `namespace` for Gateways of `gateway_namespace`.
-    pub fn new(metadata: Metadata, gateway_namespace: &str) -> Self {
+    /// A grant in `metadata`'s namespace for Gateways of `gateway_namespace` to `secrets` there.
+    pub fn new(metadata: Metadata, gateway_namespace: &str, secrets: Vec<String>) -> Self {
         Self {
             api_version: API_VERSION,
             kind: "ReferenceGrant",
@@ -405,10 +405,14 @@ impl SecretGrant {
                     kind: "Gateway",
                     namespace: gateway_namespace.to_string(),
                 }],
-                to: vec![GrantTo {
-                    group: "",
-                    kind: "Secret",
-                }],
+                to: secrets
+                    .into_iter()
+                    .map(|name| GrantTo {
+                        group: "",
+                        kind: "Secret",
+                        name,
+                    })
+                    .collect(),
             },
         }
     }
@@ -434,11 +438,13 @@ pub struct GrantFrom {
     pub namespace: String,
 }
 
-/// `to` of a ReferenceGrant.
+/// `to` of a ReferenceGrant: one Secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct GrantTo {
     /// The target's group (core).
     pub group: &'static str,
     /// The target's kind.
     pub kind: &'static str,
+    /// The Secret.
+    pub name: String,
 }

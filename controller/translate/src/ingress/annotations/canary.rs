@@ -23,13 +23,21 @@ pub(super) const FEATURE: Feature = Feature {
     apply,
 };
 
+/// Which backend a canary header match sends a request to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Goes {
+    /// The canary Ingress's.
+    Canary,
+    /// The main Ingress's, whatever the weight.
+    Main,
+}
+
 /// How a canary Ingress takes its share.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Canary {
-    /// Requests matching these go to the canary.
-    pub to_canary: Vec<HeaderMatch>,
-    /// Requests matching these go to the main backend whatever the weight.
-    pub to_main: Vec<HeaderMatch>,
+    /// Header matches in ingress-nginx's order (the header's before the cookie's), each with
+    /// where it sends a request.
+    pub matches: Vec<(HeaderMatch, Goes)>,
     /// The canary's share of the rest: (weight, total).
     pub weight: Option<(u32, u32)>,
 }
@@ -47,16 +55,18 @@ fn apply(annotations: &Annotations<'_>, plan: &mut Plan) -> Outcome {
             value: value.to_string(),
         };
         if let Some(value) = annotations.get("canary-by-header-value") {
-            canary.to_canary.push(exact(value));
+            canary.matches.push((exact(value), Goes::Canary));
         } else if let Some(pattern) = annotations.get("canary-by-header-pattern") {
-            canary.to_canary.push(HeaderMatch {
+            // ingress-nginx searches the value for the pattern; Gateway API matches it whole.
+            let search = HeaderMatch {
                 kind: HeaderMatchKind::RegularExpression,
                 name: header.to_string(),
-                value: pattern.to_string(),
-            });
+                value: format!(".*(?:{pattern}).*"),
+            };
+            canary.matches.push((search, Goes::Canary));
         } else {
-            canary.to_canary.push(exact("always"));
-            canary.to_main.push(exact("never"));
+            canary.matches.push((exact("always"), Goes::Canary));
+            canary.matches.push((exact("never"), Goes::Main));
         }
     }
     if let Some(cookie) = annotations.get("canary-by-cookie") {
@@ -65,8 +75,8 @@ fn apply(annotations: &Annotations<'_>, plan: &mut Plan) -> Outcome {
             name: "Cookie".to_string(),
             value: format!("(.*; *)?{}={v}(;.*)?", regex_escape(cookie)),
         };
-        canary.to_canary.push(value("always"));
-        canary.to_main.push(value("never"));
+        canary.matches.push((value("always"), Goes::Canary));
+        canary.matches.push((value("never"), Goes::Main));
         approximated = Some(
             "the cookie is matched by a regular expression over the Cookie header".to_string(),
         );
@@ -78,6 +88,8 @@ fn apply(annotations: &Annotations<'_>, plan: &mut Plan) -> Outcome {
                 canary.weight = Some((weight, total));
             }
             _ => {
+                // Still a canary (never a main Ingress), without the weight.
+                plan.canary = Some(canary);
                 return Outcome::NotPossible(format!(
                     "canary-weight {weight:?} of {total:?} is not a share"
                 ));
@@ -114,18 +126,20 @@ mod tests {
     fn a_header_alone_means_always_and_never_and_a_value_or_pattern_replaces_them() {
         let (plan, _) = canary(&[("canary", "true"), ("canary-by-header", "X-Canary")]);
         let plan = plan.expect("a canary");
-        assert_eq!(plan.to_canary[0].value, "always");
-        assert_eq!(plan.to_main[0].value, "never");
+        assert_eq!(plan.matches[0].0.value, "always");
+        assert_eq!(plan.matches[0].1, Goes::Canary);
+        assert_eq!(
+            (plan.matches[1].0.value.as_str(), plan.matches[1].1),
+            ("never", Goes::Main)
+        );
         let (plan, _) = canary(&[
             ("canary", "true"),
             ("canary-by-header", "X-Canary"),
             ("canary-by-header-value", "beta"),
         ]);
         let plan = plan.expect("a canary");
-        assert_eq!(
-            (plan.to_canary[0].value.as_str(), plan.to_main.len()),
-            ("beta", 0)
-        );
+        assert_eq!(plan.matches.len(), 1);
+        assert_eq!(plan.matches[0].0.value, "beta");
     }
 
     #[test]
@@ -137,12 +151,16 @@ mod tests {
         ]);
         assert_eq!(outcome, Outcome::Translated);
         assert_eq!(plan.expect("a canary").weight, Some((20, 50)));
-        let (_, outcome) = canary(&[("canary", "true"), ("canary-weight", "120")]);
+        let (plan, outcome) = canary(&[("canary", "true"), ("canary-weight", "120")]);
         assert!(matches!(outcome, Outcome::NotPossible(_)));
+        assert!(
+            plan.is_some(),
+            "an invalid weight keeps the Ingress a canary"
+        );
         let (plan, outcome) = canary(&[("canary", "true"), ("canary-by-cookie", "beta.user")]);
         assert!(matches!(outcome, Outcome::Approximated(_)));
         assert_eq!(
-            plan.expect("a canary").to_canary[0].value,
+            plan.expect("a canary").matches[0].0.value,
             "(.*; *)?beta\\.user=always(;.*)?"
         );
         let (_, outcome) = canary(&[("canary-weight", "10")]);

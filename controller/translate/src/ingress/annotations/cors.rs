@@ -45,17 +45,33 @@ fn apply(annotations: &Annotations<'_>, plan: &mut Plan) -> Outcome {
             return Outcome::NotPossible("cors-max-age is not a number of seconds".into());
         }
     };
+    let allow_origins = list("cors-allow-origin", "*");
+    let credentials = !annotations
+        .get("cors-allow-credentials")
+        .is_some_and(|v| v.eq_ignore_ascii_case("false"));
+    // ingress-nginx answers a literal `*`, which browsers refuse for credentialed requests;
+    // Gateway API echoes the origin instead, which would let every site send credentials.
+    let any_origin = allow_origins.iter().any(|o| o == "*");
     plan.cors = Some(Cors {
-        allow_origins: list("cors-allow-origin", "*"),
-        allow_methods: list("cors-allow-methods", DEFAULT_METHODS),
+        allow_origins,
+        allow_methods: list("cors-allow-methods", DEFAULT_METHODS)
+            .into_iter()
+            .map(|m| m.to_ascii_uppercase())
+            .collect(),
         allow_headers: list("cors-allow-headers", DEFAULT_HEADERS),
         expose_headers: list("cors-expose-headers", ""),
-        allow_credentials: !annotations
-            .get("cors-allow-credentials")
-            .is_some_and(|v| v.eq_ignore_ascii_case("false")),
-        max_age,
+        allow_credentials: credentials && !any_origin,
+        max_age: max_age.max(1),
     });
-    Outcome::Translated
+    if credentials && any_origin {
+        Outcome::Approximated(
+            "credentials are not allowed for any origin (`*`): browsers refused them from \
+             ingress-nginx's literal `*`, and a Gateway would echo each origin instead"
+                .into(),
+        )
+    } else {
+        Outcome::Translated
+    }
 }
 
 #[cfg(test)]
@@ -86,6 +102,12 @@ mod tests {
         assert_eq!(cors.allow_methods.len(), 6);
         assert!(!cors.allow_credentials);
         assert_eq!(cors.max_age, DEFAULT_MAX_AGE);
+        // Any origin with credentials would be wider than ingress-nginx's literal `*`.
+        let mut plan = Plan::default();
+        let all = annotations(&[("enable-cors", "true")]);
+        let outcome = apply(&Annotations::of(Some(&all)), &mut plan);
+        assert!(matches!(outcome, Outcome::Approximated(_)));
+        assert!(!plan.cors.expect("a policy").allow_credentials);
         let all = annotations(&[("cors-allow-origin", "https://a.example")]);
         let outcome = apply(&Annotations::of(Some(&all)), &mut Plan::default());
         assert!(matches!(outcome, Outcome::NotPossible(_)));

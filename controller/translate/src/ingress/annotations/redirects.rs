@@ -1,8 +1,9 @@
 //! `permanent-redirect` and `temporal-redirect` (with `permanent-redirect-code`, 301 by
 //! default, and `temporal-redirect-code`, 302): every request of the Ingress is answered with a
-//! redirect to a fixed URL, as ingress-nginx's `return CODE URL` does. A query in the URL
-//! cannot be set by a Gateway API redirect, and codes other than 301, 302, 303, 307 and 308
-//! do not exist there.
+//! redirect to a fixed URL, as ingress-nginx's `return CODE URL` does (a trailing
+//! `$request_uri` keeps the request's path). A query in the URL cannot be set by a Gateway API
+//! redirect; a code other than 301, 302, 303, 307 and 308 falls back to the default, as
+//! ingress-nginx does.
 
 use super::{Annotations, Feature, Plan};
 use crate::ingress::output::{PathModifier, Redirect};
@@ -29,20 +30,21 @@ fn apply(annotations: &Annotations<'_>, plan: &mut Plan) -> Outcome {
             return Outcome::NotPossible("a redirect code without a redirect URL".into());
         }
     };
-    let code = match code.map(str::parse::<u16>) {
-        None => default,
-        Some(Ok(code @ (301 | 302 | 303 | 307 | 308))) => code,
-        Some(_) => {
-            return Outcome::NotPossible(format!(
-                "redirect code {:?} is not one of 301, 302, 303, 307, 308",
-                code.unwrap_or_default()
-            ));
-        }
+    let (code, bad_code) = match code.map(str::parse::<u16>) {
+        None => (default, None),
+        Some(Ok(code @ (301 | 302 | 303 | 307 | 308))) => (code, None),
+        // ingress-nginx falls back to its default too.
+        Some(_) => (default, code),
     };
     match redirect(url, code) {
         Ok((redirect, query_dropped)) => {
             plan.redirect = Some(redirect);
-            if query_dropped {
+            if let Some(bad) = bad_code {
+                Outcome::Approximated(format!(
+                    "redirect code {bad:?} is not one of 301, 302, 303, 307, 308; {default} is \
+                     used, as ingress-nginx does"
+                ))
+            } else if query_dropped {
                 Outcome::Approximated(format!(
                     "the query of {url:?} is not sent: a Gateway API redirect keeps the request's"
                 ))
@@ -54,8 +56,18 @@ fn apply(annotations: &Annotations<'_>, plan: &mut Plan) -> Outcome {
     }
 }
 
-/// A redirect to `url` with `code`, and whether the URL's query had to be left out.
+/// A redirect to `url` with `code`, and whether the URL's query had to be left out. A URL
+/// ending in nginx's `$request_uri` keeps the request's path and query.
 fn redirect(url: &str, code: u16) -> Result<(Redirect, bool), String> {
+    let (url, keep_path) = match url.strip_suffix("$request_uri") {
+        Some(base) => (base, true),
+        None => (url, false),
+    };
+    if url.contains('$') {
+        return Err(format!(
+            "redirect URL {url:?} uses nginx variables; only a trailing $request_uri is carried over"
+        ));
+    }
     let (scheme, rest) = url
         .split_once("://")
         .filter(|(scheme, _)| matches!(*scheme, "http" | "https"))
@@ -83,7 +95,7 @@ fn redirect(url: &str, code: u16) -> Result<(Redirect, bool), String> {
     let redirect = Redirect {
         scheme: Some(if scheme == "https" { "https" } else { "http" }),
         hostname: Some(hostname.to_string()),
-        path: Some(PathModifier::ReplaceFullPath {
+        path: (!keep_path).then(|| PathModifier::ReplaceFullPath {
             path: path.to_string(),
         }),
         port,
@@ -134,7 +146,17 @@ mod tests {
             ("permanent-redirect", "https://a.example/"),
             ("permanent-redirect-code", "300"),
         ]);
-        assert!(matches!(outcome, Outcome::NotPossible(_)) && plan.redirect.is_none());
+        assert!(matches!(outcome, Outcome::Approximated(_)));
+        assert_eq!(plan.redirect.map(|r| r.status_code), Some(301));
+        let (plan, outcome) = planned(&[("permanent-redirect", "https://b.example$request_uri")]);
+        assert_eq!(outcome, Outcome::Translated);
+        let redirect = plan.redirect.expect("a redirect");
+        assert_eq!(
+            (redirect.hostname.as_deref(), redirect.path),
+            (Some("b.example"), None)
+        );
+        let (_, outcome) = planned(&[("permanent-redirect", "https://$host/x")]);
+        assert!(matches!(outcome, Outcome::NotPossible(_)));
         let (_, outcome) = planned(&[("permanent-redirect", "ftp://a.example/")]);
         assert!(matches!(outcome, Outcome::NotPossible(_)));
     }

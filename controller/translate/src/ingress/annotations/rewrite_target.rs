@@ -75,7 +75,7 @@ mod tests {
     fn a_target_without_captures_replaces_the_whole_matched_path() {
         let (matched, modifier) = rewrite("/old", "/").expect("rewritten");
         assert_eq!(matched.kind, PathKind::RegularExpression);
-        assert_eq!(matched.value, "(?i)/old.*");
+        assert_eq!(matched.value, "(?i)(?:/old).*");
         assert_eq!(modifier, PathModifier::ReplaceFullPath { path: "/".into() });
     }
 

@@ -1,6 +1,6 @@
 //! `use-regex`: the Ingress's paths are regular expressions. ingress-nginx matches them from
 //! the start of the path, case-insensitively (`location ~* "^path"`); the routes match
-//! `(?i)path.*` over the whole path, which is the same.
+//! `(?i)(?:path).*` over the whole path, which is the same.
 
 use super::{Annotations, Feature, Plan};
 use crate::ingress::report::Outcome;
@@ -19,7 +19,7 @@ fn apply(annotations: &Annotations<'_>, plan: &mut Plan) -> Outcome {
 
 /// A path of an Ingress whose paths are regular expressions, as a whole-path expression.
 pub fn whole_path_expression(path: &str) -> String {
-    format!("(?i){path}.*")
+    format!("(?i)(?:{path}).*")
 }
 
 #[cfg(test)]
@@ -35,6 +35,6 @@ mod tests {
             &mut plan,
         );
         assert!(plan.regex_paths);
-        assert_eq!(whole_path_expression("/api/v[0-9]+"), "(?i)/api/v[0-9]+.*");
+        assert_eq!(whole_path_expression("/a|/b"), "(?i)(?:/a|/b).*");
     }
 }

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Builder, Claim, PathKey, path_key};
+use crate::ingress::annotations::canary::Goes;
 use crate::ingress::ingress_ref;
 use crate::ingress::output::{BackendRef, HeaderMatch, HttpRoute, Match, PathMatch, Rule};
 use crate::ingress::report::{Finding, Outcome};
@@ -45,8 +46,17 @@ impl Builder<'_> {
                 let rules = &mut routes[claim.route].spec.rules;
                 let main = rules[claim.rule].clone();
                 let path = &main.matches[0].path;
-                let mut extra = header_rules(path, &canary.to_canary, &canary_rule);
-                extra.extend(header_rules(path, &canary.to_main, &main));
+                let extra: Vec<Rule> = canary
+                    .matches
+                    .iter()
+                    .map(|(header, goes)| {
+                        let from = match goes {
+                            Goes::Canary => &canary_rule,
+                            Goes::Main => &main,
+                        };
+                        header_rule(path, header, from)
+                    })
+                    .collect();
                 if let Some((weight, total)) = canary.weight {
                     let split = &mut rules[claim.rule].backend_refs;
                     for backend in split.iter_mut() {
@@ -70,16 +80,13 @@ impl Builder<'_> {
     }
 }
 
-/// Copies of `from` matching `path` and one of `headers` each.
-fn header_rules(path: &PathMatch, headers: &[HeaderMatch], from: &Rule) -> Vec<Rule> {
-    headers
-        .iter()
-        .map(|header| Rule {
-            matches: vec![Match {
-                path: path.clone(),
-                headers: vec![header.clone()],
-            }],
-            ..from.clone()
-        })
-        .collect()
+/// A copy of `from` matching `path` and `header`.
+fn header_rule(path: &PathMatch, header: &HeaderMatch, from: &Rule) -> Rule {
+    Rule {
+        matches: vec![Match {
+            path: path.clone(),
+            headers: vec![header.clone()],
+        }],
+        ..from.clone()
+    }
 }

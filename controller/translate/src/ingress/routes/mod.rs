@@ -135,6 +135,17 @@ impl Builder<'_> {
             if rules.len() == usize::from(self.plan.app_root.is_some()) {
                 continue;
             }
+            if self.plan.force_ssl_redirect && self.listeners.https_for(host.as_deref()).is_none() {
+                findings.push(Finding::new(
+                    &source,
+                    "force-ssl-redirect",
+                    Outcome::NotPossible(format!(
+                        "{} has no TLS certificate here, so no HTTPS listener to redirect to; \
+                         it is served on HTTP",
+                        host.as_deref().unwrap_or("any host")
+                    )),
+                ));
+            }
             let route = routes.len();
             for (key, rule) in keys {
                 let owner = source.to_string();
@@ -180,7 +191,11 @@ impl Builder<'_> {
                         rule: 0,
                     },
                 );
-                routes.push(self.route("default-backend", None, self.parents(None), vec![rule]));
+                // Unmatched requests on every listener, HTTPS ones included.
+                let parents = std::iter::once(self.parent(HTTP_LISTENER))
+                    .chain(self.listeners.all_https().map(|l| self.parent(&l.name)))
+                    .collect();
+                routes.push(self.route("default-backend", None, parents, vec![rule]));
                 Outcome::Approximated(
                     "serves every request no other route of the Gateway matches, on any host \
                      (ingress-nginx's default backend is per server as well)"
@@ -227,6 +242,14 @@ impl Builder<'_> {
             }
             None => (self.path_match(&path.path_type, &value), None),
         };
+        if matched.kind == PathKind::RegularExpression
+            && let Err(problem) = crate::http_matches::regex(&matched.value)
+        {
+            return Err(format!(
+                "path {value:?} is not a regular expression Portico accepts: {}",
+                problem.message
+            ));
+        }
         let rewrite = Rewrite {
             hostname: self.plan.rewrite.hostname.clone(),
             path: path_rewrite,
@@ -318,10 +341,11 @@ impl Builder<'_> {
         parents
     }
 
-    /// Whether plain-HTTP requests for `host` are redirected to HTTPS.
+    /// Whether plain-HTTP requests for `host` are redirected to HTTPS: only where an HTTPS
+    /// listener serves it (`force-ssl-redirect` on a host without one is reported instead).
     fn redirects_to_https(&self, host: Option<&str>) -> bool {
         let has_tls = self.listeners.https_for(host).is_some();
-        self.plan.force_ssl_redirect || (has_tls && self.plan.ssl_redirect != Some(false))
+        has_tls && (self.plan.force_ssl_redirect || self.plan.ssl_redirect != Some(false))
     }
 
     fn parent(&self, section: &str) -> ParentRef {
