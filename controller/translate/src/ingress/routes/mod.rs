@@ -78,7 +78,32 @@ pub fn routes(
         };
         builder.merge_canary(&mut routes, &claimed, findings);
     }
+    unique_names(&mut routes);
     routes
+}
+
+/// The longest object name Kubernetes accepts.
+const MAX_NAME: usize = 253;
+
+/// Make every route's name unique in its namespace (`kubectl apply` would otherwise let one
+/// replace another: Ingress `shop` with host `api.example.com` and Ingress `shop-api` with
+/// host `example.com` both make `shop-api.example.com`) and short enough: a later route of a
+/// taken name gets `-2`, `-3`...
+fn unique_names(routes: &mut [HttpRoute]) {
+    let mut taken: HashMap<(String, String), usize> = HashMap::new();
+    for route in routes {
+        let metadata = &mut route.metadata;
+        let mut base = metadata.name.clone();
+        // Names are ASCII (hosts and Ingress names), so any byte is a boundary.
+        base.truncate(MAX_NAME - 8);
+        let key = (metadata.namespace.clone(), base.clone());
+        let seen = taken.entry(key).or_insert(0);
+        *seen += 1;
+        metadata.name = match *seen {
+            1 => base,
+            n => format!("{base}-{n}"),
+        };
+    }
 }
 
 /// Builds one Ingress's routes.
